@@ -1,0 +1,1 @@
+"""The supervisor: config, estimate, plan, stage, safety, the control cycle, telemetry, CLI."""

@@ -1,0 +1,287 @@
+"""The site: the plant's equipment, its ratings, and where each device is reached.
+
+One plant TOML file describes a plant for every part of the product: the drivers bind device
+instances to point maps and connections, the controller plans with the ratings, the simulator
+builds its physics from them. The `[control]` and `[sim]` tables are kept raw here and
+validated by the package that owns them, so this layer imports neither.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+from typing import Annotated, Any, Literal, Self
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from drivers.pointmap import DeviceKind, PointMap, PointMapError, load_point_map
+
+PositiveKw = Annotated[float, Field(gt=0)]
+Fraction = Annotated[float, Field(ge=0, le=1)]
+
+
+class SiteError(ValueError):
+    """A plant file that cannot be used; the message names the file, the field and the problem."""
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class PlantInfo(_Strict):
+    name: Annotated[str, Field(min_length=1)]
+    description: str = ""
+    timezone: str = "Europe/Copenhagen"
+
+
+class Connection(_Strict):
+    """Where devices are reached. Modbus: host and port; OPC UA: an endpoint URL."""
+
+    protocol: Literal["modbus", "opcua"]
+    host: str = "127.0.0.1"
+    port: Annotated[int, Field(ge=0, le=65535)] = 0
+    endpoint_path: str = "/hpctl/"  # OPC UA: opc.tcp://host:port{endpoint_path}
+    timeout_s: Annotated[float, Field(gt=0)] = 1.0
+    retries: Annotated[int, Field(ge=0, le=5)] = 1
+
+    @property
+    def endpoint(self) -> str:
+        return f"opc.tcp://{self.host}:{self.port}{self.endpoint_path}"
+
+
+class DeviceBinding(_Strict):
+    """A device instance: its name, its point map (a path relative to the plant file) and address."""
+
+    name: Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$")]
+    pointmap: str
+    connection: str
+    device_id: Annotated[int, Field(ge=0, le=247)] = 1  # Modbus unit id
+    node_prefix: str = ""  # OPC UA: replaces "{device}" in node ids; defaults to the name
+    poll_interval_s: Annotated[float, Field(gt=0)] = 1.0
+
+    @property
+    def prefix(self) -> str:
+        return self.node_prefix or self.name
+
+
+class UnitSpec(DeviceBinding):
+    """A heat-pump unit. COP = carnot_efficiency x ideal (Lorenz-free Carnot on sink/source)."""
+
+    heat_max_kw: PositiveKw
+    min_load_fraction: Annotated[float, Field(gt=0, le=1)] = 0.3
+    carnot_efficiency: Annotated[float, Field(gt=0, lt=1)] = 0.5
+    max_supply_temp_c: float = 90.0
+    max_lift_k: Annotated[float, Field(gt=0)] = 75.0
+    startup_delay_s: Annotated[float, Field(ge=0)] = 120.0
+    ramp_kw_per_s: Annotated[float, Field(gt=0)] = 20.0
+    min_run_s: Annotated[float, Field(ge=0)] = 900.0
+    min_off_s: Annotated[float, Field(ge=0)] = 600.0
+    max_starts_per_hour: Annotated[int, Field(ge=1)] = 3
+    start_cost_eur: Annotated[float, Field(ge=0)] = 10.0
+    isolation_valve: str | None = None  # valve that must be open before the compressor runs
+    heartbeat_timeout_s: Annotated[float, Field(gt=0)] = 60.0
+    local_setpoint_tank_temp_c: float = 70.0  # local thermostat when supervision is lost
+
+    @property
+    def heat_min_kw(self) -> float:
+        return self.heat_max_kw * self.min_load_fraction
+
+
+class ValveSpec(DeviceBinding):
+    travel_time_s: Annotated[float, Field(gt=0)] = 30.0
+
+
+class TankSpec(DeviceBinding):
+    volume_m3: PositiveKw
+    height_m: PositiveKw = 10.0
+    layers: Annotated[int, Field(ge=6, le=50)] = 8
+    min_temp_c: float = 40.0  # state of charge 0 %: the coolest useful water
+    max_temp_c: float = 90.0  # state of charge 100 %
+    loss_w_per_k: Annotated[float, Field(ge=0)] = 500.0  # UA to ambient, whole tank
+    ambient_temp_c: float = 10.0
+
+    @model_validator(mode="after")
+    def _check_temps(self) -> Self:
+        if self.min_temp_c >= self.max_temp_c:
+            raise ValueError("min_temp_c must be below max_temp_c")
+        return self
+
+    @property
+    def capacity_kwh(self) -> float:
+        """Usable energy between min and max temperature (water, 4.19 kJ/kg/K, 975 kg/m3)."""
+        return self.volume_m3 * 975.0 * 4.19 * (self.max_temp_c - self.min_temp_c) / 3600.0
+
+
+class BoilerSpec(DeviceBinding):
+    heat_max_kw: PositiveKw
+    min_load_fraction: Fraction = 0.1
+    efficiency: Annotated[float, Field(gt=0, le=1.1)] = 0.92
+    fuel_price_eur_per_mwh: Annotated[float, Field(ge=0)] = 45.0  # per MWh of fuel
+    fuel_carbon_g_per_kwh: Annotated[float, Field(ge=0)] = 202.0  # natural gas, per kWh fuel
+    startup_delay_s: Annotated[float, Field(ge=0)] = 60.0
+
+
+class NetworkSpec(_Strict):
+    """The district-heating (or process) network the plant serves."""
+
+    design_heat_kw: PositiveKw
+    design_outdoor_temp_c: float = -12.0
+    heating_limit_temp_c: float = 17.0  # space heating stops above this outdoor temperature
+    base_load_fraction: Fraction = 0.15  # domestic hot water and losses, all year
+    supply_temp_c: float = 75.0  # at design outdoor temperature
+    supply_temp_warm_c: float = 65.0  # at the heating limit (weather compensation)
+    supply_temp_min_c: float = 60.0  # below this the network is under-supplied
+    return_temp_c: float = 40.0
+    cooling_design_kw: Annotated[float, Field(ge=0)] = 0.0  # hospital-type plants
+
+
+class SourceSpec(_Strict):
+    """The heat source: its temperature drives the COP."""
+
+    kind: Literal["river", "borehole", "waste_heat", "sea", "air"]
+    mean_temp_c: float
+    annual_amplitude_k: Annotated[float, Field(ge=0)] = 0.0
+    coldest_day_of_year: Annotated[int, Field(ge=1, le=366)] = 40
+    daily_amplitude_k: Annotated[float, Field(ge=0)] = 0.0  # waste heat following IT load
+    min_temp_c: float = -5.0
+    max_temp_c: float = 45.0
+
+
+class SiteConfig(_Strict):
+    """A whole plant file: equipment, ratings, connections; raw `control` and `sim` tables."""
+
+    plant: PlantInfo
+    connections: dict[str, Connection]
+    network: NetworkSpec
+    source: SourceSpec
+    units: list[UnitSpec]
+    valves: list[ValveSpec] = []
+    tanks: list[TankSpec]
+    boiler: BoilerSpec | None = None
+    plant_io: DeviceBinding | None = None  # plant-wide measurements (network, outdoor, source)
+    control: dict[str, Any] = {}
+    sim: dict[str, Any] = {}
+    base_dir: str = "."  # directory of the plant file, for relative point-map paths
+
+    @model_validator(mode="after")
+    def _check_references(self) -> Self:
+        if not self.units:
+            raise ValueError("a plant needs at least one unit")
+        names = [device.name for device in self.devices()]
+        duplicates = sorted({n for n in names if names.count(n) > 1})
+        if duplicates:
+            raise ValueError(f"duplicate device names: {', '.join(duplicates)}")
+        valve_names = {valve.name for valve in self.valves}
+        for device in self.devices():
+            if device.connection not in self.connections:
+                raise ValueError(
+                    f"device '{device.name}': connection '{device.connection}' is not defined "
+                    f"(known: {', '.join(sorted(self.connections)) or 'none'})"
+                )
+        for unit in self.units:
+            if unit.isolation_valve is not None and unit.isolation_valve not in valve_names:
+                raise ValueError(
+                    f"unit '{unit.name}': isolation_valve '{unit.isolation_valve}' is not a valve"
+                )
+        return self
+
+    def devices(self) -> list[DeviceBinding]:
+        found: list[DeviceBinding] = [*self.units, *self.valves, *self.tanks]
+        if self.boiler is not None:
+            found.append(self.boiler)
+        if self.plant_io is not None:
+            found.append(self.plant_io)
+        return found
+
+    def device(self, name: str) -> DeviceBinding:
+        for device in self.devices():
+            if device.name == name:
+                return device
+        raise KeyError(f"no device named '{name}'")
+
+    def point_map_path(self, device: DeviceBinding) -> Path:
+        return (Path(self.base_dir) / device.pointmap).resolve()
+
+    def load_point_maps(self) -> dict[str, PointMap]:
+        """Each device's point map, checked against the kind and protocol the site expects."""
+        expected: dict[str, DeviceKind] = {}
+        for unit in self.units:
+            expected[unit.name] = DeviceKind.HEAT_PUMP
+        for valve in self.valves:
+            expected[valve.name] = DeviceKind.VALVE
+        for tank in self.tanks:
+            expected[tank.name] = DeviceKind.TANK
+        if self.boiler is not None:
+            expected[self.boiler.name] = DeviceKind.BOILER
+        if self.plant_io is not None:
+            expected[self.plant_io.name] = DeviceKind.PLANT
+        maps: dict[str, PointMap] = {}
+        cache: dict[Path, PointMap] = {}
+        for device in self.devices():
+            path = self.point_map_path(device)
+            if path not in cache:
+                cache[path] = load_point_map(path)
+            point_map = cache[path]
+            where = f"device '{device.name}' ({path})"
+            if point_map.device.kind is not expected[device.name]:
+                raise PointMapError(
+                    f"{where}: map is for a {point_map.device.kind.value}, "
+                    f"expected a {expected[device.name].value}"
+                )
+            protocol = self.connections[device.connection].protocol
+            if point_map.device.protocol != protocol:
+                raise PointMapError(
+                    f"{where}: map speaks {point_map.device.protocol}, but connection "
+                    f"'{device.connection}' is {protocol}"
+                )
+            maps[device.name] = point_map
+        return maps
+
+    def with_ports(self, ports: dict[str, int], host: str = "127.0.0.1") -> SiteConfig:
+        """A copy whose named connections point at other ports (simulator on free ports)."""
+        connections = dict(self.connections)
+        for name, port in ports.items():
+            connections[name] = connections[name].model_copy(update={"port": port, "host": host})
+        return self.model_copy(update={"connections": connections})
+
+
+def parse_site(data: dict[str, Any], source: str, base_dir: str = ".") -> SiteConfig:
+    """Validate a parsed plant document; the error names `source`, the field and the problem."""
+    try:
+        return SiteConfig.model_validate({**data, "base_dir": base_dir})
+    except ValidationError as exc:
+        lines = [f"{source}: invalid plant config"]
+        for error in exc.errors():
+            where = _location(list(error["loc"]), data)
+            message = str(error["msg"]).removeprefix("Value error, ")
+            lines.append(f"  {where}: {message}")
+        raise SiteError("\n".join(lines)) from None
+
+
+def load_site(path: Path) -> SiteConfig:
+    """Read and validate a plant TOML file."""
+    try:
+        with path.open("rb") as handle:
+            data = tomllib.load(handle)
+    except FileNotFoundError:
+        raise SiteError(f"{path}: plant config not found") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise SiteError(f"{path}: not valid TOML: {exc}") from None
+    return parse_site(data, str(path), str(path.resolve().parent))
+
+
+def _location(location: list[int | str], data: dict[str, Any]) -> str:
+    """`units.1.heat_max_kw` becomes `units[1] 'hp2' field 'heat_max_kw'` when a name is known."""
+    if not location:
+        return "(top level)"
+    parts: list[str] = []
+    node: Any = data
+    for part in location:
+        if isinstance(part, int):
+            name = node[part].get("name") if isinstance(node, list) and part < len(node) else None
+            parts[-1] = f"{parts[-1]}[{part}]" + (f" '{name}'" if isinstance(name, str) else "")
+            node = node[part] if isinstance(node, list) and part < len(node) else None
+        else:
+            parts.append(str(part))
+            node = node.get(part) if isinstance(node, dict) else None
+    return ".".join(parts)
