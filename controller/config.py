@@ -1,0 +1,124 @@
+"""Controller configuration: the `[control]` table of a plant file, validated with pydantic.
+
+`load_plant` reads a plant TOML once and returns everything the controller needs: the site
+(equipment, ratings, connections), the control settings and every device's point map. Any
+error names the file, the field and what is wrong, and the controller refuses to start.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Literal, Self
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from drivers.pointmap import PointMap, PointMapError
+from drivers.site import SiteConfig, SiteError, load_site
+
+Fraction = Annotated[float, Field(ge=0, le=1)]
+
+
+class ConfigError(ValueError):
+    """A configuration the controller refuses to start with; the message says where and why."""
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class StagingConfig(_Strict):
+    """Rule-based staging on the tank's state of charge (the fallback and the baseline)."""
+
+    soc_start_next: Fraction = 0.40  # below this, start another unit
+    soc_stop_one: Fraction = 0.85  # above this, stop a unit
+    soc_target: Fraction = 0.60  # load of running units is trimmed toward this
+    soc_recovery_h: Annotated[float, Field(gt=0)] = 3.0  # how fast the trim closes the SoC gap
+    soc_boiler_on: Fraction = 0.15  # below this with every unit running, the boiler helps
+    soc_boiler_off: Fraction = 0.30
+
+    @model_validator(mode="after")
+    def _check_band(self) -> Self:
+        if not self.soc_start_next < self.soc_target < self.soc_stop_one:
+            raise ValueError("need soc_start_next < soc_target < soc_stop_one")
+        if not self.soc_boiler_on < self.soc_boiler_off:
+            raise ValueError("need soc_boiler_on < soc_boiler_off")
+        return self
+
+
+class SafetyConfig(_Strict):
+    """Margins the interlocks keep from the equipment's limits."""
+
+    tank_high_margin_k: Annotated[float, Field(ge=0)] = 2.0  # stop charging this close to max
+    supply_high_margin_k: Annotated[float, Field(ge=0)] = 3.0
+    trip_reset_s: Annotated[float, Field(ge=0)] = 300.0  # hold a tripped unit off this long
+    valve_open_confirm_pct: Annotated[float, Field(gt=0, le=100)] = 90.0
+    valve_run_on_s: Annotated[float, Field(ge=0)] = 60.0  # valve closes this long after a stop
+    stale_handback_s: Annotated[float, Field(gt=0)] = 30.0  # tank blind this long: hand back
+
+
+class ControlConfig(_Strict):
+    cycle_s: Annotated[float, Field(ge=0.2, le=60)] = 2.0
+    read_only: bool = False
+    policy: Literal["planner", "rules"] = "rules"
+    metrics_host: str = "127.0.0.1"
+    metrics_port: Annotated[int, Field(ge=0, le=65535)] = 9108
+    data_dir: str = "data"
+    supply_temp_setpoint_c: float | None = None  # None: the network's weather compensation
+    staging: StagingConfig = StagingConfig()
+    safety: SafetyConfig = SafetyConfig()
+
+
+@dataclass(frozen=True)
+class Plant:
+    """A loaded plant: where it came from, its site description, controls and point maps."""
+
+    path: Path
+    site: SiteConfig
+    control: ControlConfig
+    maps: dict[str, PointMap]
+
+    def with_site(self, site: SiteConfig) -> Plant:
+        return Plant(path=self.path, site=site, control=self.control, maps=self.maps)
+
+    def with_control(self, **changes: object) -> Plant:
+        return Plant(
+            path=self.path,
+            site=self.site,
+            control=self.control.model_copy(update=changes),
+            maps=self.maps,
+        )
+
+
+def parse_control(raw: dict[str, object], source: str) -> ControlConfig:
+    try:
+        return ControlConfig.model_validate(raw)
+    except ValidationError as exc:
+        lines = [f"{source}: invalid [control] table"]
+        for error in exc.errors():
+            where = ".".join(str(part) for part in ("control", *error["loc"]))
+            message = str(error["msg"]).removeprefix("Value error, ")
+            lines.append(f"  {where}: {message}")
+        raise ConfigError("\n".join(lines)) from None
+
+
+def load_plant(path: Path) -> Plant:
+    """Read a plant file and every point map it names; raise ConfigError on any problem."""
+    try:
+        site = load_site(path)
+        maps = site.load_point_maps()
+    except (SiteError, PointMapError) as exc:
+        raise ConfigError(str(exc)) from None
+    control = parse_control(site.control, str(path))
+    _check_tank_sensors(site, maps, str(path))
+    return Plant(path=path, site=site, control=control, maps=maps)
+
+
+def _check_tank_sensors(site: SiteConfig, maps: dict[str, PointMap], source: str) -> None:
+    for tank in site.tanks:
+        sensors = maps[tank.name].by_role("layer_temp_c")
+        if len(sensors) != tank.layers:
+            raise ConfigError(
+                f"{source}: tank '{tank.name}' has layers = {tank.layers} but its point map "
+                f"{tank.pointmap} has {len(sensors)} layer temperature points"
+            )

@@ -1,0 +1,66 @@
+"""Each unit's measured switching history: the basis of every compressor protection (pure).
+
+Minimum run and off times and the starts limit are counted from *confirmed* starts and stops
+(the unit's own state feedback), never from what was commanded: a command that the unit did
+not carry out must not use up a start, and a start it made by itself must count.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+from controller.core.estimate import UnitState
+
+START_WINDOW_S = 3600.0
+
+
+@dataclass(frozen=True, slots=True)
+class UnitHistory:
+    compressor_on: bool
+    since_s: float  # time of the last confirmed transition (or first observation)
+    recent_starts_s: tuple[float, ...]  # confirmed starts within the last hour
+    tripped_since_s: float | None = None
+    stopped_at_s: float | None = None  # last confirmed stop, for the valve run-on
+
+    def on_for_s(self, now_s: float) -> float:
+        return now_s - self.since_s if self.compressor_on else 0.0
+
+    def off_for_s(self, now_s: float) -> float:
+        return now_s - self.since_s if not self.compressor_on else 0.0
+
+    def starts_last_hour(self, now_s: float) -> int:
+        return sum(1 for start_s in self.recent_starts_s if now_s - start_s < START_WINDOW_S)
+
+
+def first_history(unit: UnitState, now_s: float) -> UnitHistory:
+    """On first sight the history is unknown: assume the unit has just switched.
+
+    That is the conservative choice: a running unit is held on for its minimum run time and a
+    stopped one held off for its minimum off time, and it counts as one start if running.
+    """
+    return UnitHistory(
+        compressor_on=unit.compressor_on,
+        since_s=now_s,
+        recent_starts_s=(now_s,) if unit.compressor_on else (),
+        tripped_since_s=now_s if unit.tripped else None,
+        stopped_at_s=None if unit.compressor_on else now_s,
+    )
+
+
+def update_history(previous: UnitHistory, unit: UnitState, now_s: float) -> UnitHistory:
+    """Fold one cycle's measured state into the history; unknown data changes nothing."""
+    if unit.state_code is None:
+        return previous
+    recent = tuple(start for start in previous.recent_starts_s if now_s - start < START_WINDOW_S)
+    history = replace(previous, recent_starts_s=recent)
+    if unit.tripped and previous.tripped_since_s is None:
+        history = replace(history, tripped_since_s=now_s)
+    elif not unit.tripped and previous.tripped_since_s is not None:
+        history = replace(history, tripped_since_s=None)
+    if unit.compressor_on and not previous.compressor_on:
+        history = replace(
+            history, compressor_on=True, since_s=now_s, recent_starts_s=(*recent, now_s)
+        )
+    elif not unit.compressor_on and previous.compressor_on:
+        history = replace(history, compressor_on=False, since_s=now_s, stopped_at_s=now_s)
+    return history
