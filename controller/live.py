@@ -1,0 +1,47 @@
+"""`hpctl run`: the controller against a real plant (or a separate `hpctl sim`) on the wall clock.
+
+Long-lived tasks (polling, the cycle) run under one task group. SIGTERM or SIGINT stops the
+cycle, hands every unit back to its local control, then closes the connections.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+
+from controller.config import Plant
+from controller.cycle import ControlCycle
+from controller.metrics import ControllerMetrics
+from controller.policy import policy_for
+from drivers.clock import WallClock
+from drivers.pool import DriverPool
+
+log = logging.getLogger(__name__)
+
+
+async def run_live(plant: Plant, stop: asyncio.Event | None = None) -> int:
+    stop = stop or asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stop.set)
+    clock = WallClock()
+    async with DriverPool(plant.site, plant.maps, clock) as pool:
+        metrics = ControllerMetrics(plant.site, health=pool.health)
+        port = metrics.serve(plant.control.metrics_host, plant.control.metrics_port)
+        mode = "read-only (nothing is written)" if plant.control.read_only else "controlling"
+        log.info("plant %s: %s, cycle %.1f s, metrics on http://%s:%d/metrics",
+                 plant.site.plant.name, mode, plant.control.cycle_s, plant.control.metrics_host, port)
+        cycle = ControlCycle(plant, pool, clock, policy_for(plant, None), observers=[metrics])
+        try:
+            async with asyncio.TaskGroup() as group:
+                polling = group.create_task(pool.run_polling(), name="poll-devices")
+                await cycle.run(stop)
+                polling.cancel()
+        finally:
+            errors = await cycle.hand_back()
+            for device, error in errors.items():
+                log.error("hand-back to local control failed for %s: %s", device, error)
+            metrics.close()
+            log.info("stopped; units handed back to local control")
+    return 0
