@@ -1,0 +1,23 @@
+"""The dispatch planner: a MILP built by a pure function from frozen inputs, solved with HiGHS.
+
+`build_model` turns `PlanInputs` into plain arrays (cost, CSR rows, bounds, integrality);
+`solve_plan` solves them under a time limit and gap and returns an immutable `Plan`.
+"""
+
+from controller.core.plan.inputs import PlanInputs, UnitPlanData
+from controller.core.plan.model import MilpModel, VarIndex, build_model, power_coefficients
+from controller.core.plan.result import Plan
+from controller.core.plan.solve import SolverOutcome, solve_model, solve_plan
+
+__all__ = [
+    "MilpModel",
+    "Plan",
+    "PlanInputs",
+    "SolverOutcome",
+    "UnitPlanData",
+    "VarIndex",
+    "build_model",
+    "power_coefficients",
+    "solve_model",
+    "solve_plan",
+]

@@ -1,0 +1,168 @@
+"""Frozen inputs to the dispatch planner: what the plant can know at the moment it plans.
+
+The controller builds these from the site config, the measured state and the forecasts; the
+planner never looks anything up itself. Construction checks the shapes and ranges, so a
+`PlanInputs` that exists can always be turned into a model.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from datetime import datetime
+
+
+def _check_series(name: str, values: tuple[float, ...], steps: int) -> None:
+    if len(values) != steps:
+        raise ValueError(f"{name} has {len(values)} values, expected {steps} (one per step)")
+    if not all(math.isfinite(v) for v in values):
+        raise ValueError(f"{name} contains a value that is not finite")
+
+
+def _check_non_negative(**values: float) -> None:
+    for name, value in values.items():
+        if not (math.isfinite(value) and value >= 0.0):
+            raise ValueError(f"{name} must be finite and >= 0, got {value}")
+
+
+@dataclass(frozen=True)
+class UnitPlanData:
+    """One heat-pump unit as the planner sees it: ratings, per-step COP and measured history.
+
+    Electric power is the line through (heat_min_kw, heat_min_kw / (cop * part_load_cop_factor))
+    and (heat_max_kw, heat_max_kw / cop): a factor below 1 makes part load less efficient.
+    """
+
+    name: str
+    heat_min_kw: float
+    heat_max_kw: float
+    cop: tuple[float, ...]  # per step, from forecast source and supply temperatures
+    start_cost_eur: float
+    min_run_steps: int
+    min_off_steps: int
+    max_starts_per_window: int
+    start_window_steps: int  # e.g. 2 starts per 4 steps (1 h of quarter-hours)
+    initially_on: bool
+    steps_in_state: int  # how long it has been on (or off) before the first step
+    starts_in_window_before: int  # starts within the last (window - 1) steps before t0
+    available: bool = True  # tripped or out-of-service units are planned off
+    part_load_cop_factor: float = 1.0  # COP at minimum load / COP at full load
+
+    def __post_init__(self) -> None:
+        _check_non_negative(
+            heat_min_kw=self.heat_min_kw,
+            start_cost_eur=self.start_cost_eur,
+        )
+        if not (math.isfinite(self.heat_max_kw) and self.heat_max_kw > 0.0):
+            raise ValueError(f"unit {self.name}: heat_max_kw must be > 0")
+        if self.heat_min_kw > self.heat_max_kw:
+            raise ValueError(f"unit {self.name}: heat_min_kw exceeds heat_max_kw")
+        if not all(math.isfinite(c) and c > 0.0 for c in self.cop):
+            raise ValueError(f"unit {self.name}: every COP must be finite and > 0")
+        if not 0.0 < self.part_load_cop_factor <= 1.0:
+            raise ValueError(f"unit {self.name}: part_load_cop_factor must be in (0, 1]")
+        for field in ("min_run_steps", "min_off_steps", "steps_in_state"):
+            if getattr(self, field) < 0:
+                raise ValueError(f"unit {self.name}: {field} must be >= 0")
+        if self.max_starts_per_window < 1 or self.start_window_steps < 1:
+            raise ValueError(f"unit {self.name}: the starts limit needs >= 1 start per window")
+        if self.starts_in_window_before < 0:
+            raise ValueError(f"unit {self.name}: starts_in_window_before must be >= 0")
+
+
+@dataclass(frozen=True)
+class PlanInputs:
+    """Everything one planning run needs, with one value per step for every time series.
+
+    The end-of-horizon rule keeps the plan from emptying the tank for free: the tank ends at
+    least at `storage_terminal_kwh` (the initial energy when neither it nor a terminal value is
+    given), and/or leftover energy is credited at `storage_terminal_value_eur_per_kwh`.
+    """
+
+    start_utc: datetime
+    step_s: float
+    steps: int
+    price_eur_per_mwh: tuple[float, ...]
+    carbon_g_per_kwh: tuple[float, ...]
+    heat_demand_kw: tuple[float, ...]
+    units: tuple[UnitPlanData, ...]
+    storage_capacity_kwh: float
+    storage_initial_kwh: float
+    storage_loss_per_step: float  # fraction of the stored energy lost each step
+    storage_max_charge_kw: float | None
+    storage_max_discharge_kw: float | None
+    storage_terminal_kwh: float | None
+    storage_terminal_value_eur_per_kwh: float | None
+    boiler_heat_max_kw: float
+    boiler_efficiency: float
+    boiler_fuel_price_eur_per_mwh: float  # per MWh of fuel
+    boiler_fuel_carbon_g_per_kwh: float  # per kWh of fuel
+    carbon_price_eur_per_t: float = 0.0
+    grid_import_limit_kw: float | None = None  # raised where units are held on at min load
+    emissions_cap_kg: float | None = None
+    unmet_penalty_eur_per_mwh: float = 10_000.0
+    time_limit_s: float = 2.0
+    mip_rel_gap: float = 0.01
+
+    def __post_init__(self) -> None:
+        if self.start_utc.tzinfo is None:
+            raise ValueError("start_utc must be timezone-aware UTC")
+        if self.steps < 1 or not (math.isfinite(self.step_s) and self.step_s > 0.0):
+            raise ValueError("a plan needs at least one step of positive duration")
+        _check_series("price_eur_per_mwh", self.price_eur_per_mwh, self.steps)
+        _check_series("carbon_g_per_kwh", self.carbon_g_per_kwh, self.steps)
+        _check_series("heat_demand_kw", self.heat_demand_kw, self.steps)
+        _check_non_negative(
+            **{f"carbon_g_per_kwh[{i}]": v for i, v in enumerate(self.carbon_g_per_kwh)},
+            **{f"heat_demand_kw[{i}]": v for i, v in enumerate(self.heat_demand_kw)},
+        )
+        names = [unit.name for unit in self.units]
+        if len(set(names)) != len(names):
+            raise ValueError("unit names must be unique")
+        for unit in self.units:
+            if len(unit.cop) != self.steps:
+                raise ValueError(
+                    f"unit {unit.name}: {len(unit.cop)} COP values, {self.steps} steps"
+                )
+        _check_non_negative(
+            storage_capacity_kwh=self.storage_capacity_kwh,
+            storage_initial_kwh=self.storage_initial_kwh,
+            boiler_heat_max_kw=self.boiler_heat_max_kw,
+            boiler_fuel_price_eur_per_mwh=self.boiler_fuel_price_eur_per_mwh,
+            boiler_fuel_carbon_g_per_kwh=self.boiler_fuel_carbon_g_per_kwh,
+            carbon_price_eur_per_t=self.carbon_price_eur_per_t,
+            unmet_penalty_eur_per_mwh=self.unmet_penalty_eur_per_mwh,
+            mip_rel_gap=self.mip_rel_gap,
+        )
+        optional = {
+            "storage_max_charge_kw": self.storage_max_charge_kw,
+            "storage_max_discharge_kw": self.storage_max_discharge_kw,
+            "storage_terminal_kwh": self.storage_terminal_kwh,
+            "grid_import_limit_kw": self.grid_import_limit_kw,
+            "emissions_cap_kg": self.emissions_cap_kg,
+        }
+        _check_non_negative(**{k: v for k, v in optional.items() if v is not None})
+        if self.storage_terminal_value_eur_per_kwh is not None and not math.isfinite(
+            self.storage_terminal_value_eur_per_kwh
+        ):
+            raise ValueError("storage_terminal_value_eur_per_kwh must be finite")
+        if not 0.0 <= self.storage_loss_per_step < 1.0:
+            raise ValueError("storage_loss_per_step must be in [0, 1)")
+        if not 0.0 < self.boiler_efficiency <= 1.2:
+            raise ValueError("boiler_efficiency must be in (0, 1.2]")
+        if not (math.isfinite(self.time_limit_s) and self.time_limit_s > 0.0):
+            raise ValueError("time_limit_s must be > 0")
+
+    @property
+    def step_h(self) -> float:
+        """Step length in hours (kW x step_h = kWh)."""
+        return self.step_s / 3600.0
+
+    @property
+    def terminal_floor_kwh(self) -> float | None:
+        """The hard end-of-horizon floor, or None when only a terminal value applies."""
+        if self.storage_terminal_kwh is not None:
+            return min(self.storage_terminal_kwh, self.storage_capacity_kwh)
+        if self.storage_terminal_value_eur_per_kwh is not None:
+            return None
+        return min(self.storage_initial_kwh, self.storage_capacity_kwh)
