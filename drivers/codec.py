@@ -1,0 +1,136 @@
+"""A point's engineering value to and from Modbus registers or bits.
+
+The register conversion is pymodbus's own (`convert_from_registers` / `convert_to_registers`,
+with the word order the map declares); this module adds the map's scale and offset
+(engineering = raw * scale + offset), the integer rounding, and the range checks that keep a
+value that does not fit its type from being silently wrapped or truncated on the wire.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from typing import Literal
+
+from pymodbus.client import ModbusTcpClient
+
+from drivers.errors import WriteRefused
+from drivers.pointmap import DataType, Point, PointMap
+
+WordOrder = Literal["big", "little"]
+
+_PYMODBUS_TYPES = {
+    DataType.INT16: ModbusTcpClient.DATATYPE.INT16,
+    DataType.UINT16: ModbusTcpClient.DATATYPE.UINT16,
+    DataType.INT32: ModbusTcpClient.DATATYPE.INT32,
+    DataType.UINT32: ModbusTcpClient.DATATYPE.UINT32,
+    DataType.FLOAT32: ModbusTcpClient.DATATYPE.FLOAT32,
+    DataType.FLOAT64: ModbusTcpClient.DATATYPE.FLOAT64,
+}
+
+INTEGER_RANGES: dict[DataType, tuple[int, int]] = {
+    DataType.BOOL: (0, 1),
+    DataType.INT16: (-(2**15), 2**15 - 1),
+    DataType.UINT16: (0, 2**16 - 1),
+    DataType.INT32: (-(2**31), 2**31 - 1),
+    DataType.UINT32: (0, 2**32 - 1),
+}
+
+FLOAT32_MAX = 3.4028234663852886e38
+
+
+class EncodeError(ValueError):
+    """The value cannot be represented in the point's data type (NaN, out of range)."""
+
+
+def to_engineering(point: Point, raw: float) -> float:
+    """Raw device value to engineering units."""
+    return raw * point.scale + point.offset
+
+
+def to_raw(point: Point, value: float) -> float | int:
+    """Engineering value to the raw value the device stores; integers are rounded, range-checked.
+
+    Raises `EncodeError` for NaN or infinity, and for values outside the data type's range.
+    """
+    if not math.isfinite(value):
+        raise EncodeError(f"{value} is not a finite number")
+    raw = (value - point.offset) / point.scale
+    limits = INTEGER_RANGES.get(point.data_type)
+    if limits is not None:
+        rounded = round(raw)
+        low, high = limits
+        if not low <= rounded <= high:
+            raise EncodeError(
+                f"{value} is raw {rounded}, outside {point.data_type.value} range [{low}, {high}]"
+            )
+        return rounded
+    if point.data_type is DataType.FLOAT32 and abs(raw) > FLOAT32_MAX:
+        raise EncodeError(f"{value} does not fit a float32")
+    if not math.isfinite(raw):
+        raise EncodeError(f"{value} overflows after scale and offset")
+    return raw
+
+
+def decode_registers(point: Point, registers: Sequence[int], word_order: WordOrder) -> float:
+    """Registers (exactly the point's width) to an engineering value; NaN passes through."""
+    if len(registers) != point.data_type.register_count:
+        raise ValueError(
+            f"point '{point.name}' needs {point.data_type.register_count} registers, "
+            f"got {len(registers)}"
+        )
+    if point.data_type is DataType.BOOL:
+        return to_engineering(point, 1.0 if registers[0] else 0.0)
+    raw = ModbusTcpClient.convert_from_registers(
+        list(registers), _PYMODBUS_TYPES[point.data_type], word_order=word_order
+    )
+    if not isinstance(raw, int | float):
+        raise TypeError(f"pymodbus decoded {raw!r} for a scalar {point.data_type.value}")
+    return to_engineering(point, float(raw))
+
+
+def encode_registers(point: Point, value: float, word_order: WordOrder) -> list[int]:
+    """An engineering value to the point's registers; raises `EncodeError` if it does not fit."""
+    raw = to_raw(point, value)
+    if point.data_type is DataType.BOOL:
+        return [int(raw)]
+    return ModbusTcpClient.convert_to_registers(
+        raw, _PYMODBUS_TYPES[point.data_type], word_order=word_order
+    )
+
+
+def decode_bit(point: Point, bit: bool) -> float:
+    """A coil or discrete input to an engineering value (0.0 / 1.0, after scale and offset)."""
+    return to_engineering(point, 1.0 if bit else 0.0)
+
+
+def encode_bit(point: Point, value: float) -> bool:
+    """An engineering value to a coil state; only values that map to raw 0 or 1 are accepted."""
+    return bool(to_raw(point, value))
+
+
+def check_write(device: str, point_map: PointMap, values: Mapping[str, float]) -> list[Point]:
+    """Validate a whole write before any of it reaches the wire; the points in request order.
+
+    Raises `WriteRefused` naming the device, point, value and reason for the first point that is
+    undeclared, not writable, not finite, outside [min, max] or not representable in its type.
+    """
+    checked: list[Point] = []
+    for name, value in values.items():
+        try:
+            point = point_map.point(name)
+        except KeyError:
+            raise WriteRefused(device, name, value, "the point map does not declare it") from None
+        if not point.writable:
+            raise WriteRefused(device, name, value, "the point is not writable")
+        if not isinstance(value, int | float) or not math.isfinite(value):
+            raise WriteRefused(device, name, value, "not a finite number")
+        low, high = point.min, point.max
+        if low is None or high is None or not low <= value <= high:
+            raise WriteRefused(device, name, value, f"outside the allowed range [{low}, {high}]")
+        try:
+            to_raw(point, value)
+        except EncodeError as exc:
+            raise WriteRefused(device, name, value, str(exc)) from None
+        checked.append(point)
+    return checked
