@@ -106,9 +106,12 @@ def load_plant(path: Path) -> Plant:
     """Read a plant file and every point map it names; raise ConfigError on any problem."""
     try:
         site = load_site(path)
-        maps = site.load_point_maps()
-    except (SiteError, PointMapError) as exc:
+    except SiteError as exc:
         raise ConfigError(str(exc)) from None
+    try:
+        maps = site.load_point_maps()
+    except PointMapError as exc:
+        raise ConfigError(f"{path}: {exc}") from None
     control = parse_control(site.control, str(path))
     _check_tank_sensors(site, maps, str(path))
     return Plant(path=path, site=site, control=control, maps=maps)

@@ -13,13 +13,13 @@ import sys
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from importlib import resources
 from pathlib import Path
 from typing import TextIO
 
 from controller.config import Plant, load_plant
 from controller.cycle import ControlCycle, CycleReport, TargetPolicy
 from controller.metrics import ControllerMetrics
+from controller.scenarios import default_scenario_path
 from drivers.clock import SimClock
 from drivers.pool import DriverPool
 from drivers.scenario import Scenario, load_scenario
@@ -27,12 +27,7 @@ from sim_plant.physics import Boundary, PlantModel
 from sim_plant.servers import PlantServers
 
 DEFAULT_PLANT = Path(__file__).resolve().parent.parent / "deploy" / "plants" / "river_20mw.toml"
-DEFAULT_SCENARIO_NAME = "demo_dk1_2024_january.csv"
 DEFAULT_START_OFFSET = timedelta(days=2)  # leaves two days of history before the demo day
-
-
-def default_scenario_path() -> Path:
-    return Path(str(resources.files("controller.scenarios").joinpath(DEFAULT_SCENARIO_NAME)))
 
 
 @dataclass

@@ -220,7 +220,10 @@ class SiteConfig(_Strict):
         for device in self.devices():
             path = self.point_map_path(device)
             if path not in cache:
-                cache[path] = load_point_map(path)
+                try:
+                    cache[path] = load_point_map(path)
+                except PointMapError as exc:
+                    raise PointMapError(f"device '{device.name}': {exc}") from None
             point_map = cache[path]
             where = f"device '{device.name}' ({path})"
             if point_map.device.kind is not expected[device.name]:
