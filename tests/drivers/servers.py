@@ -52,11 +52,19 @@ def _bit_space(point_map: PointMap, table: ModbusTable) -> list[SimData]:
 
 
 class _SilenceableContext:
-    """Wraps the server's datastore: muted unit ids get no answer (the client times out)."""
+    """Wraps the server's datastore: muted unit ids get no answer (the client times out);
+    failing unit ids get an exception response (DEVICE_FAILURE), as from a gateway."""
 
-    def __init__(self, inner: Any, muted: set[int]) -> None:
+    def __init__(self, inner: Any, muted: set[int], failing: set[int]) -> None:
         self._inner = inner
         self._muted = muted
+        self._failing = failing
+
+    def _check(self, device_id: int) -> None:
+        if device_id in self._muted:
+            raise NoSuchIdException(f"unit {device_id} muted by the test")
+        if device_id in self._failing:
+            raise RuntimeError(f"unit {device_id} failing by the test")
 
     def device_ids(self) -> list[int]:
         ids: list[int] = self._inner.device_ids()
@@ -65,15 +73,13 @@ class _SilenceableContext:
     async def async_getValues(
         self, device_id: int, func_code: int, address: int, count: int = 1
     ) -> Any:
-        if device_id in self._muted:
-            raise NoSuchIdException(f"unit {device_id} muted by the test")
+        self._check(device_id)
         return await self._inner.async_getValues(device_id, func_code, address, count)
 
     async def async_setValues(
         self, device_id: int, func_code: int, address: int, values: Any
     ) -> Any:
-        if device_id in self._muted:
-            raise NoSuchIdException(f"unit {device_id} muted by the test")
+        self._check(device_id)
         return await self._inner.async_setValues(device_id, func_code, address, values)
 
 
@@ -84,6 +90,7 @@ class ModbusTestServer:
         self.units = dict(units)
         self.requests: list[tuple[int, int, int]] = []  # (unit id, function code, address)
         self.muted: set[int] = set()
+        self.failing: set[int] = set()
         self.port = 0
         self._server: ModbusTcpServer | None = None
 
@@ -106,7 +113,7 @@ class ModbusTestServer:
             ignore_missing_devices=True,
             trace_pdu=self._trace,
         )
-        server.context = _SilenceableContext(server.context, self.muted)  # type: ignore[assignment]
+        server.context = _SilenceableContext(server.context, self.muted, self.failing)  # type: ignore[assignment]
         await server.serve_forever(background=True)
         self.port = server.transport.sockets[0].getsockname()[1]
         self._server = server
@@ -127,6 +134,14 @@ class ModbusTestServer:
     def server(self) -> ModbusTcpServer:
         assert self._server is not None
         return self._server
+
+    def requests_for(self, unit_id: int) -> int:
+        return sum(1 for unit, _, _ in self.requests if unit == unit_id)
+
+    async def set_registers(
+        self, unit_id: int, table: ModbusTable, address: int, values: list[int]
+    ) -> None:
+        await self.server.context.async_setValues(unit_id, _TABLE_FC[table], address, values)
 
     async def set_value(self, unit_id: int, name: str, value: float) -> None:
         """Put an engineering value into the unit's registers, encoded as its map says."""

@@ -1,0 +1,134 @@
+"""Codec round trips for every data type and both word orders; scale/offset; refusals."""
+
+from __future__ import annotations
+
+import math
+import struct
+from typing import Literal
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from drivers.codec import (
+    INTEGER_RANGES,
+    EncodeError,
+    decode_bit,
+    decode_registers,
+    encode_bit,
+    encode_registers,
+    to_raw,
+)
+from drivers.pointmap import DataType, Point
+
+WORD_ORDERS: tuple[Literal["big", "little"], ...] = ("big", "little")
+
+
+def point(data_type: DataType, scale: float = 1.0, offset: float = 0.0) -> Point:
+    return Point(name="p", role="p", data_type=data_type, scale=scale, offset=offset)
+
+
+@pytest.mark.parametrize("word_order", WORD_ORDERS)
+@pytest.mark.parametrize(
+    "data_type", [DataType.INT16, DataType.UINT16, DataType.INT32, DataType.UINT32]
+)
+@given(data=st.data())
+def test_integer_round_trip(
+    data_type: DataType, word_order: Literal["big", "little"], data: st.DataObject
+) -> None:
+    low, high = INTEGER_RANGES[data_type]
+    value = data.draw(st.integers(low, high))
+    registers = encode_registers(point(data_type), value, word_order)
+    assert len(registers) == data_type.register_count
+    assert all(0 <= r <= 0xFFFF for r in registers)
+    assert decode_registers(point(data_type), registers, word_order) == value
+
+
+@pytest.mark.parametrize("word_order", WORD_ORDERS)
+@given(value=st.floats(width=32, allow_nan=False, allow_infinity=False))
+def test_float32_round_trip(word_order: Literal["big", "little"], value: float) -> None:
+    registers = encode_registers(point(DataType.FLOAT32), value, word_order)
+    assert decode_registers(point(DataType.FLOAT32), registers, word_order) == value
+
+
+@pytest.mark.parametrize("word_order", WORD_ORDERS)
+@given(value=st.floats(allow_nan=False, allow_infinity=False))
+def test_float64_round_trip(word_order: Literal["big", "little"], value: float) -> None:
+    registers = encode_registers(point(DataType.FLOAT64), value, word_order)
+    assert len(registers) == 4
+    assert decode_registers(point(DataType.FLOAT64), registers, word_order) == value
+
+
+def test_word_order_is_the_order_of_16_bit_words() -> None:
+    high, low = struct.unpack(">HH", struct.pack(">f", 1234.5))
+    assert encode_registers(point(DataType.FLOAT32), 1234.5, "big") == [high, low]
+    assert encode_registers(point(DataType.FLOAT32), 1234.5, "little") == [low, high]
+    assert decode_registers(point(DataType.FLOAT32), [low, high], "little") == 1234.5
+
+
+@given(
+    raw=st.integers(0, 2**32 - 1),
+    scale=st.sampled_from([0.01, 0.1, 10.0]),
+    offset=st.sampled_from([0.0, -40.0, 273.15]),
+)
+def test_scale_and_offset_round_trip(raw: int, scale: float, offset: float) -> None:
+    p = point(DataType.UINT32, scale=scale, offset=offset)
+    value = decode_registers(p, encode_registers(point(DataType.UINT32), raw, "big"), "big")
+    assert value == pytest.approx(raw * scale + offset)
+    assert decode_registers(p, encode_registers(p, value, "big"), "big") == pytest.approx(value)
+
+
+def test_scaled_value_is_rounded_to_the_nearest_raw_count() -> None:
+    run_hours = point(DataType.UINT32, scale=0.01)
+    assert to_raw(run_hours, 123.456) == 12346
+
+
+@pytest.mark.parametrize("value", [math.nan, math.inf, -math.inf])
+def test_non_finite_values_are_refused(value: float) -> None:
+    for data_type in DataType:
+        with pytest.raises(EncodeError):
+            encode_registers(point(data_type), value, "big")
+
+
+@pytest.mark.parametrize(
+    ("data_type", "value"),
+    [
+        (DataType.INT16, 32768),
+        (DataType.INT16, -32769),
+        (DataType.UINT16, -1),
+        (DataType.UINT16, 65536),
+        (DataType.INT32, 2**31),
+        (DataType.UINT32, -0.6),
+        (DataType.FLOAT32, 1e39),
+        (DataType.BOOL, 2),
+    ],
+)
+def test_values_that_do_not_fit_the_type_are_refused(data_type: DataType, value: float) -> None:
+    with pytest.raises(EncodeError, match=r"range|fit"):
+        encode_registers(point(data_type), value, "big")
+
+
+def test_scale_can_push_a_value_out_of_range() -> None:
+    tenths = point(DataType.INT16, scale=0.1)
+    assert encode_registers(tenths, 3276.7, "big") == [32767]
+    with pytest.raises(EncodeError):
+        encode_registers(tenths, 3276.8, "big")
+
+
+def test_nan_in_registers_decodes_to_nan_for_the_cache_to_reject() -> None:
+    assert math.isnan(decode_registers(point(DataType.FLOAT32), [0x7FC0, 0], "big"))
+
+
+def test_bool_points_on_registers_and_coils() -> None:
+    flag = point(DataType.BOOL)
+    assert encode_registers(flag, 1, "big") == [1]
+    assert decode_registers(flag, [1], "big") == 1.0
+    assert decode_registers(flag, [7], "big") == 1.0
+    assert encode_bit(flag, 1.0) is True
+    assert encode_bit(flag, 0.0) is False
+    assert decode_bit(flag, True) == 1.0
+
+
+def test_wrong_register_count_is_an_error() -> None:
+    with pytest.raises(ValueError, match="needs 2 registers"):
+        decode_registers(point(DataType.FLOAT32), [1], "big")

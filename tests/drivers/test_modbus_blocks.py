@@ -1,0 +1,129 @@
+"""Register merging: gaps, block size limit, tables never mixed; contiguous write blocks."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from drivers.modbus_blocks import plan_reads, plan_writes
+from drivers.pointmap import ModbusTable, PointMap, load_point_map, parse_point_map
+
+POINTMAPS = Path(__file__).resolve().parents[2] / "deploy" / "pointmaps"
+
+
+def modbus_map(points: list[dict[str, Any]], **options: Any) -> PointMap:
+    return parse_point_map(
+        {
+            "device": {"kind": "heat_pump", "protocol": "modbus"},
+            "modbus": options,
+            "points": points,
+        }
+    )
+
+
+def reg(name: str, address: int, table: str = "input", data_type: str = "uint16") -> dict[str, Any]:
+    return {"name": name, "role": name, "table": table, "address": address, "data_type": data_type}
+
+
+def spans(point_map: PointMap) -> list[tuple[str, int, int]]:
+    return [(b.table.value, b.address, b.count) for b in plan_reads(point_map)]
+
+
+def test_gap_within_limit_is_read_across() -> None:
+    point_map = modbus_map([reg("a", 0), reg("b", 5, data_type="float32")], max_gap_registers=4)
+    assert spans(point_map) == [("input", 0, 7)]
+    (block,) = plan_reads(point_map)
+    assert [(m.point.name, m.offset, m.width) for m in block.points] == [("a", 0, 1), ("b", 5, 2)]
+
+
+def test_gap_above_limit_splits() -> None:
+    point_map = modbus_map([reg("a", 0), reg("b", 6)], max_gap_registers=4)
+    assert spans(point_map) == [("input", 0, 1), ("input", 6, 1)]
+
+
+def test_zero_gap_merges_only_adjacent_registers() -> None:
+    point_map = modbus_map([reg("a", 0), reg("b", 1), reg("c", 3)], max_gap_registers=0)
+    assert spans(point_map) == [("input", 0, 2), ("input", 3, 1)]
+
+
+def test_block_never_exceeds_max_registers_per_read() -> None:
+    points = [reg(f"p{i}", i * 2, data_type="float32") for i in range(30)]  # 60 registers
+    point_map = modbus_map(points, max_registers_per_read=25, max_gap_registers=8)
+    blocks = plan_reads(point_map)
+    assert all(b.count <= 25 for b in blocks)
+    assert [b.count for b in blocks] == [24, 24, 12]  # a float32 is never split
+    covered = sorted(m.point.name for b in blocks for m in b.points)
+    assert covered == sorted(p["name"] for p in points)
+
+
+def test_tables_are_never_mixed() -> None:
+    point_map = modbus_map(
+        [
+            reg("h", 0, table="holding"),
+            reg("i", 1),
+            reg("c", 2, "coil", "bool"),
+            reg("d", 3, "discrete", "bool"),
+        ]
+    )
+    assert spans(point_map) == [
+        ("holding", 0, 1),
+        ("input", 1, 1),
+        ("coil", 2, 1),
+        ("discrete", 3, 1),
+    ]
+
+
+def test_generic_heat_pump_is_two_requests() -> None:
+    heat_pump = load_point_map(POINTMAPS / "generic_large_heat_pump.toml")
+    assert spans(heat_pump) == [("holding", 0, 8), ("input", 100, 22)]
+
+
+def test_writes_merge_only_contiguous_registers() -> None:
+    heat_pump = load_point_map(POINTMAPS / "generic_large_heat_pump.toml")
+    names = [
+        "heartbeat",
+        "remote_request",
+        "enable_cmd",
+        "heat_setpoint_kw",
+        "supply_temp_setpoint_c",
+    ]
+    encoded = [
+        (heat_pump.point(n), [i] * heat_pump.point(n).data_type.register_count)
+        for i, n in enumerate(names)
+    ]
+    blocks = plan_writes(encoded)
+    # address 3 is a hole: writing across it would clobber an undeclared register
+    assert [(b.address, b.values) for b in blocks] == [(0, (0, 1, 2)), (4, (3, 3, 4, 4))]
+    assert all(b.table is ModbusTable.HOLDING for b in blocks)
+
+
+def test_coil_writes_merge_separately_from_registers() -> None:
+    point_map = modbus_map(
+        [
+            {
+                **reg("c0", 0, "coil", "bool"),
+                "writable": True,
+                "min": 0,
+                "max": 1,
+                "safe_default": 0,
+            },
+            {
+                **reg("c1", 1, "coil", "bool"),
+                "writable": True,
+                "min": 0,
+                "max": 1,
+                "safe_default": 0,
+            },
+            {**reg("h1", 1, "holding"), "writable": True, "min": 0, "max": 9, "safe_default": 0},
+        ]
+    )
+    encoded = [
+        (point_map.point("c1"), [1]),
+        (point_map.point("h1"), [5]),
+        (point_map.point("c0"), [0]),
+    ]
+    blocks = plan_writes(encoded)
+    assert [(b.table, b.address, b.values) for b in blocks] == [
+        (ModbusTable.HOLDING, 1, (5,)),
+        (ModbusTable.COIL, 0, (0, 1)),
+    ]

@@ -1,0 +1,137 @@
+"""Point-map validation: errors name the file and the point; every shipped map loads."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from drivers.pointmap import PointMapError, load_point_map
+
+POINTMAPS = Path(__file__).resolve().parents[2] / "deploy" / "pointmaps"
+
+HEADER = """
+[device]
+kind = "heat_pump"
+protocol = "modbus"
+"""
+
+
+def write_map(tmp_path: Path, body: str) -> Path:
+    path = tmp_path / "vendor_x.toml"
+    path.write_text(HEADER + body)
+    return path
+
+
+def test_bad_writable_range_names_file_and_point(tmp_path: Path) -> None:
+    path = write_map(
+        tmp_path,
+        """
+[[points]]
+name = "heat_setpoint_kw"
+role = "heat_setpoint_kw"
+table = "holding"
+address = 4
+data_type = "float32"
+writable = true
+min = 100
+max = 10
+safe_default = 50
+""",
+    )
+    with pytest.raises(PointMapError) as error:
+        load_point_map(path)
+    message = str(error.value)
+    assert str(path) in message
+    assert "point 'heat_setpoint_kw'" in message
+    assert "min 100.0 is above max 10.0" in message
+
+
+def test_safe_default_outside_range_is_refused(tmp_path: Path) -> None:
+    path = write_map(
+        tmp_path,
+        """
+[[points]]
+name = "enable_cmd"
+role = "enable_cmd"
+table = "holding"
+address = 2
+data_type = "uint16"
+writable = true
+min = 0
+max = 1
+safe_default = 3
+""",
+    )
+    with pytest.raises(PointMapError, match=r"point 'enable_cmd'.*safe_default 3\.0 is outside"):
+        load_point_map(path)
+
+
+def test_overlapping_registers_name_both_points(tmp_path: Path) -> None:
+    path = write_map(
+        tmp_path,
+        """
+[[points]]
+name = "heat_kw"
+role = "heat_kw"
+table = "input"
+address = 104
+data_type = "float32"
+
+[[points]]
+name = "power_kw"
+role = "power_kw"
+table = "input"
+address = 105
+data_type = "float32"
+""",
+    )
+    with pytest.raises(PointMapError) as error:
+        load_point_map(path)
+    message = str(error.value)
+    assert str(path) in message
+    assert "point 'power_kw' overlaps point 'heat_kw' at input address 105" in message
+
+
+def test_missing_address_names_the_point(tmp_path: Path) -> None:
+    path = write_map(
+        tmp_path,
+        """
+[[points]]
+name = "state_code"
+role = "state_code"
+table = "input"
+data_type = "uint16"
+""",
+    )
+    with pytest.raises(PointMapError) as error:
+        load_point_map(path)
+    assert str(path) in str(error.value)
+    assert "point 'state_code': a Modbus point needs 'address' and 'table'" in str(error.value)
+
+
+def test_writable_input_register_is_refused(tmp_path: Path) -> None:
+    path = write_map(
+        tmp_path,
+        """
+[[points]]
+name = "heat_kw"
+role = "heat_kw"
+table = "input"
+address = 0
+data_type = "float32"
+writable = true
+min = 0
+max = 1
+safe_default = 0
+""",
+    )
+    with pytest.raises(PointMapError, match="point 'heat_kw': input registers cannot be written"):
+        load_point_map(path)
+
+
+def test_every_shipped_map_loads() -> None:
+    paths = sorted(POINTMAPS.glob("*.toml"))
+    assert paths
+    for path in paths:
+        assert load_point_map(path).points
