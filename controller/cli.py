@@ -1,9 +1,9 @@
 """`hpctl`: the command line of the controller.
 
-    hpctl demo [--plant FILE] [--scenario FILE] [--start ISO] [--days N] [--policy rules]
-    hpctl sim --plant FILE [--modbus-port N] [--opcua-port N] [--speed X] [--scenario FILE]
-    hpctl run --plant FILE [--read-only] [--metrics-port N]
-    hpctl validate FILE...        plant files and point maps; exit 1 with the reasons if bad
+hpctl demo [--plant FILE] [--scenario FILE] [--start ISO] [--days N] [--policy rules]
+hpctl sim --plant FILE [--modbus-port N] [--opcua-port N] [--speed X] [--scenario FILE]
+hpctl run --plant FILE [--read-only] [--metrics-port N]
+hpctl validate FILE...        plant files and point maps; exit 1 with the reasons if bad
 """
 
 from __future__ import annotations
@@ -32,31 +32,60 @@ def _timestamp(text: str) -> datetime:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="hpctl", description="Supervisory controller for heat-pump plants")
+    parser = argparse.ArgumentParser(
+        prog="hpctl", description="Supervisory controller for heat-pump plants"
+    )
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     sub = parser.add_subparsers(dest="command", required=True)
 
-    demo = sub.add_parser("demo", help="run the controller against the simulated plant, faster than real time")
-    demo.add_argument("--plant", type=Path, help="plant file (default: the river-source reference plant)")
-    demo.add_argument("--scenario", type=Path, help="scenario CSV (default: embedded DK1 January 2024 excerpt)")
-    demo.add_argument("--start", type=_timestamp, help="start time, ISO 8601 UTC (default: scenario start + 2 days)")
+    demo = sub.add_parser(
+        "demo", help="run the controller against the simulated plant, faster than real time"
+    )
+    demo.add_argument(
+        "--plant", type=Path, help="plant file (default: the river-source reference plant)"
+    )
+    demo.add_argument(
+        "--scenario", type=Path, help="scenario CSV (default: embedded DK1 January 2024 excerpt)"
+    )
+    demo.add_argument(
+        "--start",
+        type=_timestamp,
+        help="start time, ISO 8601 UTC (default: scenario start + 2 days)",
+    )
     demo.add_argument("--days", type=float, default=1.0, help="simulated days (default 1)")
-    demo.add_argument("--policy", choices=("rules", "planner"), default=None, help="dispatch policy (default: the plant file's)")
+    demo.add_argument(
+        "--policy",
+        choices=("rules", "planner"),
+        default=None,
+        help="dispatch policy (default: planner)",
+    )
     demo.add_argument("--quiet", action="store_true", help="no progress bar")
 
     sim = sub.add_parser("sim", help="serve a simulated plant on Modbus TCP and OPC UA")
     sim.add_argument("--plant", type=Path, required=True)
-    sim.add_argument("--modbus-port", type=int, help="default: the plant file's Modbus connection port")
-    sim.add_argument("--opcua-port", type=int, help="default: the plant file's OPC UA connection port")
+    sim.add_argument(
+        "--modbus-port", type=int, help="default: the plant file's Modbus connection port"
+    )
+    sim.add_argument(
+        "--opcua-port", type=int, help="default: the plant file's OPC UA connection port"
+    )
     sim.add_argument("--speed", type=float, default=1.0, help="simulated seconds per real second")
-    sim.add_argument("--scenario", type=Path, help="scenario CSV for outdoor temperature and demand")
-    sim.add_argument("--start", type=_timestamp, help="simulated start time (default: scenario start or now)")
+    sim.add_argument(
+        "--scenario", type=Path, help="scenario CSV for outdoor temperature and demand"
+    )
+    sim.add_argument(
+        "--start", type=_timestamp, help="simulated start time (default: scenario start or now)"
+    )
 
     run = sub.add_parser("run", help="run the controller against a plant on the wall clock")
     run.add_argument("--plant", type=Path, required=True)
-    run.add_argument("--read-only", action="store_true", help="poll, estimate and decide, but write nothing")
+    run.add_argument(
+        "--read-only", action="store_true", help="poll, estimate and decide, but write nothing"
+    )
     run.add_argument("--metrics-port", type=int, help="Prometheus port (default: the plant file's)")
-    run.add_argument("--metrics-host", help="bind address of the metrics endpoint (default 127.0.0.1)")
+    run.add_argument(
+        "--metrics-host", help="bind address of the metrics endpoint (default 127.0.0.1)"
+    )
 
     validate = sub.add_parser("validate", help="check plant files and point maps")
     validate.add_argument("files", type=Path, nargs="+")
@@ -88,17 +117,16 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _demo(args: argparse.Namespace) -> int:
     from controller.demo import default_start, load_demo_inputs, run_demo
-    from controller.policy import policy_for
 
     plant, scenario = load_demo_inputs(args.plant, args.scenario)
-    if args.policy is not None:
-        plant = plant.with_control(policy=args.policy)
+    plant = plant.with_control(policy=args.policy or "planner")
     start = args.start or default_start(scenario)
-    print(f"hpctl demo: {plant.site.plant.name}, {args.days:g} day(s) from {start:%Y-%m-%d %H:%M} UTC, "
-          f"policy {plant.control.policy}, scenario {Path(scenario.source).name}")
+    print(
+        f"hpctl demo: {plant.site.plant.name}, {args.days:g} day(s) from {start:%Y-%m-%d %H:%M} UTC, "
+        f"policy {plant.control.policy}, scenario {Path(scenario.source).name}"
+    )
     summary = asyncio.run(
-        run_demo(plant, scenario, start, args.days, policy_for(plant, scenario),
-                 progress=None if args.quiet else sys.stderr)
+        run_demo(plant, scenario, start, args.days, progress=None if args.quiet else sys.stderr)
     )
     print(summary.render())
     return EXIT_OK
@@ -144,10 +172,14 @@ def _validate(files: list[Path]) -> int:
         try:
             if _is_point_map(path):
                 point_map = load_point_map(path)
-                print(f"ok  {path}: {point_map.device.kind.value} point map, {len(point_map.points)} points")
+                print(
+                    f"ok  {path}: {point_map.device.kind.value} point map, {len(point_map.points)} points"
+                )
             else:
                 plant = load_plant(path)
-                print(f"ok  {path}: plant {plant.site.plant.name}, {len(plant.site.devices())} devices")
+                print(
+                    f"ok  {path}: plant {plant.site.plant.name}, {len(plant.site.devices())} devices"
+                )
         except (ConfigError, PointMapError) as exc:
             failed += 1
             print(f"BAD {exc}", file=sys.stderr)

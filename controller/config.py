@@ -8,6 +8,7 @@ error names the file, the field and what is wrong, and the controller refuses to
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import time
 from pathlib import Path
 from typing import Annotated, Literal, Self
 
@@ -57,6 +58,47 @@ class SafetyConfig(_Strict):
     stale_handback_s: Annotated[float, Field(gt=0)] = 30.0  # tank blind this long: hand back
 
 
+class PlannerConfig(_Strict):
+    """The MILP dispatch planner: cadence, horizon, solver limits, market information."""
+
+    interval_s: Annotated[float, Field(ge=60)] = 900.0  # re-plan this often, and on new prices
+    step_s: Annotated[float, Field(ge=300, le=3600)] = 900.0
+    horizon_h: Annotated[float, Field(ge=2, le=96)] = 36.0
+    time_limit_s: Annotated[float, Field(gt=0, le=300)] = 5.0
+    mip_rel_gap: Annotated[float, Field(ge=0, le=0.5)] = 0.01
+    carbon_price_eur_per_t: Annotated[float, Field(ge=0)] = 0.0
+    emissions_cap_kg: Annotated[float, Field(ge=0)] | None = None
+    grid_import_limit_kw: Annotated[float, Field(gt=0)] | None = None
+    price_publication_local: str = "12:00"  # day-ahead results, in the plant's time zone
+    max_plan_age_s: Annotated[float, Field(gt=0)] = 4 * 3600.0  # a last plan is trusted this long
+    replan_soc_deviation: Fraction = 0.15  # re-plan early when the tank strays this far from plan
+    unmet_penalty_eur_per_mwh: Annotated[float, Field(gt=0)] = 10_000.0
+
+    @model_validator(mode="after")
+    def _check_publication(self) -> Self:
+        hour, _, minute = self.price_publication_local.partition(":")
+        if not (hour.isdigit() and minute.isdigit() and int(hour) < 24 and int(minute) < 60):
+            raise ValueError(
+                f"price_publication_local '{self.price_publication_local}' is not HH:MM"
+            )
+        return self
+
+    @property
+    def publication_time(self) -> time:
+        hour, _, minute = self.price_publication_local.partition(":")
+        return time(int(hour), int(minute))
+
+    @property
+    def horizon_steps(self) -> int:
+        return round(self.horizon_h * 3600.0 / self.step_s)
+
+
+class MarketConfig(_Strict):
+    """Where live prices come from: a scenario-format CSV the trading system keeps up to date."""
+
+    price_file: str | None = None  # relative to the plant file
+
+
 class ControlConfig(_Strict):
     cycle_s: Annotated[float, Field(ge=0.2, le=60)] = 2.0
     read_only: bool = False
@@ -67,6 +109,8 @@ class ControlConfig(_Strict):
     supply_temp_setpoint_c: float | None = None  # None: the network's weather compensation
     staging: StagingConfig = StagingConfig()
     safety: SafetyConfig = SafetyConfig()
+    planner: PlannerConfig = PlannerConfig()
+    market: MarketConfig = MarketConfig()
 
 
 @dataclass(frozen=True)

@@ -48,7 +48,9 @@ class RulesPolicy:
     def targets(
         self, state: PlantState, histories: dict[str, UnitHistory], previous: Targets | None
     ) -> Targets:
-        return rule_targets(state, histories, self._plant.site, self._plant.control.staging, previous)
+        return rule_targets(
+            state, histories, self._plant.site, self._plant.control.staging, previous
+        )
 
 
 @dataclass(frozen=True)
@@ -63,6 +65,7 @@ class CycleReport:
     handed_back: bool
     writes: dict[str, dict[str, float]]
     write_errors: dict[str, str]
+    histories: dict[str, UnitHistory]
     duration_s: float  # compute time of the cycle (perf counter, independent of the Clock)
 
 
@@ -124,13 +127,21 @@ class ControlCycle:
             for unit in state.units
         }
         if state.soc is None:
-            memory.tank_blind_since_s = memory.tank_blind_since_s if memory.tank_blind_since_s is not None else now_s
+            memory.tank_blind_since_s = (
+                memory.tank_blind_since_s if memory.tank_blind_since_s is not None else now_s
+            )
         else:
             memory.tank_blind_since_s = None
-        blind_for_s = 0.0 if memory.tank_blind_since_s is None else now_s - memory.tank_blind_since_s
+        blind_for_s = (
+            0.0 if memory.tank_blind_since_s is None else now_s - memory.tank_blind_since_s
+        )
         targets = self._policy.targets(state, histories, memory.targets)
-        staged = stage(targets, state, histories, self._plant.site, self._plant.control, memory.commands)
-        safe = apply_safety(staged, state, histories, self._plant.site, self._plant.control, blind_for_s)
+        staged = stage(
+            targets, state, histories, self._plant.site, self._plant.control, memory.commands
+        )
+        safe = apply_safety(
+            staged, state, histories, self._plant.site, self._plant.control, blind_for_s
+        )
         memory.heartbeat = (memory.heartbeat + 1) % HEARTBEAT_MODULUS
         writes: dict[str, dict[str, float]] = {}
         errors: dict[str, str] = {}
@@ -150,6 +161,7 @@ class ControlCycle:
             handed_back=safe.handed_back,
             writes=writes,
             write_errors=errors,
+            histories=histories,
             duration_s=time.perf_counter() - wall_started,
         )
         for observer in self._observers:
@@ -159,7 +171,8 @@ class ControlCycle:
     async def _write_all(self, writes: dict[str, dict[str, float]]) -> dict[str, str]:
         devices = list(writes)
         results = await asyncio.gather(
-            *(self._pool.write(device, writes[device]) for device in devices), return_exceptions=True
+            *(self._pool.write(device, writes[device]) for device in devices),
+            return_exceptions=True,
         )
         errors: dict[str, str] = {}
         for device, result in zip(devices, results, strict=True):
@@ -176,7 +189,11 @@ class ControlCycle:
         """Write every unit's and valve's safe defaults: the equipment's own control takes over."""
         if self._plant.control.read_only:
             return {}
-        devices = [name for name, point_map in self._plant.maps.items() if any(p.writable for p in point_map.points)]
+        devices = [
+            name
+            for name, point_map in self._plant.maps.items()
+            if any(p.writable for p in point_map.points)
+        ]
         values = handback_points(self._plant.maps, devices)
         errors = await self._write_all(values)
         for device in values:
@@ -204,4 +221,3 @@ class ControlCycle:
                 self.overruns_total += missed
                 log.warning("control cycle overran: %d tick(s) skipped", missed)
             next_tick_s += (missed + 1) * period_s if missed > 0 else period_s
-

@@ -17,8 +17,10 @@ from pathlib import Path
 from typing import TextIO
 
 from controller.config import Plant, load_plant
-from controller.cycle import ControlCycle, CycleReport, TargetPolicy
+from controller.cycle import ControlCycle, CycleReport
+from controller.market import ScenarioMarket
 from controller.metrics import ControllerMetrics
+from controller.policy import build_dispatch
 from controller.scenarios import default_scenario_path
 from drivers.clock import SimClock
 from drivers.pool import DriverPool
@@ -72,7 +74,11 @@ class DemoSummary:
         return self.simulated_s / self.wall_s if self.wall_s > 0 else float("inf")
 
     def render(self) -> str:
-        cop = self.heat_delivered_kwh / self.electricity_kwh if self.electricity_kwh > 0 else float("nan")
+        cop = (
+            self.heat_delivered_kwh / self.electricity_kwh
+            if self.electricity_kwh > 0
+            else float("nan")
+        )
         lines = [
             f"plant {self.plant}: {self.simulated_s / 3600:.0f} h from {self.start_utc:%Y-%m-%d %H:%M} UTC "
             f"in {self.wall_s:.1f} s wall ({self.speedup:.0f}x real time, {self.cycles} cycles)",
@@ -93,7 +99,10 @@ class DemoSummary:
                 f"{unit.heat_kwh / 1000:10.1f} {unit.electricity_kwh / 1000:9.1f}"
             )
         if self.interlocks:
-            lines.append("  interlocks: " + ", ".join(f"{k} x{v}" for k, v in sorted(self.interlocks.items())))
+            lines.append(
+                "  interlocks: "
+                + ", ".join(f"{k} x{v}" for k, v in sorted(self.interlocks.items()))
+            )
         return "\n".join(lines)
 
 
@@ -158,7 +167,6 @@ async def run_demo(
     scenario: Scenario,
     start_utc: datetime,
     days: float,
-    policy: TargetPolicy | None = None,
     progress: TextIO | None = sys.stderr,
     metrics: ControllerMetrics | None = None,
 ) -> DemoSummary:
@@ -167,6 +175,16 @@ async def run_demo(
     clock = SimClock(start_utc)
     model = PlantModel(plant.site, start_utc)
     collector = _Collector()
+    market = ScenarioMarket(
+        scenario, plant.control.planner.publication_time, plant.site.plant.timezone
+    )
+    dispatch = build_dispatch(plant, market, clock)
+    if dispatch.planner is not None:
+        for row in scenario.between(start_utc - timedelta(days=7), start_utc):
+            # the days before the start are the past: a plant's history database has them
+            dispatch.planner.observations.add(
+                "outdoor_temp_c", row.timestamp_utc, row.outdoor_temp_c
+            )
     outdoor_default_c = float(plant.site.sim.get("outdoor_temp_c", 0.0))
     electricity_cost_eur = 0.0
     co2_kg = 0.0
@@ -175,8 +193,10 @@ async def run_demo(
     async with PlantServers(plant.site, plant.maps, model) as servers:
         live = plant.with_site(plant.site.with_ports(servers.ports))
         async with DriverPool(live.site, live.maps, clock) as pool:
-            cycle = ControlCycle(live, pool, clock, policy)
+            cycle = ControlCycle(live, pool, clock, dispatch.policy)
             cycle.add_observer(collector)
+            if dispatch.planner is not None:
+                cycle.add_observer(dispatch.planner)
             if metrics is not None:
                 cycle.add_observer(metrics)
             bar = _Progress(steps, progress)
@@ -187,11 +207,17 @@ async def run_demo(
                 model.step(step_s, boundary_at(scenario, now, outdoor_default_c))
                 electricity_kwh = model.totals.electricity_kwh - electricity_before
                 electricity_cost_eur += electricity_kwh * row.price_eur_per_mwh / 1000.0
-                carbon = row.carbon_g_per_kwh if row.carbon_g_per_kwh is not None else carbon_default
+                carbon = (
+                    row.carbon_g_per_kwh if row.carbon_g_per_kwh is not None else carbon_default
+                )
                 co2_kg += electricity_kwh * carbon / 1000.0
                 await servers.sync()
                 clock.advance(step_s)
                 await pool.poll_all()
+                if dispatch.planner is not None:
+                    # lockstep: the solve completes before the tick, which keeps runs repeatable;
+                    # live, the planner runs in its own task and the cycle never waits for it
+                    await dispatch.planner.replan_if_due()
                 await cycle.tick()
                 bar.update(step + 1)
             await cycle.hand_back()
@@ -199,7 +225,9 @@ async def run_demo(
     totals = model.totals
     boiler_fuel_cost = 0.0
     if plant.site.boiler is not None:
-        boiler_fuel_cost = totals.boiler_fuel_kwh * plant.site.boiler.fuel_price_eur_per_mwh / 1000.0
+        boiler_fuel_cost = (
+            totals.boiler_fuel_kwh * plant.site.boiler.fuel_price_eur_per_mwh / 1000.0
+        )
         co2_kg += totals.boiler_fuel_kwh * plant.site.boiler.fuel_carbon_g_per_kwh / 1000.0
     durations_ms = sorted(d * 1000.0 for d in collector.durations_s) or [0.0]
     return DemoSummary(

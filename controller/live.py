@@ -12,8 +12,9 @@ import signal
 
 from controller.config import Plant
 from controller.cycle import ControlCycle
+from controller.market import FileMarket, MarketFeed
 from controller.metrics import ControllerMetrics
-from controller.policy import policy_for
+from controller.policy import build_dispatch
 from drivers.clock import WallClock
 from drivers.pool import DriverPool
 
@@ -30,14 +31,27 @@ async def run_live(plant: Plant, stop: asyncio.Event | None = None) -> int:
         metrics = ControllerMetrics(plant.site, health=pool.health)
         port = metrics.serve(plant.control.metrics_host, plant.control.metrics_port)
         mode = "read-only (nothing is written)" if plant.control.read_only else "controlling"
-        log.info("plant %s: %s, cycle %.1f s, metrics on http://%s:%d/metrics",
-                 plant.site.plant.name, mode, plant.control.cycle_s, plant.control.metrics_host, port)
-        cycle = ControlCycle(plant, pool, clock, policy_for(plant, None), observers=[metrics])
+        log.info(
+            "plant %s: %s, cycle %.1f s, metrics on http://%s:%d/metrics",
+            plant.site.plant.name,
+            mode,
+            plant.control.cycle_s,
+            plant.control.metrics_host,
+            port,
+        )
+        dispatch = build_dispatch(plant, _market(plant), clock)
+        cycle = ControlCycle(plant, pool, clock, dispatch.policy, observers=[metrics])
         try:
             async with asyncio.TaskGroup() as group:
                 polling = group.create_task(pool.run_polling(), name="poll-devices")
+                planning = None
+                if dispatch.planner is not None:
+                    cycle.add_observer(dispatch.planner)
+                    planning = group.create_task(dispatch.planner.run(stop), name="planner")
                 await cycle.run(stop)
                 polling.cancel()
+                if planning is not None:
+                    planning.cancel()
         finally:
             errors = await cycle.hand_back()
             for device, error in errors.items():
@@ -45,3 +59,11 @@ async def run_live(plant: Plant, stop: asyncio.Event | None = None) -> int:
             metrics.close()
             log.info("stopped; units handed back to local control")
     return 0
+
+
+def _market(plant: Plant) -> MarketFeed | None:
+    price_file = plant.control.market.price_file
+    if price_file is None:
+        return None
+    path = (plant.path.parent / price_file).resolve()
+    return FileMarket(path, plant.control.planner.publication_time, plant.site.plant.timezone)

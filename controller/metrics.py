@@ -28,7 +28,9 @@ class HealthSource(Protocol):
 class ControllerMetrics:
     """Observes every cycle; serve with `serve()` (binds 127.0.0.1 unless told otherwise)."""
 
-    def __init__(self, site: SiteConfig, health: Callable[[], Mapping[str, object]] | None = None) -> None:
+    def __init__(
+        self, site: SiteConfig, health: Callable[[], Mapping[str, object]] | None = None
+    ) -> None:
         self.registry = CollectorRegistry()
         self._site = site
         self._health = health
@@ -42,34 +44,123 @@ class ControllerMetrics:
             registry=r,
         )
         self.cycles = Counter("hpctl_cycles_total", "Control cycles run", registry=r)
-        self.overruns = Counter("hpctl_cycle_overruns_total", "Ticks skipped because a cycle ran late", registry=r)
-        self.unit_state = Gauge("hpctl_unit_state_code", "Unit state: 0 off, 1 starting, 2 running, 3 stopping, 4 tripped", ["unit"], registry=r)
-        self.unit_heat = Gauge("hpctl_unit_heat_watts", "Heat output of the unit", ["unit"], registry=r)
-        self.unit_power = Gauge("hpctl_unit_power_watts", "Electric power drawn by the unit", ["unit"], registry=r)
-        self.unit_cop = Gauge("hpctl_unit_cop_ratio", "Measured coefficient of performance", ["unit"], registry=r)
-        self.unit_supply = Gauge("hpctl_unit_supply_temperature_celsius", "Condenser outlet temperature", ["unit"], registry=r)
-        self.unit_remote = Gauge("hpctl_unit_remote_mode", "1 when the unit follows the supervisor, 0 in local control", ["unit"], registry=r)
-        self.unit_enabled = Gauge("hpctl_unit_enable_command", "1 when the controller commands the compressor on", ["unit"], registry=r)
-        self.unit_setpoint = Gauge("hpctl_unit_heat_setpoint_watts", "Commanded heat setpoint", ["unit"], registry=r)
-        self.unit_run_hours = Gauge("hpctl_unit_run_hours", "Run-hour counter of the unit (hours)", ["unit"], registry=r)
-        self.unit_starts = Gauge("hpctl_unit_starts", "Start counter of the unit as it reports it", ["unit"], registry=r)
-        self.unit_data_good = Gauge("hpctl_unit_data_good", "1 when the unit's essential points are good", ["unit"], registry=r)
-        self.tank_layer = Gauge("hpctl_tank_layer_temperature_celsius", "Tank layer temperature, layer 1 at the bottom", ["tank", "layer"], registry=r)
-        self.tank_soc = Gauge("hpctl_tank_state_of_charge_ratio", "Tank state of charge between its min and max temperature", ["tank"], registry=r)
-        self.tank_energy = Gauge("hpctl_tank_energy_joules", "Usable energy stored in the tank", ["tank"], registry=r)
-        self.plant_demand = Gauge("hpctl_plant_heat_demand_watts", "Heat drawn by the network (heat meter)", registry=r)
-        self.plant_supply = Gauge("hpctl_plant_supply_temperature_celsius", "Network supply temperature", registry=r)
-        self.plant_outdoor = Gauge("hpctl_plant_outdoor_temperature_celsius", "Outdoor temperature", registry=r)
-        self.plant_source = Gauge("hpctl_plant_source_temperature_celsius", "Heat-source temperature", registry=r)
+        self.overruns = Counter(
+            "hpctl_cycle_overruns_total", "Ticks skipped because a cycle ran late", registry=r
+        )
+        self.unit_state = Gauge(
+            "hpctl_unit_state_code",
+            "Unit state: 0 off, 1 starting, 2 running, 3 stopping, 4 tripped",
+            ["unit"],
+            registry=r,
+        )
+        self.unit_heat = Gauge(
+            "hpctl_unit_heat_watts", "Heat output of the unit", ["unit"], registry=r
+        )
+        self.unit_power = Gauge(
+            "hpctl_unit_power_watts", "Electric power drawn by the unit", ["unit"], registry=r
+        )
+        self.unit_cop = Gauge(
+            "hpctl_unit_cop_ratio", "Measured coefficient of performance", ["unit"], registry=r
+        )
+        self.unit_supply = Gauge(
+            "hpctl_unit_supply_temperature_celsius",
+            "Condenser outlet temperature",
+            ["unit"],
+            registry=r,
+        )
+        self.unit_remote = Gauge(
+            "hpctl_unit_remote_mode",
+            "1 when the unit follows the supervisor, 0 in local control",
+            ["unit"],
+            registry=r,
+        )
+        self.unit_enabled = Gauge(
+            "hpctl_unit_enable_command",
+            "1 when the controller commands the compressor on",
+            ["unit"],
+            registry=r,
+        )
+        self.unit_setpoint = Gauge(
+            "hpctl_unit_heat_setpoint_watts", "Commanded heat setpoint", ["unit"], registry=r
+        )
+        self.unit_run_hours = Gauge(
+            "hpctl_unit_run_hours", "Run-hour counter of the unit (hours)", ["unit"], registry=r
+        )
+        self.unit_starts = Gauge(
+            "hpctl_unit_starts", "Start counter of the unit as it reports it", ["unit"], registry=r
+        )
+        self.unit_data_good = Gauge(
+            "hpctl_unit_data_good",
+            "1 when the unit's essential points are good",
+            ["unit"],
+            registry=r,
+        )
+        self.tank_layer = Gauge(
+            "hpctl_tank_layer_temperature_celsius",
+            "Tank layer temperature, layer 1 at the bottom",
+            ["tank", "layer"],
+            registry=r,
+        )
+        self.tank_soc = Gauge(
+            "hpctl_tank_state_of_charge_ratio",
+            "Tank state of charge between its min and max temperature",
+            ["tank"],
+            registry=r,
+        )
+        self.tank_energy = Gauge(
+            "hpctl_tank_energy_joules", "Usable energy stored in the tank", ["tank"], registry=r
+        )
+        self.plant_demand = Gauge(
+            "hpctl_plant_heat_demand_watts", "Heat drawn by the network (heat meter)", registry=r
+        )
+        self.plant_supply = Gauge(
+            "hpctl_plant_supply_temperature_celsius", "Network supply temperature", registry=r
+        )
+        self.plant_outdoor = Gauge(
+            "hpctl_plant_outdoor_temperature_celsius", "Outdoor temperature", registry=r
+        )
+        self.plant_source = Gauge(
+            "hpctl_plant_source_temperature_celsius", "Heat-source temperature", registry=r
+        )
         self.boiler_heat = Gauge("hpctl_boiler_heat_watts", "Backup boiler heat output", registry=r)
-        self.interlocks = Counter("hpctl_interlock_trips_total", "Safety interventions by reason", ["equipment", "reason"], registry=r)
-        self.handbacks = Counter("hpctl_handbacks_total", "Cycles in which the plant was handed to local control", registry=r)
-        self.write_errors = Counter("hpctl_write_errors_total", "Failed writes to equipment", ["device"], registry=r)
-        self.writes = Counter("hpctl_writes_total", "Point values written to equipment", ["device"], registry=r)
-        self.device_good = Gauge("hpctl_device_communication_good", "1 when the device answered its last poll", ["device"], registry=r)
-        self.device_errors = Gauge("hpctl_device_communication_errors", "Communication errors of the device since start", ["device"], registry=r)
-        self.policy_source = Gauge("hpctl_policy_source_info", "Which policy produced the targets (1 for the one in use)", ["source"], registry=r)
-        self.unit_running = Gauge("hpctl_unit_wanted_on", "1 when the policy wants the unit on", ["unit"], registry=r)
+        self.interlocks = Counter(
+            "hpctl_interlock_trips_total",
+            "Safety interventions by reason",
+            ["equipment", "reason"],
+            registry=r,
+        )
+        self.handbacks = Counter(
+            "hpctl_handbacks_total",
+            "Cycles in which the plant was handed to local control",
+            registry=r,
+        )
+        self.write_errors = Counter(
+            "hpctl_write_errors_total", "Failed writes to equipment", ["device"], registry=r
+        )
+        self.writes = Counter(
+            "hpctl_writes_total", "Point values written to equipment", ["device"], registry=r
+        )
+        self.device_good = Gauge(
+            "hpctl_device_communication_good",
+            "1 when the device answered its last poll",
+            ["device"],
+            registry=r,
+        )
+        self.device_errors = Gauge(
+            "hpctl_device_communication_errors",
+            "Communication errors of the device since start",
+            ["device"],
+            registry=r,
+        )
+        self.policy_source = Gauge(
+            "hpctl_policy_source_info",
+            "Which policy produced the targets (1 for the one in use)",
+            ["source"],
+            registry=r,
+        )
+        self.unit_running = Gauge(
+            "hpctl_unit_wanted_on", "1 when the policy wants the unit on", ["unit"], registry=r
+        )
 
     def observe(self, report: CycleReport) -> None:
         self.cycles.inc()
@@ -82,7 +173,11 @@ class ControllerMetrics:
             _set(self.unit_power, None if unit.power_kw is None else unit.power_kw * KW_TO_W, name)
             _set(self.unit_cop, unit.cop, name)
             _set(self.unit_supply, unit.supply_temp_c, name)
-            _set(self.unit_remote, None if unit.remote_active is None else float(unit.remote_active), name)
+            _set(
+                self.unit_remote,
+                None if unit.remote_active is None else float(unit.remote_active),
+                name,
+            )
             _set(self.unit_run_hours, unit.run_hours_h, name)
             _set(self.unit_starts, unit.starts_total, name)
             self.unit_data_good.labels(name).set(1.0 if unit.data_good else 0.0)
@@ -95,13 +190,23 @@ class ControllerMetrics:
             for layer, temp_c in enumerate(tank.layer_temps_c, start=1):
                 _set(self.tank_layer, temp_c, tank.name, str(layer))
             _set(self.tank_soc, tank.soc, tank.name)
-            _set(self.tank_energy, None if tank.energy_kwh is None else tank.energy_kwh * 3.6e6, tank.name)
-        _set(self.plant_demand, None if state.network_heat_kw is None else state.network_heat_kw * KW_TO_W)
+            _set(
+                self.tank_energy,
+                None if tank.energy_kwh is None else tank.energy_kwh * 3.6e6,
+                tank.name,
+            )
+        _set(
+            self.plant_demand,
+            None if state.network_heat_kw is None else state.network_heat_kw * KW_TO_W,
+        )
         _set(self.plant_supply, state.network_supply_temp_c)
         _set(self.plant_outdoor, state.outdoor_temp_c)
         _set(self.plant_source, state.source_temp_c)
         if state.boiler is not None:
-            _set(self.boiler_heat, None if state.boiler.heat_kw is None else state.boiler.heat_kw * KW_TO_W)
+            _set(
+                self.boiler_heat,
+                None if state.boiler.heat_kw is None else state.boiler.heat_kw * KW_TO_W,
+            )
         for interlock in report.interlocks:
             self.interlocks.labels(interlock.equipment, interlock.reason).inc()
         if report.handed_back:

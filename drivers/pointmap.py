@@ -206,12 +206,12 @@ def _describe(exc: ValidationError, source: str, data: dict[str, object]) -> str
     for error in exc.errors():
         location = list(error["loc"])
         where = ".".join(str(part) for part in location) or "(top level)"
-        if len(location) >= 2 and location[0] == "points" and isinstance(location[1], int):
-            if isinstance(raw_points, list) and location[1] < len(raw_points):
-                entry = raw_points[location[1]]
-                if isinstance(entry, dict) and "name" in entry:
-                    rest = ".".join(str(part) for part in location[2:])
-                    where = f"point '{entry['name']}'" + (f" field '{rest}'" if rest else "")
+        index = location[1] if len(location) >= 2 and location[0] == "points" else None
+        if isinstance(index, int) and isinstance(raw_points, list) and index < len(raw_points):
+            entry = raw_points[index]
+            if isinstance(entry, dict) and "name" in entry:
+                rest = ".".join(str(part) for part in location[2:])
+                where = f"point '{entry['name']}'" + (f" field '{rest}'" if rest else "")
         message = str(error["msg"]).removeprefix("Value error, ")
         lines.append(f"  {where}: {message}")
     return "\n".join(lines)

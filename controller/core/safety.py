@@ -130,8 +130,16 @@ def apply_safety(
         boiler = result.boiler
         if boiler.enable and tank_limit_hit:
             name, top_c, max_c = tank_limit_hit[0]
-            boiler = replace(boiler, enable=False, heat_setpoint_kw=0.0, reason="interlock: tank at its limit")
-            interlocks.append(Interlock(site.boiler.name, "tank_high_temp", f"tank {name} top {top_c:.1f} °C at its limit {max_c:.1f} °C"))
+            boiler = replace(
+                boiler, enable=False, heat_setpoint_kw=0.0, reason="interlock: tank at its limit"
+            )
+            interlocks.append(
+                Interlock(
+                    site.boiler.name,
+                    "tank_high_temp",
+                    f"tank {name} top {top_c:.1f} °C at its limit {max_c:.1f} °C",
+                )
+            )
             result = replace(result, boiler=boiler)
         clamped = min(site.boiler.heat_max_kw, max(0.0, boiler.heat_setpoint_kw))
         if clamped != boiler.heat_setpoint_kw:

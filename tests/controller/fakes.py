@@ -19,7 +19,9 @@ class FakeSnapshot:
     taken_at_s: float = 10_000.0
     values: dict[tuple[str, str, int | None], float] = field(default_factory=dict)
 
-    def value(self, device: str, role: str, index: int | None = None, default: float | None = None) -> float | None:
+    def value(
+        self, device: str, role: str, index: int | None = None, default: float | None = None
+    ) -> float | None:
         return self.values.get((device, role, index), default)
 
 

@@ -115,7 +115,11 @@ def test_starts_limit_and_min_off_time_block_a_start() -> None:
     state = estimate(plant_snapshot(plant.site, 50.0), plant.site)
     history = first_history(state.unit("hp1"), state.now_s - 100.0)
     assert not may_start(spec, history, state.now_s).allowed  # off only 100 s of 900
-    history = replace(history, since_s=state.now_s - 5000.0, recent_starts_s=(state.now_s - 600.0, state.now_s - 1200.0))
+    history = replace(
+        history,
+        since_s=state.now_s - 5000.0,
+        recent_starts_s=(state.now_s - 600.0, state.now_s - 1200.0),
+    )
     check = may_start(spec, history, state.now_s)
     assert not check.allowed and "starts limit" in check.why_not
 
@@ -166,7 +170,9 @@ def test_safety_never_closes_a_valve_under_a_running_unit() -> None:
 def test_safety_hands_back_to_local_control_when_the_tank_is_blind() -> None:
     plant, _, state, histories, commands = _staged_on(60.0, {"hp1": True})
     limit = plant.control.safety.stale_handback_s
-    assert not apply_safety(commands, state, histories, plant.site, plant.control, limit - 1).handed_back
+    assert not apply_safety(
+        commands, state, histories, plant.site, plant.control, limit - 1
+    ).handed_back
     result = apply_safety(commands, state, histories, plant.site, plant.control, limit)
     assert result.handed_back
     assert all(not c.remote for c in result.commands.units.values())

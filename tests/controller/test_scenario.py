@@ -35,12 +35,27 @@ def test_reading_outside_the_file_is_an_error_not_a_guess() -> None:
 @pytest.mark.parametrize(
     ("lines", "expected"),
     [
-        (["timestamp_utc,carbon_g_per_kwh", "2024-01-01T00:00Z,1"], "line 1: missing column(s) price_eur_per_mwh"),
-        ([GOOD[0], GOOD[1], "2024-01-01T01:00Z,abc,1,1,x"], "line 3: 'price_eur_per_mwh' is not a number: 'abc'"),
-        ([GOOD[0], GOOD[1], GOOD[1]], "line 3: timestamp 2024-01-01T00:00Z is not after the previous row"),
+        (
+            ["timestamp_utc,carbon_g_per_kwh", "2024-01-01T00:00Z,1"],
+            "line 1: missing column(s) price_eur_per_mwh",
+        ),
+        (
+            [GOOD[0], GOOD[1], "2024-01-01T01:00Z,abc,1,1,x"],
+            "line 3: 'price_eur_per_mwh' is not a number: 'abc'",
+        ),
+        (
+            [GOOD[0], GOOD[1], GOOD[1]],
+            "line 3: timestamp 2024-01-01T00:00Z is not after the previous row",
+        ),
         ([GOOD[0], GOOD[1], "2024-01-01T03:00Z,1,1,1,x"], "line 3: gap of 3:00:00"),
-        ([GOOD[0], "2024-01-01T00:00,1,1,1,x"], "line 2: timestamp '2024-01-01T00:00' has no time zone"),
-        ([GOOD[0], "2024-01-01T00:00+01:00,1,1,1,x"], "line 2: timestamp '2024-01-01T00:00+01:00' is not UTC"),
+        (
+            [GOOD[0], "2024-01-01T00:00,1,1,1,x"],
+            "line 2: timestamp '2024-01-01T00:00' has no time zone",
+        ),
+        (
+            [GOOD[0], "2024-01-01T00:00+01:00,1,1,1,x"],
+            "line 2: timestamp '2024-01-01T00:00+01:00' is not UTC",
+        ),
         ([GOOD[0], "2024-01-01T00:00Z,nan,1,1,x"], "line 2: 'price_eur_per_mwh' is not finite"),
         ([GOOD[0], "2024-01-01T00:00Z,1,1"], "line 2: 3 fields, the header has 5"),
         ([GOOD[0]], "no data rows"),
