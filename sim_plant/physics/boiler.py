@@ -6,6 +6,10 @@ efficiency. Its flow temperature is the network's need or its inlet + MIN_FLOW_D
 is higher, and its high-limit thermostat holds the burner at zero output (without a latching
 trip) when that would exceed MAX_FLOW_TEMP_C. The site file gives no heartbeat timeout for the
 boiler, so it uses HEARTBEAT_TIMEOUT_S.
+
+Without supervision the boiler is the last resort: its thermostat (on below the network's
+supply_temp_min_c + 2 K, off 5 K higher) must see the tank top cold for LOCAL_START_DELAY_S
+before it fires, which gives the heat pumps, on their own thermostats, time to start first.
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ MAX_FLOW_TEMP_C = 95.0
 MIN_FLOW_DT_K = 10.0
 LOCAL_ON_ABOVE_MIN_K = 2.0  # local thermostat: on below network supply_temp_min_c + 2 K
 LOCAL_HYSTERESIS_K = 5.0  # and off 5 K above that
+LOCAL_START_DELAY_S = 600.0
 WRITABLE_ROLES = ("heartbeat", "remote_request", "enable_cmd", "heat_setpoint_kw")
 
 
@@ -45,6 +50,7 @@ class Boiler:
         self.state_time_s = 0.0
         self.remote_active = False
         self.local_on = False
+        self.local_cold_s = 0.0  # how long the local thermostat has seen the tank top cold
         self.heat_kw = 0.0
         self.fuel_kw = 0.0
         self.flow_temp_c = 0.0
@@ -54,7 +60,7 @@ class Boiler:
 
     def write(self, role: str, value: float) -> None:
         if role not in WRITABLE_ROLES:
-            raise KeyError(f"role '{role}' is not writable on boiler '{self.spec.name}'")
+            raise KeyError(f"device '{self.spec.name}' (boiler) has no writable role '{role}'")
         if role == "heartbeat" and value != self.heartbeat:
             self.last_heartbeat_change_s = self.now_s
         setattr(self, role, float(value))
@@ -69,12 +75,13 @@ class Boiler:
             and self.now_s - self.last_heartbeat_change_s <= HEARTBEAT_TIMEOUT_S
         )
         on_below_c = min_c + LOCAL_ON_ABOVE_MIN_K
+        self.local_cold_s = self.local_cold_s + dt_s if tank_top_c < on_below_c else 0.0
         if self.remote_active:
             self.local_on = self.state in (STATE_STARTING, STATE_RUNNING)
             want = self.enable_cmd >= 0.5
             target_kw = min(spec.heat_max_kw, max(self.heat_min_kw, self.heat_setpoint_kw))
         else:
-            if tank_top_c < on_below_c:
+            if self.local_cold_s >= LOCAL_START_DELAY_S:
                 self.local_on = True
             elif tank_top_c > on_below_c + LOCAL_HYSTERESIS_K:
                 self.local_on = False
@@ -89,7 +96,6 @@ class Boiler:
         elif self.state == STATE_STARTING and self.state_time_s >= spec.startup_delay_s:
             self.state = STATE_RUNNING
             self.starts_total += 1
-            self.heat_kw = self.heat_min_kw
         elif self.state == STATE_RUNNING and not want:
             self.state = STATE_STOPPING
         elif self.state == STATE_STOPPING and self.state_time_s >= STOPPING_S:
@@ -98,7 +104,9 @@ class Boiler:
             self.state_time_s = 0.0
 
         self.flow_temp_c = max(need_c, inlet_c + MIN_FLOW_DT_K)
-        if self.state == STATE_RUNNING and self.flow_temp_c <= MAX_FLOW_TEMP_C:
+        if self.state == STATE_RUNNING and previous == STATE_STARTING:
+            self.heat_kw = self.heat_min_kw  # the burner lights at minimum fire
+        elif self.state == STATE_RUNNING and self.flow_temp_c <= MAX_FLOW_TEMP_C:
             ramp_kw = spec.heat_max_kw / RAMP_FULL_RANGE_S * dt_s
             heat_kw = self.heat_kw + min(ramp_kw, max(-ramp_kw, target_kw - self.heat_kw))
             self.heat_kw = min(spec.heat_max_kw, max(self.heat_min_kw, heat_kw))

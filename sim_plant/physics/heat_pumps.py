@@ -129,7 +129,7 @@ class HeatPumpBank:
         elif role in ("remote_request", "enable_cmd", "heat_setpoint_kw", "supply_temp_setpoint_c"):
             getattr(self, role)[unit] = value
         else:
-            raise KeyError(f"role '{role}' is not writable on unit '{self.names[unit]}'")
+            raise KeyError(f"device '{self.names[unit]}' (unit) has no writable role '{role}'")
 
     def trip(self, mask: BoolArray, alarm_code: IntArray | int) -> None:
         """Latch a trip: compressor off at once, alarm shown until the reset completes."""

@@ -185,7 +185,9 @@ class PlantModel:
         delivered_kwh = discharged_kj / SECONDS_PER_HOUR
         acc.heat_delivered_kwh += delivered_kwh
         acc.heat_demand_kwh += demand_kw * hours
-        acc.unmet_heat_kwh += max(0.0, demand_kw * hours - delivered_kwh)
+        shortfall_kwh = demand_kw * hours - delivered_kwh
+        if shortfall_kwh > 1e-9 * demand_kw * hours:  # not float rounding of a met demand
+            acc.unmet_heat_kwh += shortfall_kwh
         if draw.under_supplied:
             acc.hours_below_supply_min_h += hours
         acc.tank_loss_kwh += loss_kj / SECONDS_PER_HOUR
