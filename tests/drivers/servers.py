@@ -13,7 +13,9 @@ import logging
 from collections.abc import Mapping
 from typing import Any
 
-from asyncua import Server, ua
+from asyncua import ua
+from asyncua.server.server import Server
+from asyncua.ua.uatypes import Int16, String
 from pymodbus.exceptions import NoSuchIdException
 from pymodbus.pdu import ModbusPDU
 from pymodbus.server import ModbusTcpServer
@@ -115,13 +117,15 @@ class ModbusTestServer:
         )
         server.context = _SilenceableContext(server.context, self.muted, self.failing)  # type: ignore[assignment]
         await server.serve_forever(background=True)
-        self.port = server.transport.sockets[0].getsockname()[1]
+        listener = server.transport
+        assert isinstance(listener, asyncio.Server)
+        self.port = listener.sockets[0].getsockname()[1]
         self._server = server
         return server
 
     async def stop(self) -> None:
         if self._server is not None:
-            await self._server.shutdown()
+            await self._server.shutdown()  # type: ignore[no-untyped-call]
             self._server = None
             await asyncio.sleep(0)
 
@@ -162,6 +166,7 @@ class ModbusTestServer:
         values = await self.server.context.async_getValues(
             unit_id, _TABLE_FC[table], address, count
         )
+        assert isinstance(values, list), values
         return [int(v) for v in values]
 
 
@@ -185,7 +190,7 @@ class OpcUaTestServer:
             if uri not in namespaces:
                 namespaces[uri] = await server.register_namespace(uri)
             index = namespaces[uri]
-            folder = await objects.add_folder(ua.NodeId(prefix, index), prefix)
+            folder = await objects.add_folder(ua.NodeId(String(prefix), Int16(index)), prefix)
             for point in point_map.points:
                 identifier = (point.node_id or "").replace("{device}", prefix)
                 variant_type = VARIANT_TYPES[point.data_type]
@@ -193,7 +198,9 @@ class OpcUaTestServer:
                 if variant_type in (ua.VariantType.Float, ua.VariantType.Double):
                     initial = 0.0
                 variable = await folder.add_variable(
-                    ua.NodeId(identifier, index), identifier, ua.Variant(initial, variant_type)
+                    ua.NodeId(String(identifier), Int16(index)),
+                    identifier,
+                    ua.Variant(initial, variant_type),
                 )
                 await variable.set_writable()
                 self.variables[identifier] = variable
