@@ -100,6 +100,8 @@ class OpcUaPlantServer:
         server = Server()
         await server.init()
         server.set_endpoint(self.endpoint)
+        # its clock task writes wall time every second and makes stop() wait for that second
+        server.disable_clock(True)
         server.set_security_policy([ua.SecurityPolicyType.NoSecurity])
         server.set_identity_tokens([ua.AnonymousIdentityToken])
         server.allow_remote_admin(False)  # nobody bypasses the access levels by name
@@ -202,8 +204,10 @@ class OpcUaPlantServer:
             if not served.point.writable:
                 continue  # the access level refuses it, item by item
             value = _engineering_value(served.point, write.Value)
+            if value is None:
+                continue  # not a number: asyncua refuses the type, item by item
             low, high = cast(float, served.point.min), cast(float, served.point.max)
-            if value is None or not low <= value <= high:
+            if not low <= value <= high:
                 raise _refusal(StatusCodes.BadOutOfRange)
 
     def _forward_writes(self, event: ServerItemCallback, _dispatcher: Any) -> None:

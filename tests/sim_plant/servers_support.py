@@ -5,6 +5,8 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
+from asyncua import ua
+
 logging.getLogger("asyncua").setLevel(logging.WARNING)
 logging.getLogger("pymodbus").setLevel(logging.CRITICAL)  # expected timeouts would log errors
 
@@ -39,3 +41,8 @@ class FakeModel:
     def command(self, device: str, role: str, value: float) -> None:
         self.commands.append((device, role, value))
         self.values[(device, role, None)] = value
+
+
+def node_id(identifier: str, namespace: int) -> ua.NodeId:
+    """A string node id, typed the way asyncua's annotations want it."""
+    return ua.NodeId(ua.String(identifier), ua.Int16(namespace))
