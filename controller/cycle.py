@@ -61,7 +61,8 @@ class CycleReport:
     state: PlantState
     targets: Targets
     commands: Commands
-    interlocks: tuple[Interlock, ...]
+    interlocks: tuple[Interlock, ...]  # every intervention active this cycle
+    new_interlocks: tuple[Interlock, ...]  # those that were not active last cycle (events)
     handed_back: bool
     writes: dict[str, dict[str, float]]
     write_errors: dict[str, str]
@@ -81,6 +82,7 @@ class _Memory:
     tank_blind_since_s: float | None = None
     heartbeat: int = 0
     number: int = 0
+    active_interlocks: frozenset[tuple[str, str]] = frozenset()
 
 
 class ControlCycle:
@@ -149,6 +151,13 @@ class ControlCycle:
             wanted = command_points(safe.commands, self._plant.maps, memory.heartbeat, self._boiler)
             writes = self._diff.changes(wanted)
             errors = await self._write_all(writes)
+        active = frozenset((i.equipment, i.reason) for i in safe.interlocks)
+        new_interlocks = tuple(
+            i for i in safe.interlocks if (i.equipment, i.reason) not in memory.active_interlocks
+        )
+        for interlock in new_interlocks:
+            log.warning("interlock %s on %s: %s", interlock.reason, interlock.equipment, interlock.detail)
+        memory.active_interlocks = active
         memory.targets = targets
         memory.commands = safe.commands
         memory.number += 1
@@ -158,6 +167,7 @@ class ControlCycle:
             targets=targets,
             commands=safe.commands,
             interlocks=safe.interlocks,
+            new_interlocks=new_interlocks,
             handed_back=safe.handed_back,
             writes=writes,
             write_errors=errors,

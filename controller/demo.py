@@ -64,6 +64,12 @@ class DemoSummary:
     cycle_p99_ms: float
     interlocks: dict[str, int]
     max_starts_in_any_hour: dict[str, int] = field(default_factory=dict)
+    shortest_run_s: dict[str, float] = field(default_factory=dict)
+    shortest_standstill_s: dict[str, float] = field(default_factory=dict)
+    max_unit_supply_temp_c: dict[str, float] = field(default_factory=dict)
+    policy_cycles: dict[str, int] = field(default_factory=dict)
+    tank_energy_start_kwh: float = 0.0
+    tank_energy_end_kwh: float = 0.0
 
     @property
     def total_cost_eur(self) -> float:
@@ -107,29 +113,51 @@ class DemoSummary:
 
 
 class _Collector:
-    """Cycle durations, interlocks and confirmed starts per hour, from each cycle's report."""
+    """Cycle durations, interlock events and each unit's measured switching, from the reports."""
 
     def __init__(self) -> None:
         self.durations_s: list[float] = []
         self.interlocks: dict[str, int] = {}
-        self.start_times_s: dict[str, list[float]] = {}
+        self.switches: dict[str, list[tuple[float, bool]]] = {}
+        self.max_supply_temp_c: dict[str, float] = {}
+        self.policy_cycles: dict[str, int] = {}
         self._was_on: dict[str, bool] = {}
 
     def observe(self, report: CycleReport) -> None:
         self.durations_s.append(report.duration_s)
-        for interlock in report.interlocks:
+        source = report.targets.source
+        self.policy_cycles[source] = self.policy_cycles.get(source, 0) + 1
+        for interlock in report.new_interlocks:
             self.interlocks[interlock.reason] = self.interlocks.get(interlock.reason, 0) + 1
         for unit in report.state.units:
+            if unit.supply_temp_c is not None:
+                peak = self.max_supply_temp_c.get(unit.name, unit.supply_temp_c)
+                self.max_supply_temp_c[unit.name] = max(peak, unit.supply_temp_c)
             if unit.state_code is None:
                 continue
-            if unit.compressor_on and not self._was_on.get(unit.name, unit.compressor_on):
-                self.start_times_s.setdefault(unit.name, []).append(report.state.now_s)
+            was_on = self._was_on.get(unit.name)
+            if was_on is not None and unit.compressor_on != was_on:
+                self.switches.setdefault(unit.name, []).append((report.state.now_s, unit.compressor_on))
             self._was_on[unit.name] = unit.compressor_on
 
     def max_starts_per_hour(self) -> dict[str, int]:
         out: dict[str, int] = {}
-        for name, starts in self.start_times_s.items():
-            out[name] = max(sum(1 for s in starts if t <= s < t + 3600.0) for t in starts)
+        for name, switches in self.switches.items():
+            starts = [t for t, on in switches if on]
+            out[name] = max((sum(1 for s in starts if t <= s < t + 3600.0) for t in starts), default=0)
+        return out
+
+    def shortest_completed(self, on: bool) -> dict[str, float]:
+        """Shortest run (on=True) or standstill (on=False) that began and ended in the run."""
+        out: dict[str, float] = {}
+        for name, switches in self.switches.items():
+            spans = [
+                later - earlier
+                for (earlier, state), (later, _) in zip(switches, switches[1:], strict=False)
+                if state is on
+            ]
+            if spans:
+                out[name] = min(spans)
         return out
 
 
@@ -143,7 +171,7 @@ class _Progress:
         if self._stream is None:
             return
         percent = done * 100 // self._total
-        if percent != self._shown:
+        if percent != self._shown and (percent % 5 == 0 or self._stream.isatty()):
             self._shown = percent
             bar = "#" * (percent // 4) + "." * (25 - percent // 4)
             self._stream.write(f"\r  [{bar}] {percent:3d}%")
@@ -174,6 +202,7 @@ async def run_demo(
     steps = round(days * 86400 / step_s)
     clock = SimClock(start_utc)
     model = PlantModel(plant.site, start_utc)
+    tank_energy_start_kwh = sum(model.totals.tank_energy_kwh.values())
     collector = _Collector()
     market = ScenarioMarket(
         scenario, plant.control.planner.publication_time, plant.site.plant.timezone
@@ -255,12 +284,18 @@ async def run_demo(
             )
             for spec in plant.site.units
         },
-        tank_min_temp_c=totals.tank_min_temp_c,
-        tank_max_temp_c=totals.tank_max_temp_c,
+        tank_min_temp_c=min(totals.tank_min_temp_c.values()),
+        tank_max_temp_c=max(totals.tank_max_temp_c.values()),
         cycle_p50_ms=statistics.median(durations_ms),
         cycle_p99_ms=durations_ms[min(len(durations_ms) - 1, int(0.99 * len(durations_ms)))],
         interlocks=collector.interlocks,
         max_starts_in_any_hour=collector.max_starts_per_hour(),
+        shortest_run_s=collector.shortest_completed(True),
+        shortest_standstill_s=collector.shortest_completed(False),
+        max_unit_supply_temp_c=collector.max_supply_temp_c,
+        policy_cycles=collector.policy_cycles,
+        tank_energy_start_kwh=tank_energy_start_kwh,
+        tank_energy_end_kwh=sum(totals.tank_energy_kwh.values()),
     )
 
 

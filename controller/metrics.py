@@ -207,7 +207,7 @@ class ControllerMetrics:
                 self.boiler_heat,
                 None if state.boiler.heat_kw is None else state.boiler.heat_kw * KW_TO_W,
             )
-        for interlock in report.interlocks:
+        for interlock in report.new_interlocks:
             self.interlocks.labels(interlock.equipment, interlock.reason).inc()
         if report.handed_back:
             self.handbacks.inc()

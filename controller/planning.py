@@ -313,7 +313,9 @@ class PlanPolicy:
 
     def _move_to(self, level: str) -> None:
         if level != self.level:
-            log.warning("dispatch fallback: %s -> %s", self.level, level)
+            better = ("rules", "last_plan", "plan")
+            rising = better.index(level) > better.index(self.level)
+            log.log(logging.INFO if rising else logging.WARNING, "dispatch: %s -> %s", self.level, level)
             self.transitions[(self.level, level)] += 1
             self.level = level
 
