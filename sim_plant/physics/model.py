@@ -77,7 +77,13 @@ class _Accumulators:
 
 
 class PlantModel:
-    """A simulated plant built from a `SiteConfig`; `step` advances it, `value` reads points."""
+    """A simulated plant built from a `SiteConfig`; `step` advances it, `value` reads points.
+
+    `command` applies the controller's writes, `totals` reports the cumulative truth, and
+    `faults` injects communication, sensor, trip and valve faults. Tanks start with a sharp
+    thermocline holding `initial_soc` of their usable energy; units and boiler start off, in
+    local control until a supervisor requests remote control and keeps its heartbeat alive.
+    """
 
     def __init__(self, site: SiteConfig, start_utc: datetime, initial_soc: float = 0.5) -> None:
         if start_utc.tzinfo is None:
@@ -125,10 +131,15 @@ class PlantModel:
 
     @property
     def plant_measurements(self) -> dict[str, float]:
+        """The plant_io device's values by role (the live dict: read, do not modify)."""
         return self._acc.plant
 
     def step(self, dt_s: float, boundary: Boundary) -> None:
-        """Advance the plant by `dt_s` seconds under `boundary`."""
+        """Advance the plant by `dt_s` seconds under `boundary` (its time: the step's start).
+
+        Commands written since the last step take effect now; heartbeat changes are stamped
+        with the simulated time at which they arrived.
+        """
         if not dt_s > 0:
             raise ValueError(f"dt_s must be positive, got {dt_s}")
         network = self.network
