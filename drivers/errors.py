@@ -16,6 +16,10 @@ class RetryableIOError(DriverError):
     """An I/O failure that may go away: timeout, connection refused or lost, device busy."""
 
 
+class BackedOff(RetryableIOError):
+    """Nothing was sent: the connection is down and its next connect attempt is not yet due."""
+
+
 class PermanentError(DriverError):
     """A configuration or protocol error that retrying will not fix."""
 

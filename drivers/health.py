@@ -92,6 +92,11 @@ class DeviceStatus:
                 delay_s,
             )
 
+    def waiting(self, error: str) -> None:
+        """Nothing was sent (the connection is backed off): BAD, but not a failed attempt."""
+        self.good = False
+        self.last_error = error
+
     def success(self) -> None:
         """A full poll succeeded: clear the back-off, and log a recovery."""
         if self.backoff.failures:

@@ -22,7 +22,7 @@ from pymodbus.pdu import ModbusPDU
 from drivers.cache import PointCache
 from drivers.clock import Clock
 from drivers.codec import check_write, decode_bit, decode_registers, encode_bit, encode_registers
-from drivers.errors import DriverError, PermanentError, RetryableIOError
+from drivers.errors import BackedOff, DriverError, PermanentError, RetryableIOError
 from drivers.health import Backoff, DeviceHealth, DeviceStatus
 from drivers.modbus_blocks import BIT_TABLES, ReadBlock, WriteBlock, plan_reads, plan_writes
 from drivers.pointmap import ModbusTable, Point, PointMap
@@ -108,7 +108,7 @@ class ModbusConnection:
             return client
         where = f"connection '{self.name}' ({self.config.host}:{self.config.port})"
         if not self._connect_backoff.ready():
-            raise RetryableIOError(f"{where} is down; next connect attempt is backed off")
+            raise BackedOff(f"{where} is down; next connect attempt is backed off")
         if await client.connect():
             self._connect_backoff.succeeded()
             if not self._was_connected:
@@ -165,6 +165,10 @@ class ModbusDevice:
                 read_at_s = self._clock.monotonic_s()
                 for name, value in self._decode(block, response):
                     results.append((name, value, read_at_s))
+        except BackedOff as exc:
+            self._cache.mark_bad(self.name)
+            self.status.waiting(str(exc))
+            return False
         except DriverError as exc:
             self._cache.mark_bad(self.name)
             self.status.failure(str(exc))
@@ -191,6 +195,8 @@ class ModbusDevice:
                 await self.connection.request(
                     _write_call(block, self.binding.device_id), self._describe(block, "write")
                 )
+        except BackedOff:
+            raise
         except RetryableIOError as exc:
             self._cache.mark_bad(self.name)
             self.status.failure(str(exc))

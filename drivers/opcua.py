@@ -36,7 +36,7 @@ from asyncua.ua.uatypes import (
 from drivers.cache import PointCache
 from drivers.clock import Clock
 from drivers.codec import check_write, to_engineering, to_raw
-from drivers.errors import DriverError, PermanentError, RetryableIOError
+from drivers.errors import BackedOff, DriverError, PermanentError, RetryableIOError
 from drivers.health import Backoff, DeviceHealth, DeviceStatus
 from drivers.pointmap import DataType, Point, PointMap
 from drivers.site import Connection, DeviceBinding
@@ -110,7 +110,7 @@ class OpcUaConnection:
             return self._client
         where = f"connection '{self.name}' ({self.config.endpoint})"
         if not self._backoff.ready():
-            raise RetryableIOError(f"{where} is down; next connect attempt is backed off")
+            raise BackedOff(f"{where} is down; next connect attempt is backed off")
         client = Client(self.config.endpoint, timeout=self.config.timeout_s)
         try:
             await client.connect()
@@ -214,6 +214,10 @@ class OpcUaDevice:
                 lambda client: client.read_attributes(list(nodes.values()), AttributeIds.Value),
                 f"device '{self.name}' read {len(nodes)} nodes",
             )
+        except BackedOff as exc:
+            self._cache.mark_bad(self.name)
+            self.status.waiting(str(exc))
+            return False
         except DriverError as exc:
             self._cache.mark_bad(self.name)
             self.status.failure(str(exc))
@@ -243,6 +247,10 @@ class OpcUaDevice:
             return False
         try:
             await self._subscribe(self.publishing_interval_s)
+        except BackedOff as exc:
+            self._cache.mark_bad(self.name)
+            self.status.waiting(str(exc))
+            return False
         except DriverError as exc:
             self._cache.mark_bad(self.name)
             self.status.failure(str(exc))
@@ -277,6 +285,8 @@ class OpcUaDevice:
                 ),
                 f"device '{self.name}' write {', '.join(p.name for p in points)}",
             )
+        except BackedOff:
+            raise
         except RetryableIOError as exc:
             self._cache.mark_bad(self.name)
             self.status.failure(str(exc))

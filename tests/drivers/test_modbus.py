@@ -188,6 +188,11 @@ async def test_server_down_at_start_does_not_stop_the_pool(
         results = await pool.poll_all()
         assert not any(results.values())
         assert not pool.health()["hp1"].connected
+        # the connection was refused on opening; until its back-off expires nothing is sent,
+        # so a dead connection costs one connect attempt per back-off, not one per device
+        modbus_health = [h for h in pool.health().values() if h.protocol == "modbus"]
+        assert sum(h.comm_errors_total for h in modbus_health) == 0
+        assert all("backed off" in (h.last_error or "") for h in modbus_health)
         assert pool.snapshot().get("hp1", "heat_kw").quality is Quality.BAD
 
         await server.start(port)
