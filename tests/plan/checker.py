@@ -192,4 +192,3 @@ def assert_plan_valid(plan: Plan) -> None:
     """Fail with every broken rule listed."""
     problems = plan_problems(plan)
     assert not problems, "\n".join(problems[:20])
-

@@ -28,7 +28,9 @@ class Plan:
     """
 
     inputs: PlanInputs
-    status: str  # optimal | time_limit_feasible | time_limit_no_solution | infeasible | error
+    # optimal (within the gap) | time_limit_feasible (a limit stopped the search with a solution
+    # in hand) | time_limit_no_solution | infeasible | error
+    status: str
     usable: bool
     objective_eur: float
     mip_gap: float

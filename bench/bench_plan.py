@@ -1,0 +1,217 @@
+"""Benchmark the dispatch planner: solve time and gap for 2-16 units over 24 h and 48 h.
+
+Each case is a plant of N heat pumps (mixed sizes, COPs and histories), a tank and a boiler,
+planned over quarter-hours on several varied days of real DK2 prices and carbon, with a demand
+curve from a simple outdoor-temperature model. Writes JSON and prints a table.
+
+    python bench/bench_plan.py --out bench-results/plan.json
+
+Prices: Energinet (Energi Data Service), CC BY 4.0; carbon intensity: Electricity Maps, ODbL.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import math
+import sys
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+# Runs from a checkout without an installed package.
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from controller.core.plan import PlanInputs, UnitPlanData, build_model, solve_plan
+
+DATA = Path("/work/shared/data/dk2_2021_2022_price_carbon_hourly.csv")
+DAYS = (
+    "2021-01-15",
+    "2021-03-20",
+    "2021-05-02",
+    "2021-06-10",
+    "2021-09-05",
+    "2021-11-25",
+    "2022-02-14",
+    "2022-04-03",
+    "2022-08-20",
+    "2022-12-10",
+)
+UNIT_COUNTS = (2, 4, 8, 16)
+HORIZONS_H = (24, 48)
+STEP_S = 900.0
+TARGET = {"units": 16, "hours": 48, "gap": 0.01, "p95_s": 2.0}
+
+
+def load_hourly(path: Path) -> dict[str, tuple[float, float]]:
+    """timestamp -> (price EUR/MWh, carbon g/kWh)."""
+    with path.open(newline="") as handle:
+        return {
+            row["timestamp_utc"]: (float(row["price_eur_per_mwh"]), float(row["carbon_g_per_kwh"]))
+            for row in csv.DictReader(handle)
+        }
+
+
+def outdoor_temp_c(when: datetime) -> float:
+    """A Danish-looking year: coldest late January, warmest mid-afternoon."""
+    day = when.timetuple().tm_yday
+    hour = when.hour + when.minute / 60.0
+    seasonal = 8.5 - 9.0 * math.cos(2 * math.pi * (day - 20) / 365.0)
+    return seasonal + 3.0 * math.cos(2 * math.pi * (hour - 15.0) / 24.0)
+
+
+def river_temp_c(when: datetime) -> float:
+    day = when.timetuple().tm_yday
+    return max(1.0, 9.5 - 7.0 * math.cos(2 * math.pi * (day - 45) / 365.0))
+
+
+def plant_inputs(
+    hourly: dict[str, tuple[float, float]], day: str, units: int, hours: int
+) -> PlanInputs:
+    start = datetime.fromisoformat(day).replace(tzinfo=UTC)
+    steps = int(hours * 3600 / STEP_S)
+    times = [start + timedelta(seconds=STEP_S * t) for t in range(steps)]
+    series = [hourly[when.strftime("%Y-%m-%dT%H:00Z")] for when in times]
+    outdoor = [outdoor_temp_c(when) for when in times]
+    supply = [70.0 + 10.0 * min(max((17.0 - t) / 29.0, 0.0), 1.0) for t in outdoor]
+    sizes_kw = [5000.0 * (1.0 + 0.2 * (i % 3)) for i in range(units)]
+    capacity_kw = sum(sizes_kw)
+    demand = [0.85 * capacity_kw * max(0.15, min(1.0, (17.0 - t) / 29.0)) for t in outdoor]
+    plan_units = []
+    for i, size_kw in enumerate(sizes_kw):
+        efficiency = 0.50 + 0.01 * (i % 5)
+        cop = tuple(
+            efficiency * (s + 273.15) / (s - river_temp_c(w))
+            for s, w in zip(supply, times, strict=True)
+        )
+        plan_units.append(
+            UnitPlanData(
+                name=f"hp{i + 1}",
+                heat_min_kw=size_kw * (0.30 + 0.05 * (i % 2)),
+                heat_max_kw=size_kw,
+                cop=cop,
+                start_cost_eur=20.0 + 10.0 * (i % 4),
+                min_run_steps=2 + i % 3,
+                min_off_steps=1 + i % 2,
+                max_starts_per_window=2,
+                start_window_steps=4,
+                initially_on=i % 3 != 2,
+                steps_in_state=1 + i % 4,
+                starts_in_window_before=1 if i % 4 == 0 else 0,
+                part_load_cop_factor=0.9,
+            )
+        )
+    tank_kwh = 4.0 * capacity_kw  # about four full-load hours
+    return PlanInputs(
+        start_utc=start,
+        step_s=STEP_S,
+        steps=steps,
+        price_eur_per_mwh=tuple(p for p, _ in series),
+        carbon_g_per_kwh=tuple(c for _, c in series),
+        heat_demand_kw=tuple(demand),
+        units=tuple(plan_units),
+        storage_capacity_kwh=tank_kwh,
+        storage_initial_kwh=0.5 * tank_kwh,
+        storage_loss_per_step=0.0003,
+        storage_max_charge_kw=capacity_kw,
+        storage_max_discharge_kw=capacity_kw,
+        storage_terminal_kwh=None,
+        storage_terminal_value_eur_per_kwh=None,
+        boiler_heat_max_kw=0.6 * capacity_kw,
+        boiler_efficiency=0.93,
+        boiler_fuel_price_eur_per_mwh=45.0,
+        boiler_fuel_carbon_g_per_kwh=202.0,
+        carbon_price_eur_per_t=80.0,
+        time_limit_s=10.0,
+        mip_rel_gap=0.01,
+    )
+
+
+def percentile(values: list[float], q: float) -> float:
+    """Linear-interpolated percentile (q in 0..100)."""
+    ordered = sorted(values)
+    position = (len(ordered) - 1) * q / 100.0
+    low = math.floor(position)
+    high = min(low + 1, len(ordered) - 1)
+    return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
+
+
+def run_case(hourly: dict[str, tuple[float, float]], units: int, hours: int) -> dict[str, object]:
+    times: list[float] = []
+    gaps: list[float] = []
+    statuses: dict[str, int] = {}
+    size: dict[str, int] = {}
+    for day in DAYS:
+        inputs = plant_inputs(hourly, day, units, hours)
+        started = time.perf_counter()
+        model = build_model(inputs)
+        build_s = time.perf_counter() - started
+        plan = solve_plan(inputs)
+        times.append(plan.solve_time_s + build_s)
+        gaps.append(plan.mip_gap if plan.usable else math.inf)
+        statuses[plan.status] = statuses.get(plan.status, 0) + 1
+        size = {
+            "columns": int(model.cost.size),
+            "binaries": int(model.integrality.sum()),
+            "rows": int(model.row_lower.size),
+        }
+    return {
+        "units": units,
+        "hours": hours,
+        "steps": int(hours * 3600 / STEP_S),
+        "days": len(DAYS),
+        **size,
+        "p50_s": percentile(times, 50),
+        "p95_s": percentile(times, 95),
+        "max_s": max(times),
+        "max_gap": max(gaps),
+        "statuses": statuses,
+    }
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", type=Path, required=True, help="JSON file to write")
+    parser.add_argument("--data", type=Path, default=DATA, help="DK2 hourly price/carbon CSV")
+    args = parser.parse_args()
+    hourly = load_hourly(args.data)
+    results = []
+    header = f"{'units':>5} {'hours':>5} {'cols':>6} {'bins':>5} {'rows':>6} "
+    print(header + f"{'p50 s':>7} {'p95 s':>7} {'max s':>7} {'max gap':>8}  statuses")
+    for hours in HORIZONS_H:
+        for units in UNIT_COUNTS:
+            case = run_case(hourly, units, hours)
+            results.append(case)
+            print(
+                f"{units:>5} {hours:>5} {case['columns']:>6} {case['binaries']:>5} "
+                f"{case['rows']:>6} {case['p50_s']:>7.3f} {case['p95_s']:>7.3f} "
+                f"{case['max_s']:>7.3f} {case['max_gap']:>8.4f}  {case['statuses']}"
+            )
+    target_case = next(
+        c for c in results if c["units"] == TARGET["units"] and c["hours"] == TARGET["hours"]
+    )
+    met = (
+        float(str(target_case["p95_s"])) < TARGET["p95_s"]
+        and float(str(target_case["max_gap"])) <= TARGET["gap"]
+    )
+    verdict = "met" if met else "NOT met"
+    print(f"target 16 units x 48 h within 1 % in < 2 s p95: {verdict}")
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(
+        json.dumps(
+            {
+                "step_s": STEP_S,
+                "days": list(DAYS),
+                "target": TARGET,
+                "target_met": met,
+                "cases": results,
+            },
+            indent=2,
+        )
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
