@@ -130,7 +130,6 @@ async def run_sim(
             file=out or sys.stdout,
             flush=True,
         )
-        await servers.sync()
         interval_s = settings.step_s / speed
         origin_s = clock.monotonic_s()
         steps = 0

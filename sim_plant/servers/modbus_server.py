@@ -293,7 +293,13 @@ class ModbusPlantServer:
             sim_devices, address=(self._host, self._requested_port), ignore_missing_devices=True
         )
         server.context = cast(Any, _CommDropGate(server.context, self._is_dropped))
-        await server.serve_forever(background=True)
+        try:
+            await server.serve_forever(background=True)
+        except RuntimeError as exc:  # pymodbus's own message does not say where
+            raise OSError(
+                f"Modbus connection '{self.connection_name}': cannot listen on "
+                f"{self._host}:{self._requested_port} (port in use?)"
+            ) from exc
         self._server = server
         listener = cast(asyncio.Server, server.transport)
         self.port = int(listener.sockets[0].getsockname()[1])

@@ -5,7 +5,7 @@ the map's namespace; variables are typed per data type (float64 -> Double, ...).
 read-only for clients unless the point is writable; accepted client writes reach `model.command`
 in the write request itself (a PostWrite hook), after a PreWrite check refuses values outside
 the point's range (BadOutOfRange) and writes to a device whose comm is dropped
-(BadCommunicationError). While a device's comm is dropped its variables carry
+(BadCommunicationError); such a refusal fails the whole write request, as a service fault. While a device's comm is dropped its variables carry
 BadCommunicationError instead of values. The server is open (no security): it stands in for
 plant equipment on loopback in tests and demos.
 """

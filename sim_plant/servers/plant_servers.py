@@ -67,6 +67,7 @@ class PlantServers:
             for opcua in self._opcua:
                 await opcua.start()
                 self.ports[opcua.connection_name] = opcua.port
+            await self.sync()  # comm faults already active show from the first request on
         except BaseException:
             await self._stop_all()
             raise

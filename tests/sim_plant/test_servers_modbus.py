@@ -217,3 +217,16 @@ def test_two_devices_on_one_unit_id_are_refused(
     clash = hp1.model_copy(update={"name": "hp9"})
     with pytest.raises(ValueError, match=r"device id\(s\) \[1\]"):
         ModbusPlantServer("plc", [(hp1, maps["hp1"]), (clash, maps["hp1"])], FakeModel())
+
+
+async def test_a_port_in_use_is_named(river: tuple[SiteConfig, dict[str, PointMap]]) -> None:
+    site, maps = river
+    devices = [(site.device("hp1"), maps["hp1"])]
+    first = ModbusPlantServer("plc", devices, FakeModel())
+    await first.start()
+    try:
+        second = ModbusPlantServer("plc", devices, FakeModel(), port=first.port)
+        with pytest.raises(OSError, match=f"'plc': cannot listen on 127.0.0.1:{first.port}"):
+            await second.start()
+    finally:
+        await first.stop()
