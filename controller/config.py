@@ -37,6 +37,8 @@ class StagingConfig(_Strict):
     soc_recovery_h: Annotated[float, Field(gt=0)] = 3.0  # how fast the trim closes the SoC gap
     soc_boiler_on: Fraction = 0.15  # below this with every unit running, the boiler helps
     soc_boiler_off: Fraction = 0.30
+    soc_max_plan: Fraction = 0.85  # a stratified tank's top reaches its limit before SoC 1
+    high_limit_soft_band_k: Annotated[float, Field(ge=0)] = 3.0  # trim to min load this close
 
     @model_validator(mode="after")
     def _check_band(self) -> Self:

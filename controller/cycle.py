@@ -156,7 +156,9 @@ class ControlCycle:
             i for i in safe.interlocks if (i.equipment, i.reason) not in memory.active_interlocks
         )
         for interlock in new_interlocks:
-            log.warning("interlock %s on %s: %s", interlock.reason, interlock.equipment, interlock.detail)
+            log.warning(
+                "interlock %s on %s: %s", interlock.reason, interlock.equipment, interlock.detail
+            )
         memory.active_interlocks = active
         memory.targets = targets
         memory.commands = safe.commands

@@ -137,14 +137,18 @@ class _Collector:
                 continue
             was_on = self._was_on.get(unit.name)
             if was_on is not None and unit.compressor_on != was_on:
-                self.switches.setdefault(unit.name, []).append((report.state.now_s, unit.compressor_on))
+                self.switches.setdefault(unit.name, []).append(
+                    (report.state.now_s, unit.compressor_on)
+                )
             self._was_on[unit.name] = unit.compressor_on
 
     def max_starts_per_hour(self) -> dict[str, int]:
         out: dict[str, int] = {}
         for name, switches in self.switches.items():
             starts = [t for t, on in switches if on]
-            out[name] = max((sum(1 for s in starts if t <= s < t + 3600.0) for t in starts), default=0)
+            out[name] = max(
+                (sum(1 for s in starts if t <= s < t + 3600.0) for t in starts), default=0
+            )
         return out
 
     def shortest_completed(self, on: bool) -> dict[str, float]:

@@ -230,7 +230,8 @@ class PlannerService:
                     available=unit_available(unit, history) or on,
                 )
             )
-        capacity_kwh = state.capacity_kwh
+        # plan within what the stratified tank can take before its top reaches the high limit
+        capacity_kwh = state.capacity_kwh * control.staging.soc_max_plan
         energy_kwh = state.energy_kwh or 0.0
         loss_kw = sum(
             tank.loss_w_per_k
@@ -253,7 +254,7 @@ class PlannerService:
             storage_loss_per_step=loss_fraction,
             storage_max_charge_kw=None,
             storage_max_discharge_kw=None,
-            storage_terminal_kwh=capacity_kwh * control.staging.soc_target,
+            storage_terminal_kwh=state.capacity_kwh * control.staging.soc_target,
             storage_terminal_value_eur_per_kwh=None,
             boiler_heat_max_kw=boiler.heat_max_kw if boiler else 0.0,
             boiler_efficiency=boiler.efficiency if boiler else 1.0,
@@ -315,7 +316,9 @@ class PlanPolicy:
         if level != self.level:
             better = ("rules", "last_plan", "plan")
             rising = better.index(level) > better.index(self.level)
-            log.log(logging.INFO if rising else logging.WARNING, "dispatch: %s -> %s", self.level, level)
+            log.log(
+                logging.INFO if rising else logging.WARNING, "dispatch: %s -> %s", self.level, level
+            )
             self.transitions[(self.level, level)] += 1
             self.level = level
 

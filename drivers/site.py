@@ -119,6 +119,7 @@ class BoilerSpec(DeviceBinding):
     fuel_price_eur_per_mwh: Annotated[float, Field(ge=0)] = 45.0  # per MWh of fuel
     fuel_carbon_g_per_kwh: Annotated[float, Field(ge=0)] = 202.0  # natural gas, per kWh fuel
     startup_delay_s: Annotated[float, Field(ge=0)] = 60.0
+    heartbeat_timeout_s: Annotated[float, Field(gt=0)] = 60.0
 
 
 class NetworkSpec(_Strict):

@@ -71,6 +71,14 @@ def stage(
     now_s = state.now_s
     confirm_pct = control.safety.valve_open_confirm_pct
     supply_c = supply_setpoint_c(site.network, state.outdoor_temp_c, control.supply_temp_setpoint_c)
+    near_high_limit = any(
+        tank.top_temp_c is not None
+        and tank.top_temp_c
+        >= spec.max_temp_c
+        - control.safety.tank_high_margin_k
+        - control.staging.high_limit_soft_band_k
+        for tank, spec in zip(state.tanks, site.tanks, strict=True)
+    )
     units: dict[str, UnitCommand] = {}
     valves: dict[str, ValveCommand] = {
         valve.name: ValveCommand(position_pct=0.0, reason="no unit needs flow")
@@ -113,6 +121,10 @@ def stage(
             previous_kw = previous.units[spec.name].heat_setpoint_kw
         target_kw = targets.unit_heat_kw.get(spec.name, 0.0) if wanted else 0.0
         if wanted:
+            # close to the tank's high limit: minimum load, so the interlock is not reached
+            if near_high_limit:
+                target_kw = spec.heat_min_kw
+                reason = f"{reason}; minimum load: tank near its high limit"
             target_kw = min(spec.heat_max_kw, max(spec.heat_min_kw, target_kw))
             if not unit.compressor_on:
                 previous_kw = spec.heat_min_kw  # a unit starts at minimum load and ramps up

@@ -4,8 +4,8 @@ Assumptions: the boiler follows its setpoint between min and full load after sta
 ramping over full range in RAMP_FULL_RANGE_S (a fire-tube boiler modulates fast); fuel = heat /
 efficiency. Its flow temperature is the network's need or its inlet + MIN_FLOW_DT_K, whichever
 is higher, and its high-limit thermostat holds the burner at zero output (without a latching
-trip) when that would exceed MAX_FLOW_TEMP_C. The site file gives no heartbeat timeout for the
-boiler, so it uses HEARTBEAT_TIMEOUT_S.
+trip) when that would exceed MAX_FLOW_TEMP_C. Supervision is lost after the boiler's
+`heartbeat_timeout_s` without a heartbeat change.
 
 Without supervision the boiler is the last resort: its thermostat (on below the network's
 supply_temp_min_c + 2 K, off 5 K higher) must see the tank top cold for LOCAL_START_DELAY_S
@@ -23,7 +23,6 @@ from sim_plant.physics.heat_pumps import (
 )
 from sim_plant.physics.water import SECONDS_PER_HOUR
 
-HEARTBEAT_TIMEOUT_S = 60.0
 RAMP_FULL_RANGE_S = 60.0
 STOPPING_S = 10.0
 MAX_FLOW_TEMP_C = 95.0
@@ -72,7 +71,7 @@ class Boiler:
         spec = self.spec
         self.remote_active = (
             self.remote_request >= 0.5
-            and self.now_s - self.last_heartbeat_change_s <= HEARTBEAT_TIMEOUT_S
+            and self.now_s - self.last_heartbeat_change_s <= self.spec.heartbeat_timeout_s
         )
         on_below_c = min_c + LOCAL_ON_ABOVE_MIN_K
         self.local_cold_s = self.local_cold_s + dt_s if tank_top_c < on_below_c else 0.0

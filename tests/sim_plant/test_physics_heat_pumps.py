@@ -30,7 +30,10 @@ DT_S = 5.0
 
 @pytest.fixture(scope="module")
 def river() -> SiteConfig:
-    return load_site(RIVER)
+    """The river plant with its units' local thermostat at 70 °C (on below 65, off above 73)."""
+    site = load_site(RIVER)
+    units = [u.model_copy(update={"local_setpoint_tank_temp_c": 70.0}) for u in site.units]
+    return site.model_copy(update={"units": units})
 
 
 class Rig:
