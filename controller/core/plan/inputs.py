@@ -77,6 +77,7 @@ class PlanInputs:
     The end-of-horizon rule keeps the plan from emptying the tank for free: the tank ends at
     least at `storage_terminal_kwh` (the initial energy when neither it nor a terminal value is
     given), and/or leftover energy is credited at `storage_terminal_value_eur_per_kwh`.
+    A measured initial energy outside [0, capacity] is clamped into it.
     """
 
     start_utc: datetime
