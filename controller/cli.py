@@ -19,6 +19,7 @@ from pathlib import Path
 from controller.config import ConfigError, load_plant
 from drivers.pointmap import PointMapError, load_point_map
 from drivers.scenario import ScenarioError, parse_timestamp
+from drivers.site import SiteError
 
 EXIT_OK = 0
 EXIT_BAD_INPUT = 2
@@ -108,7 +109,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "run":
             return _run(args)
         return _validate(args.files)
-    except (ConfigError, ScenarioError, PointMapError) as exc:
+    except (ConfigError, ScenarioError, PointMapError, SiteError) as exc:
+        print(f"hpctl: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except OSError as exc:  # a port in use, an unreachable address
         print(f"hpctl: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
     except KeyboardInterrupt:

@@ -59,11 +59,15 @@ def _check_day(plant: Plant, summary: DemoSummary) -> None:
     assert "unit_tripped" not in summary.interlocks
 
 
-def test_rules_day_meets_demand_within_every_protection(rules_day: tuple[Plant, DemoSummary]) -> None:
+def test_rules_day_meets_demand_within_every_protection(
+    rules_day: tuple[Plant, DemoSummary],
+) -> None:
     _check_day(*rules_day)
 
 
-def test_planner_day_meets_demand_within_every_protection(planner_day: tuple[Plant, DemoSummary]) -> None:
+def test_planner_day_meets_demand_within_every_protection(
+    planner_day: tuple[Plant, DemoSummary],
+) -> None:
     plant, summary = planner_day
     _check_day(plant, summary)
     assert summary.policy_cycles.get("plan", 0) > 0.9 * summary.cycles
