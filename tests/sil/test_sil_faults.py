@@ -4,6 +4,7 @@ the Prometheus endpoint scraped over HTTP."""
 
 from __future__ import annotations
 
+import asyncio
 import urllib.request
 
 from controller.config import load_plant
@@ -99,8 +100,7 @@ async def test_metrics_are_scraped_over_http() -> None:
         port = metrics.serve("127.0.0.1", 0)
         try:
             await r.run(60)
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as response:
-                body = response.read().decode()
+            body = await asyncio.to_thread(_scrape, f"http://127.0.0.1:{port}/metrics")
         finally:
             metrics.close()
     assert 'hpctl_unit_state_code{unit="hp1"}' in body
@@ -111,3 +111,8 @@ async def test_metrics_are_scraped_over_http() -> None:
         line for line in body.splitlines() if line.startswith("hpctl_tank_state_of_charge_ratio")
     )
     assert 0.0 < float(soc_line.split()[-1]) < 1.0
+
+
+def _scrape(url: str) -> str:
+    with urllib.request.urlopen(url, timeout=5) as response:
+        return str(response.read().decode())
