@@ -32,6 +32,17 @@ def _timestamp(text: str) -> datetime:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
 
+def _hours(text: str) -> float:
+    value = text.strip().lower().removesuffix("h")
+    try:
+        hours = float(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a number of hours (e.g. 48h)") from None
+    if not 2 <= hours <= 96:
+        raise argparse.ArgumentTypeError(f"horizon {hours:g} h is outside 2..96 h")
+    return hours
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="hpctl", description="Supervisory controller for heat-pump plants"
@@ -88,6 +99,19 @@ def build_parser() -> argparse.ArgumentParser:
         "--metrics-host", help="bind address of the metrics endpoint (default 127.0.0.1)"
     )
 
+    plan = sub.add_parser("plan", help="one planning run from a scenario, printed as a table")
+    plan.add_argument("--plant", type=Path, required=True)
+    plan.add_argument("--scenario", type=Path, required=True)
+    plan.add_argument("--start", type=_timestamp, required=True, help="planning time, ISO 8601 UTC")
+    plan.add_argument(
+        "--horizon", type=_hours, default=None, help="e.g. 48h (default: the plant file's)"
+    )
+    plan.add_argument("--carbon-price-eur-per-t", type=float, default=None)
+    plan.add_argument(
+        "--soc", type=float, default=0.5, help="tank state of charge at the start (0..1)"
+    )
+    plan.add_argument("--json", action="store_true", help="machine-readable output")
+
     validate = sub.add_parser("validate", help="check plant files and point maps")
     validate.add_argument("files", type=Path, nargs="+")
     return parser
@@ -108,6 +132,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _sim(args)
         if args.command == "run":
             return _run(args)
+        if args.command == "plan":
+            return _plan(args)
         return _validate(args.files)
     except (ConfigError, ScenarioError, PointMapError, SiteError) as exc:
         print(f"hpctl: {exc}", file=sys.stderr)
@@ -168,6 +194,26 @@ def _run(args: argparse.Namespace) -> int:
     if changes:
         plant = plant.with_control(**changes)
     return asyncio.run(run_live(plant))
+
+
+def _plan(args: argparse.Namespace) -> int:
+    from controller.plan_report import dumps, plan_once, render_table
+    from drivers.scenario import load_scenario
+
+    plant = load_plant(args.plant)
+    scenario = load_scenario(args.scenario)
+    changes: dict[str, float] = {}
+    if args.horizon is not None:
+        changes["horizon_h"] = args.horizon
+    if args.carbon_price_eur_per_t is not None:
+        changes["carbon_price_eur_per_t"] = args.carbon_price_eur_per_t
+    if changes:
+        plant = plant.with_control(planner=plant.control.planner.model_copy(update=changes))
+    if not 0.0 <= args.soc <= 1.0:
+        raise ConfigError(f"--soc {args.soc} is outside 0..1")
+    run = plan_once(plant, scenario, args.start, args.soc)
+    print(dumps(run) if args.json else render_table(run))
+    return EXIT_OK if run.plan.usable else 1
 
 
 def _validate(files: list[Path]) -> int:

@@ -105,12 +105,12 @@ class PlannerService:
         _, known_until = self._market.prices(state.now_utc)
         if self._prices_until is not None and known_until > self._prices_until:
             return True  # the day-ahead results were just published
-        plan_soc = self.planned_soc(state.now_utc)
-        soc = state.soc
+        planned_kwh = self.planned_energy_kwh(state.now_utc)
+        energy_kwh = state.energy_kwh
         drifted = (
-            plan_soc is not None
-            and soc is not None
-            and abs(plan_soc - soc) > config.replan_soc_deviation
+            planned_kwh is not None
+            and energy_kwh is not None
+            and abs(planned_kwh - energy_kwh) > config.replan_soc_deviation * state.capacity_kwh
         )
         return drifted and since_s >= 300.0
 
@@ -270,17 +270,18 @@ class PlannerService:
         return inputs, forecast
 
     # --- reading the plan ----------------------------------------------------------------
-    def planned_soc(self, now_utc: datetime) -> float | None:
+    def planned_energy_kwh(self, now_utc: datetime) -> float | None:
+        """Stored energy the current plan expects now (interpolated within its step)."""
         plan = self.current
         if plan is None:
             return None
         step = plan.step_at(now_utc)
-        if step is None or plan.inputs.storage_capacity_kwh <= 0:
+        if step is None:
             return None
         before = plan.inputs.storage_initial_kwh if step == 0 else plan.storage_kwh[step - 1]
         after = plan.storage_kwh[step]
         elapsed = (now_utc - plan.inputs.start_utc).total_seconds() / plan.inputs.step_s - step
-        return (before + (after - before) * elapsed) / plan.inputs.storage_capacity_kwh
+        return before + (after - before) * elapsed
 
 
 class PlanPolicy:
@@ -329,9 +330,11 @@ class PlanPolicy:
         staging = self._plant.control.staging
         forecast_demand_kw = plan.inputs.heat_demand_kw[step]
         demand_error_kw = (state.network_heat_kw or forecast_demand_kw) - forecast_demand_kw
-        planned_soc = self._planner.planned_soc(state.now_utc)
         soc = state.soc or 0.0
-        soc_error_kw = ((planned_soc or soc) - soc) * state.capacity_kwh / staging.soc_recovery_h
+        energy_kwh = state.energy_kwh or 0.0
+        planned_kwh = self._planner.planned_energy_kwh(state.now_utc)
+        stored_error_kwh = (planned_kwh if planned_kwh is not None else energy_kwh) - energy_kwh
+        soc_error_kw = stored_error_kwh / staging.soc_recovery_h
         correction_kw = demand_error_kw + soc_error_kw
         specs = {spec.name: spec for spec in site.units}
         unit_on: dict[str, bool] = {}

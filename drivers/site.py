@@ -95,7 +95,7 @@ class TankSpec(DeviceBinding):
     volume_m3: PositiveKw
     height_m: PositiveKw = 10.0
     layers: Annotated[int, Field(ge=6, le=50)] = 8
-    min_temp_c: float = 40.0  # state of charge 0 %: the coolest useful water
+    min_temp_c: float = 60.0  # state of charge 0 %: the coolest water the network can use
     max_temp_c: float = 90.0  # state of charge 100 %
     loss_w_per_k: Annotated[float, Field(ge=0)] = 500.0  # UA to ambient, whole tank
     ambient_temp_c: float = 10.0
@@ -172,6 +172,13 @@ class SiteConfig(_Strict):
         duplicates = sorted({n for n in names if names.count(n) > 1})
         if duplicates:
             raise ValueError(f"duplicate device names: {', '.join(duplicates)}")
+        for tank in self.tanks:
+            if tank.min_temp_c < self.network.supply_temp_min_c:
+                raise ValueError(
+                    f"tank '{tank.name}': min_temp_c {tank.min_temp_c:g} is below the network's "
+                    f"supply_temp_min_c {self.network.supply_temp_min_c:g}: water that cannot supply "
+                    "the network must not count as stored heat"
+                )
         valve_names = {valve.name for valve in self.valves}
         for device in self.devices():
             if device.connection not in self.connections:

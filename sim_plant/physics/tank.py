@@ -39,19 +39,26 @@ class TankExchange:
     loss_kj: float  # to ambient
 
 
+INITIAL_HOT_BELOW_MAX_K = 5.0
+
+
 def initial_layer_temps_c(spec: TankSpec, soc: float) -> FloatArray:
-    """A sharp thermocline holding exactly `soc` of the usable energy: hot above, cold below."""
+    """A sharp thermocline holding exactly `soc` of the usable energy: hot above, cold below.
+
+    The hot water sits INITIAL_HOT_BELOW_MAX_K under the tank's maximum, as units charging at
+    their supply temperature leave it, unless the state of charge needs hotter water.
+    """
     soc = min(1.0, max(0.0, soc))
+    span_k = spec.max_temp_c - spec.min_temp_c
+    hot_c = max(spec.min_temp_c + soc * span_k, spec.max_temp_c - INITIAL_HOT_BELOW_MAX_K)
     temps = np.full(spec.layers, spec.min_temp_c, dtype=np.float64)
-    hot_layers = soc * spec.layers
-    full = math.floor(hot_layers)
+    hot_layers = soc * spec.layers * span_k / (hot_c - spec.min_temp_c) if soc > 0 else 0.0
+    full = min(spec.layers, math.floor(hot_layers))
     if full > 0:
-        temps[spec.layers - full :] = spec.max_temp_c
+        temps[spec.layers - full :] = hot_c
     if full < spec.layers:
         partial = hot_layers - full
-        temps[spec.layers - full - 1] = spec.min_temp_c + partial * (
-            spec.max_temp_c - spec.min_temp_c
-        )
+        temps[spec.layers - full - 1] = spec.min_temp_c + partial * (hot_c - spec.min_temp_c)
     return temps
 
 

@@ -45,7 +45,12 @@ def test_every_reference_plant_loads(path: Path) -> None:
             'isolation_valve = "v_nope"',
             "isolation_valve 'v_nope' is not a valve",
         ),
-        ("min_temp_c = 45", "min_temp_c = 95", "min_temp_c must be below max_temp_c"),
+        ("min_temp_c = 65", "min_temp_c = 95", "min_temp_c must be below max_temp_c"),
+        (
+            "min_temp_c = 65",
+            "min_temp_c = 50",
+            "tank 'tank1': min_temp_c 50 is below the network's supply_temp_min_c 65",
+        ),
         (
             "[control]\ncycle_s = 5",
             "[control]\ncycle_s = 5\ncycle_seconds = 3",

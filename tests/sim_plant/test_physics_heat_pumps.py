@@ -30,10 +30,12 @@ DT_S = 5.0
 
 @pytest.fixture(scope="module")
 def river() -> SiteConfig:
-    """The river plant with its units' local thermostat at 70 °C (on below 65, off above 73)."""
+    """The river plant with its units' local thermostat at 70 °C (on below 65, off above 73)
+    and a 2,500 m3 tank counted from 45 °C, the sizes these scenarios were written for."""
     site = load_site(RIVER)
     units = [u.model_copy(update={"local_setpoint_tank_temp_c": 70.0}) for u in site.units]
-    return site.model_copy(update={"units": units})
+    tanks = [t.model_copy(update={"volume_m3": 2500.0, "min_temp_c": 45.0}) for t in site.tanks]
+    return site.model_copy(update={"units": units, "tanks": tanks})
 
 
 class Rig:

@@ -58,7 +58,10 @@ def test_demand_is_met_from_a_hot_top_and_scaled_down_from_a_cold_one(
 
 
 def test_cold_tank_and_no_running_unit_leave_heat_unmet(river: SiteConfig) -> None:
-    model = PlantModel(river.model_copy(update={"boiler": None}), START, initial_soc=0.0)
+    # a tank counted from 45 °C: at SoC 0 its water is too cold for the network
+    tanks = [t.model_copy(update={"min_temp_c": 45.0}) for t in river.tanks]
+    cold = river.model_copy(update={"boiler": None, "tanks": tanks})
+    model = PlantModel(cold, START, initial_soc=0.0)
     for unit in ("hp1", "hp2"):  # held off by a live supervisor
         model.command(unit, "remote_request", 1)
         model.command(unit, "enable_cmd", 0)

@@ -61,7 +61,7 @@ def test_plant_energy_balance_closes_over_a_day(river: SiteConfig) -> None:
     assert totals.boiler_fuel_kwh == pytest.approx(totals.boiler_heat_kwh / 0.93)
     assert totals.electricity_kwh == pytest.approx(sum(totals.unit_electricity_kwh.values()))
     assert totals.tank_min_temp_c["tank1"] <= model.tanks[0].bottom_temp_c
-    assert totals.tank_max_temp_c["tank1"] >= 85.0
+    assert totals.tank_max_temp_c["tank1"] >= river.tanks[0].max_temp_c - 5.0  # initial hot water
     assert totals.tank_energy_kwh["tank1"] == pytest.approx(model.tanks[0].energy_above_min_kwh())
 
 
