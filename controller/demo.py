@@ -13,6 +13,7 @@ import sys
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from itertools import pairwise
 from pathlib import Path
 from typing import TextIO
 
@@ -157,7 +158,7 @@ class _Collector:
         for name, switches in self.switches.items():
             spans = [
                 later - earlier
-                for (earlier, state), (later, _) in zip(switches, switches[1:], strict=False)
+                for (earlier, state), (later, _) in pairwise(switches)
                 if state is on
             ]
             if spans:
