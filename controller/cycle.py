@@ -21,6 +21,7 @@ from controller.core.rules import rule_targets
 from controller.core.safety import apply_safety
 from controller.core.stage import stage
 from controller.outputs import HEARTBEAT_MODULUS, WriteDiff, command_points, handback_points
+from controller.persist import HistoryStore
 from drivers.clock import Clock
 from drivers.errors import DriverError
 
@@ -93,6 +94,7 @@ class ControlCycle:
         clock: Clock,
         policy: TargetPolicy | None = None,
         observers: list[CycleObserver] | None = None,
+        history_store: HistoryStore | None = None,
     ) -> None:
         self._plant = plant
         self._pool = pool
@@ -102,6 +104,8 @@ class ControlCycle:
         self._memory = _Memory()
         self._diff = WriteDiff()
         self._boiler = plant.site.boiler.name if plant.site.boiler is not None else None
+        self._store = history_store
+        self._stored: dict[str, UnitHistory] | None = None
         self.overruns_total = 0
 
     @property
@@ -117,13 +121,22 @@ class ControlCycle:
         snapshot = self._pool.snapshot()
         state = estimate(snapshot, self._plant.site)
         now_s = state.now_s
+        if self._stored is None:
+            self._stored = self._store.load(state.now_utc, now_s) if self._store is not None else {}
         for unit in state.units:
             previous = memory.histories.get(unit.name)
             if previous is None:
                 if unit.state_code is not None:
-                    memory.histories[unit.name] = first_history(unit, now_s)
+                    stored = self._stored.get(unit.name)
+                    # a stored history counts only if the unit is still in the state it recorded
+                    if stored is not None and stored.compressor_on == unit.compressor_on:
+                        memory.histories[unit.name] = update_history(stored, unit, now_s)
+                    else:
+                        memory.histories[unit.name] = first_history(unit, now_s)
             else:
                 memory.histories[unit.name] = update_history(previous, unit, now_s)
+        if self._store is not None:
+            self._store.save_changed(memory.histories, state.now_utc, now_s)
         histories = {
             unit.name: memory.histories.get(unit.name) or first_history(unit, now_s)
             for unit in state.units

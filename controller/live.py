@@ -9,11 +9,13 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
+from pathlib import Path
 
 from controller.config import Plant
 from controller.cycle import ControlCycle
 from controller.market import FileMarket, MarketFeed
 from controller.metrics import ControllerMetrics
+from controller.persist import HistoryStore
 from controller.policy import build_dispatch
 from drivers.clock import WallClock
 from drivers.pool import DriverPool
@@ -40,7 +42,10 @@ async def run_live(plant: Plant, stop: asyncio.Event | None = None) -> int:
             port,
         )
         dispatch = build_dispatch(plant, _market(plant), clock)
-        cycle = ControlCycle(plant, pool, clock, dispatch.policy, observers=[metrics])
+        store = HistoryStore(_data_dir(plant) / "unit_history.sqlite3")
+        cycle = ControlCycle(
+            plant, pool, clock, dispatch.policy, observers=[metrics], history_store=store
+        )
         try:
             async with asyncio.TaskGroup() as group:
                 polling = group.create_task(pool.run_polling(), name="poll-devices")
@@ -57,6 +62,7 @@ async def run_live(plant: Plant, stop: asyncio.Event | None = None) -> int:
             for device, error in errors.items():
                 log.error("hand-back to local control failed for %s: %s", device, error)
             metrics.close()
+            store.close()
             log.info("stopped; units handed back to local control")
     return 0
 
@@ -67,3 +73,9 @@ def _market(plant: Plant) -> MarketFeed | None:
         return None
     path = (plant.path.parent / price_file).resolve()
     return FileMarket(path, plant.control.planner.publication_time, plant.site.plant.timezone)
+
+
+def _data_dir(plant: Plant) -> Path:
+    """The plant's data directory: absolute, or relative to the plant file."""
+    path = Path(plant.control.data_dir)
+    return path if path.is_absolute() else (plant.path.parent / path).resolve()

@@ -1,0 +1,46 @@
+"""`hpctl run` on the wall clock against the simulated plant: it controls (the heartbeat moves),
+and SIGTERM hands every unit back to local control before the connections close."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+from pathlib import Path
+
+from controller.config import load_plant
+from controller.demo import DEFAULT_PLANT
+from controller.live import run_live
+from sim_plant.physics import PlantModel
+from sim_plant.servers import PlantServers
+from tests.sil.harness import START
+
+
+async def _wait_for(condition: object, attempts: int = 200) -> bool:
+    for _ in range(attempts):
+        if condition():  # type: ignore[operator]
+            return True
+        await asyncio.sleep(0.05)
+    return False
+
+
+async def test_sigterm_hands_the_units_back_to_local_control(tmp_path: Path) -> None:
+    plant = load_plant(DEFAULT_PLANT).with_control(
+        cycle_s=0.2, metrics_port=0, data_dir=str(tmp_path), policy="rules"
+    )
+    model = PlantModel(plant.site, START)
+    async with PlantServers(plant.site, plant.maps, model) as servers:
+        live = plant.with_site(plant.site.with_ports(servers.ports))
+        task = asyncio.create_task(run_live(live))
+        assert await _wait_for(lambda: model.value("hp1", "heartbeat") >= 3)
+        assert model.value("hp1", "remote_request") == 1
+        os.kill(os.getpid(), signal.SIGTERM)
+        assert await asyncio.wait_for(task, timeout=30) == 0
+    for unit in plant.site.units:
+        assert model.value(unit.name, "remote_request") == 0
+        assert model.value(unit.name, "enable_cmd") == 0
+    for valve in plant.site.valves:
+        assert (
+            model.value(valve.name, "position_cmd_pct") == 100.0
+        )  # open: local control needs flow
+    assert (tmp_path / "unit_history.sqlite3").exists()
