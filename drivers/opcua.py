@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any, TypeVar
 
 from asyncua.client.client import Client
@@ -371,6 +371,46 @@ class OpcUaDevice:
             logger.warning("device %s point %s: value good again", self.name, point.name)
             self._bad_points.discard(point.name)
         self._cache.update(self.name, point.name, to_engineering(point, value), read_at_s)
+
+
+async def poll_together(devices: Sequence[OpcUaDevice]) -> dict[str, bool]:
+    """One batched Read for several devices of the same connection: one round trip instead
+    of one per device (the lockstep harness polls everything every tick). Each device keeps
+    its own health; a point with a bad status is BAD on its own, as in `OpcUaDevice.poll`."""
+    out = {device.name: False for device in devices}
+    ready = [device for device in devices if device.status.ready()]
+    if not ready:
+        return out
+    connection = ready[0].connection
+    try:
+        node_lists = [list((await device._resolve()).values()) for device in ready]
+        nodes = [node for device_nodes in node_lists for node in device_nodes]
+        for device in ready:
+            device.status.reads_total += 1
+        results = await connection.call(
+            lambda client: client.read_attributes(nodes, AttributeIds.Value),
+            f"{len(ready)} devices read {len(nodes)} nodes",
+        )
+    except BackedOff as exc:
+        for device in ready:
+            device._cache.mark_bad(device.name)
+            device.status.waiting(str(exc))
+        return out
+    except DriverError as exc:
+        for device in ready:
+            device._cache.mark_bad(device.name)
+            device.status.failure(str(exc))
+        return out
+    read_at_s = ready[0]._clock.monotonic_s()
+    offset = 0
+    for device, device_nodes in zip(ready, node_lists, strict=True):
+        values = results[offset : offset + len(device_nodes)]
+        offset += len(device_nodes)
+        for point, data_value in zip(device.point_map.points, values, strict=True):
+            device._store(point, data_value, read_at_s)
+        device.status.success()
+        out[device.name] = True
+    return out
 
 
 def subscription_parameters(publishing_interval_s: float) -> CreateSubscriptionParameters:

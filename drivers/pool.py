@@ -19,7 +19,7 @@ from drivers.clock import Clock
 from drivers.errors import PermanentError
 from drivers.health import DeviceHealth
 from drivers.modbus import ModbusConnection, ModbusDevice
-from drivers.opcua import OpcUaConnection, OpcUaDevice
+from drivers.opcua import OpcUaConnection, OpcUaDevice, poll_together
 from drivers.pointmap import PointMap
 from drivers.site import SiteConfig
 
@@ -80,9 +80,26 @@ class DriverPool:
             await connection.close()
 
     async def poll_all(self) -> dict[str, bool]:
-        """Poll every device once (concurrently across connections); device -> success."""
-        results = await asyncio.gather(*(d.poll() for d in self.devices.values()))
-        return dict(zip(self.devices, results, strict=True))
+        """Poll every device once (concurrently across connections); device -> success.
+
+        Modbus devices are read one after another on their connection; the OPC UA devices of
+        a connection are read together in one batched request."""
+        modbus = [d for d in self.devices.values() if isinstance(d, ModbusDevice)]
+        by_connection: dict[str, list[OpcUaDevice]] = {}
+        for device in self.devices.values():
+            if isinstance(device, OpcUaDevice):
+                by_connection.setdefault(device.connection.name, []).append(device)
+        results: dict[str, bool] = {}
+
+        async def modbus_polls() -> None:
+            outcomes = await asyncio.gather(*(d.poll() for d in modbus))
+            results.update(zip((d.name for d in modbus), outcomes, strict=True))
+
+        async def opcua_polls(group: list[OpcUaDevice]) -> None:
+            results.update(await poll_together(group))
+
+        await asyncio.gather(modbus_polls(), *(opcua_polls(g) for g in by_connection.values()))
+        return {name: results[name] for name in self.devices}
 
     def snapshot(self) -> Snapshot:
         """The frozen process image at the Clock's now."""

@@ -50,7 +50,7 @@ async def test_a_tank_that_drops_off_hands_the_plant_back_to_local_control() -> 
 
 
 async def test_units_fall_back_to_local_control_when_the_heartbeat_stops() -> None:
-    async with rig(initial_soc=0.05) as r:  # a cold tank: local control has work to do
+    async with rig(initial_soc=0.0) as r:  # an empty tank: local control has work to do
         await r.run(60)
         assert r.model.value("hp1", "remote_active") == 1
         r.ticking = False  # the controller dies: no more writes, no heartbeat
