@@ -30,6 +30,7 @@ from sim_plant.physics import Boundary, PlantModel
 from sim_plant.servers import PlantServers
 
 DEFAULT_PLANT = Path(__file__).resolve().parent.parent / "deploy" / "plants" / "river_20mw.toml"
+WATER_KWH_PER_M3_K = 975.0 * 4.19 / 3600.0  # the same water as TankSpec.capacity_kwh
 DEFAULT_START_OFFSET = timedelta(days=2)  # leaves two days of history before the demo day
 
 
@@ -92,11 +93,12 @@ class DemoSummary:
             f"  heat demand      {self.heat_demand_kwh / 1000:10.1f} MWh",
             f"  heat delivered   {self.heat_delivered_kwh / 1000:10.1f} MWh   unmet {self.unmet_heat_kwh / 1000:.2f} MWh, "
             f"{self.hours_below_supply_min_h:.2f} h below minimum supply temperature",
-            f"  electricity      {self.electricity_kwh / 1000:10.1f} MWh   plant COP {cop:.2f}",
+            f"  electricity      {self.electricity_kwh / 1000:10.1f} MWh   heat-pump COP {cop:.2f}",
             f"  boiler           {self.boiler_heat_kwh / 1000:10.1f} MWh heat from {self.boiler_fuel_kwh / 1000:.1f} MWh fuel",
             f"  cost             {self.total_cost_eur:10.0f} EUR   (electricity {self.electricity_cost_eur:.0f}, fuel {self.boiler_fuel_cost_eur:.0f})",
             f"  CO2              {self.co2_kg / 1000:10.2f} t",
-            f"  tank             {self.tank_min_temp_c:.1f} .. {self.tank_max_temp_c:.1f} °C",
+            f"  tank             {self.tank_min_temp_c:.1f} .. {self.tank_max_temp_c:.1f} °C, stored heat "
+            f"{self.tank_energy_start_kwh / 1000:.1f} -> {self.tank_energy_end_kwh / 1000:.1f} MWh",
             f"  cycle time       p50 {self.cycle_p50_ms:.2f} ms, p99 {self.cycle_p99_ms:.2f} ms",
             "  unit     starts  max/h  run h   heat MWh  elec MWh",
         ]
@@ -185,6 +187,18 @@ class _Progress:
             self._stream.flush()
 
 
+def stored_heat_kwh(model: PlantModel, plant: Plant) -> float:
+    """Heat in the tanks above the network's return temperature: all of it can still be
+    delivered, so a run that ends with less must count the difference."""
+    return_c = plant.site.network.return_temp_c
+    total = 0.0
+    for tank in plant.site.tanks:
+        kwh_per_k = tank.volume_m3 / tank.layers * WATER_KWH_PER_M3_K
+        for index in range(1, tank.layers + 1):
+            total += kwh_per_k * (model.true_value(tank.name, "layer_temp_c", index) - return_c)
+    return total
+
+
 def boundary_at(scenario: Scenario, when: datetime, outdoor_default_c: float) -> Boundary:
     row = scenario.at(when)
     return Boundary(
@@ -207,7 +221,7 @@ async def run_demo(
     steps = round(days * 86400 / step_s)
     clock = SimClock(start_utc)
     model = PlantModel(plant.site, start_utc)
-    tank_energy_start_kwh = sum(model.totals.tank_energy_kwh.values())
+    tank_energy_start_kwh = stored_heat_kwh(model, plant)
     collector = _Collector()
     market = ScenarioMarket(
         scenario, plant.control.planner.publication_time, plant.site.plant.timezone
@@ -300,7 +314,7 @@ async def run_demo(
         max_unit_supply_temp_c=collector.max_supply_temp_c,
         policy_cycles=collector.policy_cycles,
         tank_energy_start_kwh=tank_energy_start_kwh,
-        tank_energy_end_kwh=sum(totals.tank_energy_kwh.values()),
+        tank_energy_end_kwh=stored_heat_kwh(model, plant),
     )
 
 

@@ -80,7 +80,7 @@ def test_planner_costs_less_than_the_rules_on_the_same_day(
     _, planned = planner_day
     assert planned.heat_delivered_kwh == pytest.approx(rules.heat_delivered_kwh, rel=0.01)
     # a plan that ends the day with less heat in the tank must pay for it: value the difference
-    # at the rules' own average cost of heat
+    # (all heat above the network return temperature) at the rules' own average cost of heat
     rules_eur_per_kwh_heat = rules.total_cost_eur / rules.heat_delivered_kwh
     stored_less_kwh = rules.tank_energy_end_kwh - planned.tank_energy_end_kwh
     planned_fair_eur = planned.total_cost_eur + stored_less_kwh * rules_eur_per_kwh_heat
