@@ -61,7 +61,12 @@ def synthetic_plant(units: int = 16, tanks: int = 4, valves: int = 32) -> Plant:
         for i in range(1, units + 1)
     ]
     valve_rows = [
-        {"name": f"v{i}", "pointmap": "../pointmaps/generic_valve.toml", "connection": "plc", "device_id": 100 + i}
+        {
+            "name": f"v{i}",
+            "pointmap": "../pointmaps/generic_valve.toml",
+            "connection": "plc",
+            "device_id": 100 + i,
+        }
         for i in range(1, valves + 1)
     ]
     tank_rows = [
@@ -79,17 +84,39 @@ def synthetic_plant(units: int = 16, tanks: int = 4, valves: int = 32) -> Plant:
     data: dict[str, Any] = {
         "plant": {"name": "synthetic_16_units"},
         "connections": {"plc": {"protocol": "modbus"}, "scada": {"protocol": "opcua"}},
-        "network": {"design_heat_kw": 80000, "supply_temp_c": 80, "supply_temp_warm_c": 70, "supply_temp_min_c": 65, "return_temp_c": 42},
+        "network": {
+            "design_heat_kw": 80000,
+            "supply_temp_c": 80,
+            "supply_temp_warm_c": 70,
+            "supply_temp_min_c": 65,
+            "return_temp_c": 42,
+        },
         "source": {"kind": "river", "mean_temp_c": 8.0, "annual_amplitude_k": 6.0},
         "units": unit_rows,
         "valves": valve_rows,
         "tanks": tank_rows,
-        "boiler": {"name": "boiler", "pointmap": "../pointmaps/generic_boiler.toml", "connection": "plc", "device_id": 240, "heat_max_kw": 40000},
-        "plant_io": {"name": "plant", "pointmap": "../pointmaps/generic_plant_io.toml", "connection": "scada", "node_prefix": "Plant"},
+        "boiler": {
+            "name": "boiler",
+            "pointmap": "../pointmaps/generic_boiler.toml",
+            "connection": "plc",
+            "device_id": 240,
+            "heat_max_kw": 40000,
+        },
+        "plant_io": {
+            "name": "plant",
+            "pointmap": "../pointmaps/generic_plant_io.toml",
+            "connection": "scada",
+            "node_prefix": "Plant",
+        },
         "control": {"cycle_s": 1.0},
     }
     site = parse_site(data, "synthetic", str(PLANTS))
-    return Plant(path=PLANTS / "synthetic.toml", site=site, control=parse_control(site.control, "synthetic"), maps=site.load_point_maps())
+    return Plant(
+        path=PLANTS / "synthetic.toml",
+        site=site,
+        control=parse_control(site.control, "synthetic"),
+        maps=site.load_point_maps(),
+    )
 
 
 def _percentile(values: list[float], fraction: float) -> float:
@@ -97,7 +124,9 @@ def _percentile(values: list[float], fraction: float) -> float:
     return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
 
 
-async def _floor_reader(plant: Plant, ports: dict[str, int]) -> tuple[Callable[[], Awaitable[None]], Callable[[], Awaitable[None]]]:
+async def _floor_reader(
+    plant: Plant, ports: dict[str, int]
+) -> tuple[Callable[[], Awaitable[None]], Callable[[], Awaitable[None]]]:
     """The same read requests the drivers send, as bare library calls (no decode, no cache)."""
     site = plant.site
     modbus_clients: dict[str, AsyncModbusTcpClient] = {}
@@ -111,7 +140,9 @@ async def _floor_reader(plant: Plant, ports: dict[str, int]) -> tuple[Callable[[
             opc = Client(f"opc.tcp://127.0.0.1:{ports[name]}{connection.endpoint_path}", timeout=2)
             await opc.connect()
             opcua_clients[name] = opc
-    requests: dict[str, list[Callable[[], Awaitable[Any]]]] = {name: [] for name in site.connections}
+    requests: dict[str, list[Callable[[], Awaitable[Any]]]] = {
+        name: [] for name in site.connections
+    }
     for device in site.devices():
         point_map = plant.maps[device.name]
         if device.connection in modbus_clients:
@@ -124,13 +155,19 @@ async def _floor_reader(plant: Plant, ports: dict[str, int]) -> tuple[Callable[[
                     ModbusTable.DISCRETE: client.read_discrete_inputs,
                 }[block.table]
                 requests[device.connection].append(
-                    lambda r=reader, b=block, d=device.device_id: r(b.address, count=b.count, device_id=d)
+                    lambda r=reader, b=block, d=device.device_id: r(
+                        b.address, count=b.count, device_id=d
+                    )
                 )
         else:
             opc = opcua_clients[device.connection]
-            namespace = await opc.get_namespace_index(point_map.opcua.namespace_uri if point_map.opcua else "")
+            namespace = await opc.get_namespace_index(
+                point_map.opcua.namespace_uri if point_map.opcua else ""
+            )
             nodes = [
-                opc.get_node(ua.NodeId((p.node_id or "").replace("{device}", device.prefix), namespace))
+                opc.get_node(
+                    ua.NodeId((p.node_id or "").replace("{device}", device.prefix), namespace)
+                )
                 for p in point_map.points
             ]
             requests[device.connection].append(
@@ -214,15 +251,22 @@ async def bench_demo(days: float) -> dict[str, Any]:
 
 
 async def main_async(args: argparse.Namespace) -> dict[str, Any]:
-    results: dict[str, Any] = {"started_utc": datetime.now(UTC).isoformat(), "cycles_per_plant": args.cycles}
-    results["largest_reference_plant"] = await bench_plant(load_plant(PLANTS / "city_sea_4x44mw.toml"), args.cycles)
+    results: dict[str, Any] = {
+        "started_utc": datetime.now(UTC).isoformat(),
+        "cycles_per_plant": args.cycles,
+    }
+    results["largest_reference_plant"] = await bench_plant(
+        load_plant(PLANTS / "city_sea_4x44mw.toml"), args.cycles
+    )
     results["synthetic_16_units"] = await bench_plant(synthetic_plant(), args.cycles)
     results["demo"] = await bench_demo(args.demo_days)
     return results
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--cycles", type=int, default=600)
     parser.add_argument("--demo-days", type=float, default=1.0)

@@ -25,7 +25,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from controller.core.plan import PlanInputs, UnitPlanData, build_model, solve_plan
 
-DATA = Path("/work/shared/data/dk2_2021_2022_price_carbon_hourly.csv")
+# the project's development data, beside the repository (../shared/data)
+DATA = (
+    Path(__file__).resolve().parents[2]
+    / "shared"
+    / "data"
+    / "dk2_2021_2022_price_carbon_hourly.csv"
+)
 DAYS = (
     "2021-01-15",
     "2021-03-20",

@@ -11,7 +11,9 @@ from typing import Any
 from controller.core.plan import PlanInputs, UnitPlanData
 
 T0 = datetime(2022, 1, 10, tzinfo=UTC)
-DK2_PRICES = Path("/work/shared/data/dk2_2021_2022_price_carbon_hourly.csv")
+# One day of East Denmark (DK2): prices "Source: Energinet (Energi Data Service)", CC BY 4.0;
+# carbon intensity "Electricity Maps", ODbL (this excerpt stays under the ODbL).
+DK2_PRICES = Path(__file__).resolve().parent / "data" / "dk2_2022_01_10.csv"
 
 
 def make_unit(name: str = "hp1", steps: int = 16, **overrides: Any) -> UnitPlanData:

@@ -4,13 +4,9 @@ from __future__ import annotations
 
 import math
 
-import pytest
-
 from controller.core.plan import PlanInputs, UnitPlanData, solve_plan
 from tests.plan.checker import assert_plan_valid
-from tests.plan.factories import DK2_PRICES, T0, dk2_day, per_quarter_hour
-
-pytestmark = pytest.mark.skipif(not DK2_PRICES.exists(), reason="shared DK2 price file missing")
+from tests.plan.factories import T0, dk2_day, per_quarter_hour
 
 STEPS = 96
 TANK_KWH = 2500 * 975.0 * 4.19 * (85 - 45) / 3600.0  # deploy/plants/river_20mw.toml
