@@ -8,50 +8,44 @@ everything is written again once it answers.
 from __future__ import annotations
 
 from controller.core.commands import Commands
+from drivers.adapters import BoilerCommand as BoilerPoints
+from drivers.adapters import HeatPumpCommand, heartbeat_points, safe_default_points
+from drivers.adapters import ValveCommand as ValvePoints
 from drivers.pointmap import PointMap
 
 HEARTBEAT_MODULUS = 65536
 
 
-def _by_role(point_map: PointMap, values: dict[str, float]) -> dict[str, float]:
-    """Role -> point name; a role the map does not offer is skipped (e.g. no supply setpoint)."""
-    out: dict[str, float] = {}
-    for role, value in values.items():
-        points = point_map.by_role(role)
-        if points and points[0].writable:
-            out[points[0].name] = value
-    return out
-
-
 def command_points(
     commands: Commands, maps: dict[str, PointMap], heartbeat: int, boiler_device: str | None
 ) -> dict[str, dict[str, float]]:
-    """Every writable point's wanted value, per device (heartbeat included)."""
+    """Every writable point's wanted value, per device (heartbeat included).
+
+    Setpoints are rounded (0.1 kW, 0.01 °C) so that noise in the trim does not cost a write
+    every cycle."""
     wanted: dict[str, dict[str, float]] = {}
     for name, unit in commands.units.items():
-        wanted[name] = _by_role(
-            maps[name],
-            {
-                "heartbeat": float(heartbeat),
-                "remote_request": 1.0 if unit.remote else 0.0,
-                "enable_cmd": 1.0 if unit.enable else 0.0,
-                "heat_setpoint_kw": round(unit.heat_setpoint_kw, 1),
-                "supply_temp_setpoint_c": round(unit.supply_temp_setpoint_c, 2),
-            },
-        )
+        wanted[name] = {
+            **heartbeat_points(maps[name], heartbeat),
+            **HeatPumpCommand(
+                enable=unit.enable,
+                heat_setpoint_kw=round(unit.heat_setpoint_kw, 1),
+                remote=unit.remote,
+                supply_temp_setpoint_c=round(unit.supply_temp_setpoint_c, 2),
+            ).to_points(maps[name]),
+        }
     for name, valve in commands.valves.items():
-        wanted[name] = _by_role(maps[name], {"position_cmd_pct": valve.position_pct})
+        wanted[name] = ValvePoints(position_pct=valve.position_pct).to_points(maps[name])
     if commands.boiler is not None and boiler_device is not None:
         boiler = commands.boiler
-        wanted[boiler_device] = _by_role(
-            maps[boiler_device],
-            {
-                "heartbeat": float(heartbeat),
-                "remote_request": 1.0 if boiler.remote else 0.0,
-                "enable_cmd": 1.0 if boiler.enable else 0.0,
-                "heat_setpoint_kw": round(boiler.heat_setpoint_kw, 1),
-            },
-        )
+        wanted[boiler_device] = {
+            **heartbeat_points(maps[boiler_device], heartbeat),
+            **BoilerPoints(
+                enable=boiler.enable,
+                heat_setpoint_kw=round(boiler.heat_setpoint_kw, 1),
+                remote=boiler.remote,
+            ).to_points(maps[boiler_device]),
+        }
     return wanted
 
 
@@ -59,11 +53,8 @@ def handback_points(maps: dict[str, PointMap], devices: list[str]) -> dict[str, 
     """Safe defaults of every writable point except the heartbeat: local control takes over."""
     out: dict[str, dict[str, float]] = {}
     for name in devices:
-        values = {
-            point.name: float(point.safe_default)
-            for point in maps[name].points
-            if point.writable and point.safe_default is not None and point.role != "heartbeat"
-        }
+        heartbeat = {p.name for p in maps[name].by_role("heartbeat")}
+        values = {k: v for k, v in safe_default_points(maps[name]).items() if k not in heartbeat}
         if values:
             out[name] = values
     return out
