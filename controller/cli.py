@@ -123,7 +123,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         level=logging.DEBUG if args.verbose else logging.INFO,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
-    logging.getLogger("asyncua").setLevel(logging.WARNING)
+    logging.getLogger("asyncua").setLevel(logging.ERROR)  # its session-timeout notice is noise
     logging.getLogger("pymodbus").setLevel(logging.CRITICAL)
     try:
         if args.command == "demo":
