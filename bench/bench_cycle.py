@@ -76,7 +76,7 @@ def synthetic_plant(units: int = 16, tanks: int = 4, valves: int = 32) -> Plant:
             "connection": "scada",
             "node_prefix": f"Tank{i}",
             "volume_m3": 2000,
-            "min_temp_c": 45,
+            "min_temp_c": 65,
             "max_temp_c": 85,
         }
         for i in range(1, tanks + 1)
