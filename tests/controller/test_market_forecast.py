@@ -93,3 +93,33 @@ def test_demand_follows_the_network_curve_scaled_by_measured_history() -> None:
     measured = {hour: 1.1 * network_demand_kw(network, 0.0) for hour in outdoor}
     assert demand_correction(measured, outdoor, network, now) == pytest.approx(1.1)
     assert demand_correction({}, outdoor, network, now) == 1.0
+
+
+def test_a_price_file_is_reread_when_it_changes_and_a_bad_one_keeps_the_last_good(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    import os
+
+    from controller.market import FileMarket
+    from drivers.scenario import ScenarioError
+
+    path = tmp_path / "prices.csv"
+    start = datetime(2024, 1, 1, tzinfo=UTC)
+    path.write_text("\n".join(_hourly_scenario(start, 48)) + "\n")
+    market = FileMarket(path, NOON, CPH)
+    now = datetime(2024, 1, 1, 12, tzinfo=UTC)
+    prices, _ = market.prices(now)
+    assert prices[datetime(2024, 1, 1, 5, tzinfo=UTC)] == 5.0
+    lines = _hourly_scenario(start, 48)
+    lines[6] = lines[6].replace(",5,", ",55.5,")
+    path.write_text("\n".join(lines) + "\n")
+    os.utime(path, ns=(1, 10**18))  # a new modification time, whatever the file system's resolution
+    prices, _ = market.prices(now)
+    assert prices[datetime(2024, 1, 1, 5, tzinfo=UTC)] == 55.5
+    path.write_text("timestamp_utc,price_eur_per_mwh\n2024-01-01T00:00Z,oops\n")
+    os.utime(path, ns=(1, 2 * 10**18))
+    prices, _ = market.prices(now)
+    assert prices[datetime(2024, 1, 1, 5, tzinfo=UTC)] == 55.5  # the last good prices stay
+    assert market.errors_total == 1
+    path.unlink()
+    with pytest.raises(ScenarioError, match="line 2"):
+        path.write_text("timestamp_utc,price_eur_per_mwh\n2024-01-01T00:00Z,oops\n")
+        FileMarket(path, NOON, CPH)  # a bad file at start refuses to start
