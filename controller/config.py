@@ -101,6 +101,46 @@ class MarketConfig(_Strict):
     price_file: str | None = None  # relative to the plant file
 
 
+class MqttTlsConfig(_Strict):
+    """TLS to the broker: a CA to trust, and a client certificate when the broker asks for one."""
+
+    ca_file: str | None = None  # None: the system's trusted CAs
+    cert_file: str | None = None
+    key_file: str | None = None
+
+    @model_validator(mode="after")
+    def _check_pair(self) -> Self:
+        if (self.cert_file is None) != (self.key_file is None):
+            raise ValueError("tls.cert_file and tls.key_file go together")
+        return self
+
+
+class MqttConfig(_Strict):
+    """The MQTT bridge (state, plan, events out; prices, carbon, operator requests in)."""
+
+    enabled: bool = False
+    host: str = "127.0.0.1"
+    port: Annotated[int, Field(ge=1, le=65535)] = 1883
+    topic_prefix: str | None = None  # default "hpctl/<plant name>"
+    client_id: str | None = None  # default "hpctl-<plant name>"
+    username: str | None = None
+    password_file: str | None = None  # relative to the plant file; never the password itself
+    tls: MqttTlsConfig | None = None
+    keepalive_s: Annotated[int, Field(ge=5, le=3600)] = 30
+    publish_interval_s: Annotated[float, Field(ge=0.1, le=3600)] = 5.0
+
+    @model_validator(mode="after")
+    def _check(self) -> Self:
+        prefix = self.topic_prefix
+        if prefix is not None and (
+            not prefix or any(c in prefix for c in "+#\0") or prefix.startswith("/")
+        ):
+            raise ValueError(f"topic_prefix '{prefix}' must be a topic without wildcards")
+        if self.password_file is not None and self.username is None:
+            raise ValueError("password_file needs a username")
+        return self
+
+
 class ControlConfig(_Strict):
     cycle_s: Annotated[float, Field(ge=0.2, le=60)] = 2.0
     read_only: bool = False
@@ -113,6 +153,7 @@ class ControlConfig(_Strict):
     safety: SafetyConfig = SafetyConfig()
     planner: PlannerConfig = PlannerConfig()
     market: MarketConfig = MarketConfig()
+    mqtt: MqttConfig = MqttConfig()
 
 
 @dataclass(frozen=True)
