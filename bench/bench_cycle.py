@@ -143,6 +143,7 @@ async def _floor_reader(
     requests: dict[str, list[Callable[[], Awaitable[Any]]]] = {
         name: [] for name in site.connections
     }
+    opcua_nodes: dict[str, list[Any]] = {}
     for device in site.devices():
         point_map = plant.maps[device.name]
         if device.connection in modbus_clients:
@@ -161,18 +162,19 @@ async def _floor_reader(
                 )
         else:
             opc = opcua_clients[device.connection]
-            namespace = await opc.get_namespace_index(
-                point_map.opcua.namespace_uri if point_map.opcua else ""
-            )
-            nodes = [
+            uri = point_map.opcua.namespace_uri if point_map.opcua else ""
+            namespace = await opc.get_namespace_index(uri)
+            opcua_nodes.setdefault(device.connection, []).extend(
                 opc.get_node(
                     ua.NodeId((p.node_id or "").replace("{device}", device.prefix), namespace)
                 )
                 for p in point_map.points
-            ]
-            requests[device.connection].append(
-                lambda o=opc, n=nodes: o.read_attributes(n, ua.AttributeIds.Value)
             )
+    # the drivers read all OPC UA devices of a connection in one request: so does the floor
+    for name, nodes in opcua_nodes.items():
+        requests[name].append(
+            lambda o=opcua_clients[name], n=nodes: o.read_attributes(n, ua.AttributeIds.Value)
+        )
 
     async def per_connection(calls: list[Callable[[], Awaitable[Any]]]) -> None:
         for call in calls:
