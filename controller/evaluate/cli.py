@@ -1,0 +1,131 @@
+"""`hpctl evaluate`: replay a scenario under several policies and write the report.
+
+    hpctl evaluate --plant FILE --scenario FILE [--start ISO] [--days N]
+        [--demand-peak-kw X] [--carbon-price-eur-per-t X] [--policies baseline,mpc,perfect]
+        [--outdoor-from FILE] [--carbon-from FILE] [--step-s 300] [--jobs 2] [--quiet] --out DIR
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+from controller.config import ConfigError, load_plant
+from controller.evaluate.data import load_evaluation_data, replay_window
+from controller.evaluate.policies import POLICIES
+from drivers.scenario import ScenarioError, parse_timestamp
+
+EXIT_OK = 0
+EXIT_BAD_INPUT = 2
+
+
+def _timestamp(text: str) -> object:
+    try:
+        return parse_timestamp(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _policies(text: str) -> tuple[str, ...]:
+    names = tuple(name.strip() for name in text.split(",") if name.strip())
+    unknown = [name for name in names if name not in POLICIES]
+    if not names or unknown:
+        raise argparse.ArgumentTypeError(
+            f"unknown policy {', '.join(unknown) or '(none)'}; choose from {', '.join(POLICIES)}"
+        )
+    return tuple(dict.fromkeys(names))
+
+
+def _positive(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a number") from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"{text} must be positive")
+    return value
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """The options of `hpctl evaluate`."""
+    parser.add_argument("--plant", type=Path, required=True, help="plant file")
+    parser.add_argument("--scenario", type=Path, required=True, help="scenario CSV (hourly)")
+    parser.add_argument(
+        "--start", type=_timestamp, help="ISO 8601 UTC (default: a week after the file starts)"
+    )
+    parser.add_argument(
+        "--days", type=_positive, help="days to replay (default: a year, or up to the file's end)"
+    )
+    parser.add_argument(
+        "--demand-peak-kw", type=_positive, help="rescale the heat_demand_kw column to this peak"
+    )
+    parser.add_argument("--carbon-price-eur-per-t", type=float, default=None)
+    parser.add_argument(
+        "--policies", type=_policies, default=POLICIES, help="comma-separated, default all three"
+    )
+    parser.add_argument(
+        "--outdoor-from", type=Path, help="take outdoor_temp_c from this file, by calendar hour"
+    )
+    parser.add_argument(
+        "--carbon-from", type=Path, help="take carbon_g_per_kwh from this file, by calendar hour"
+    )
+    parser.add_argument(
+        "--step-s", type=_positive, default=300.0, help="replay and control step (default 300 s)"
+    )
+    parser.add_argument(
+        "--jobs",
+        type=int,
+        default=min(2, os.cpu_count() or 1),
+        help="policies replayed side by side in worker processes (default: 2)",
+    )
+    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    parser.add_argument("--out", type=Path, required=True, help="directory for the report")
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run the evaluation and write report.json, report.md and the plots into `--out`."""
+    from controller.evaluate.plots import write_plots
+    from controller.evaluate.report import write_report
+    from controller.evaluate.runner import evaluate
+
+    try:
+        plant = load_plant(args.plant)
+        data = load_evaluation_data(
+            args.scenario,
+            plant.site,
+            demand_peak_kw=args.demand_peak_kw,
+            outdoor_from=args.outdoor_from,
+            carbon_from=args.carbon_from,
+        )
+        start, end = replay_window(data, args.start, args.days)
+        if args.carbon_price_eur_per_t is not None and args.carbon_price_eur_per_t < 0:
+            raise ConfigError(f"--carbon-price-eur-per-t {args.carbon_price_eur_per_t} is negative")
+        if 3600.0 % args.step_s != 0:
+            raise ConfigError(f"--step-s {args.step_s:g} must divide an hour (e.g. 60, 300, 600)")
+    except (ConfigError, ScenarioError) as exc:
+        print(f"hpctl evaluate: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    print(
+        f"hpctl evaluate: {plant.site.plant.name}, {start:%Y-%m-%d %H:%M} to "
+        f"{end:%Y-%m-%d %H:%M} UTC, policies {', '.join(args.policies)}"
+    )
+    for note in data.notes:
+        print(f"  {note}")
+    evaluation = evaluate(
+        plant,
+        data,
+        start,
+        end,
+        args.policies,
+        args.carbon_price_eur_per_t,
+        args.step_s,
+        progress=None if args.quiet else sys.stderr,
+        jobs=max(1, args.jobs),
+    )
+    plots = write_plots(evaluation, args.out)
+    paths = write_report(evaluation, args.out, plots)
+    print(paths["markdown"].read_text(encoding="utf-8").split("\n![")[0].rstrip())
+    print(f"wrote {paths['json']}, {paths['markdown']} and {len(plots)} plots")
+    return EXIT_OK

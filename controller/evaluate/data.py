@@ -1,0 +1,294 @@
+"""The replay's inputs: a scenario file made complete for a whole-period evaluation.
+
+A replay needs, for every moment, a price, a carbon intensity, an outdoor temperature and a heat
+demand. Real files rarely carry all four: the DK2 file has no weather, the DK1 file no carbon.
+What is missing is filled in a documented way and listed in `notes`:
+- `outdoor_temp_c`: from another file (`outdoor_from`) at the same calendar hour, or else the
+  synthetic Danish climate curve below;
+- `carbon_g_per_kwh`: from another file (`carbon_from`) at the same calendar hour, or else 0
+  (CO2 then counts the boiler's fuel only);
+- `heat_demand_kw`: the file's column, rescaled to `demand_peak_kw` if given; without a column,
+  the plant's network model on the outdoor temperature (the simulator's own demand function).
+A bad file is refused with the line of the first problem.
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import numpy as np
+import numpy.typing as npt
+
+from drivers.scenario import Scenario, ScenarioError, ScenarioRow, load_scenario
+from drivers.site import SiteConfig
+from sim_plant.physics.network import NetworkModel
+from sim_plant.physics.source import SourceModel
+from sim_plant.physics.water import WATER_CP_KJ_PER_KG_K
+
+FloatArray = npt.NDArray[np.float64]
+HOUR_S = 3600
+SAMPLES_PER_HOUR = 12  # hourly means of sub-hourly files: time-weighted at 5-minute resolution
+# Synthetic climate (Aarhus-like): annual mean 8.5 °C, +-8 K, coldest around 20 January,
+# a 2 K daily swing peaking at 14:00 UTC. Used only when no file provides temperatures.
+CLIMATE_MEAN_C = 8.5
+CLIMATE_ANNUAL_K = 8.0
+CLIMATE_COLDEST_DAY = 20
+CLIMATE_DAILY_K = 2.0
+CLIMATE_PEAK_HOUR_UTC = 14
+
+
+@dataclass(frozen=True)
+class EvaluationData:
+    """Complete hourly series over the scenario's span, plus the rows for step-wise boundaries.
+
+    Hourly arrays are indexed by hour from `first_hour_s` (epoch seconds, UTC hour start);
+    row arrays hold the file's own resolution and give the value in force at any moment.
+    """
+
+    source: str
+    first_hour_s: int
+    price_eur_per_mwh: FloatArray
+    carbon_g_per_kwh: FloatArray
+    outdoor_temp_c: FloatArray
+    heat_demand_kw: FloatArray
+    source_temp_c: FloatArray
+    row_epoch_s: FloatArray
+    row_price: FloatArray
+    row_carbon: FloatArray
+    row_outdoor: FloatArray
+    row_demand: FloatArray
+    row_source: FloatArray | None  # None: the plant's source model
+    market_scenario: Scenario  # the rows as a scenario, carbon filled in, for the market feed
+    notes: tuple[str, ...]
+
+    @property
+    def hours(self) -> int:
+        return int(self.price_eur_per_mwh.size)
+
+    @property
+    def start_utc(self) -> datetime:
+        return self.market_scenario.start_utc
+
+    @property
+    def end_utc(self) -> datetime:
+        return self.market_scenario.end_utc
+
+    def hour_index(self, when_utc: datetime) -> int:
+        return (int(when_utc.timestamp()) - self.first_hour_s) // HOUR_S
+
+    def hour_utc(self, index: int) -> datetime:
+        return datetime.fromtimestamp(self.first_hour_s + index * HOUR_S, tz=UTC)
+
+    def rows_at(self, epoch_s: FloatArray) -> npt.NDArray[np.int64]:
+        """Index of the row in force at each moment (a value holds until the next row)."""
+        index = np.searchsorted(self.row_epoch_s, epoch_s, side="right") - 1
+        return np.clip(index, 0, self.row_epoch_s.size - 1).astype(np.int64)
+
+
+def _data_line_numbers(path: Path) -> list[int]:
+    """File line number of each data row, skipping blank lines as the scenario parser does."""
+    numbers: list[int] = []
+    with path.open(newline="", encoding="utf-8") as handle:
+        for line_number, fields in enumerate(csv.reader(handle), start=1):
+            if line_number == 1 or not fields or all(not f.strip() for f in fields):
+                continue
+            numbers.append(line_number)
+    return numbers
+
+
+def _calendar_lookup(donor: Scenario, column: str) -> dict[tuple[int, int, int], float]:
+    """(month, day, hour) -> hourly mean of `column` in the donor file."""
+    sums: dict[tuple[int, int, int], tuple[float, int]] = {}
+    for row in donor.rows:
+        value = getattr(row, column)
+        if value is None:
+            continue
+        stamp = row.timestamp_utc
+        key = (stamp.month, stamp.day, stamp.hour)
+        total, count = sums.get(key, (0.0, 0))
+        sums[key] = (total + value, count + 1)
+    return {key: total / count for key, (total, count) in sums.items()}
+
+
+def _borrow(
+    times: list[datetime], donor_path: Path, column: str
+) -> tuple[list[float], str]:
+    donor = load_scenario(donor_path)
+    if not donor.has(column):
+        raise ScenarioError(f"{donor_path}: has no '{column}' column to borrow")
+    lookup = _calendar_lookup(donor, column)
+    out: list[float] = []
+    for when in times:
+        key = (when.month, when.day, when.hour)
+        value = lookup.get(key)
+        if value is None:  # 29 February from a common year: take the 28th
+            value = lookup.get((when.month, when.day - 1, when.hour))
+        if value is None:
+            raise ScenarioError(
+                f"{donor_path}: no '{column}' for the calendar hour {when:%m-%d %H}:00 UTC"
+            )
+        out.append(value)
+    return out, f"{column} from {donor_path.name} at the same calendar hour (month, day, hour UTC)"
+
+
+def synthetic_outdoor_c(when: datetime) -> float:
+    """The documented climate curve used when no file has outdoor temperatures."""
+    day = when.timetuple().tm_yday + when.hour / 24.0
+    annual = -CLIMATE_ANNUAL_K * math.cos(2 * math.pi * (day - CLIMATE_COLDEST_DAY) / 365.25)
+    daily = CLIMATE_DAILY_K * math.cos(2 * math.pi * (when.hour - CLIMATE_PEAK_HOUR_UTC) / 24.0)
+    return CLIMATE_MEAN_C + annual + daily
+
+
+def load_evaluation_data(
+    path: Path,
+    site: SiteConfig,
+    demand_peak_kw: float | None = None,
+    outdoor_from: Path | None = None,
+    carbon_from: Path | None = None,
+) -> EvaluationData:
+    """Read, check and complete a scenario; ScenarioError names the file and line of a problem."""
+    scenario = load_scenario(path)
+    lines = _data_line_numbers(path)
+    rows = scenario.rows
+    times = [row.timestamp_utc for row in rows]
+    notes: list[str] = []
+
+    def require(column: str, why: str) -> list[float]:
+        values: list[float] = []
+        for index, row in enumerate(rows):
+            value = getattr(row, column)
+            if value is None:
+                line = lines[index] if index < len(lines) else index + 2
+                raise ScenarioError(f"{path}, line {line}: '{column}' is empty ({why})")
+            values.append(value)
+        return values
+
+    if scenario.has("outdoor_temp_c"):
+        outdoor = require("outdoor_temp_c", "the replay needs a temperature for every hour")
+    elif outdoor_from is not None:
+        outdoor, note = _borrow(times, outdoor_from, "outdoor_temp_c")
+        notes.append(note)
+    else:
+        outdoor = [synthetic_outdoor_c(when) for when in times]
+        notes.append(
+            "outdoor_temp_c: synthetic climate curve (mean 8.5 °C, +-8 K annual, coldest 20 Jan, "
+            "+-2 K daily): the file has none"
+        )
+    if scenario.has("carbon_g_per_kwh"):
+        carbon = require("carbon_g_per_kwh", "the replay needs an intensity for every hour")
+    elif carbon_from is not None:
+        carbon, note = _borrow(times, carbon_from, "carbon_g_per_kwh")
+        notes.append(note)
+    else:
+        carbon = [0.0] * len(rows)
+        notes.append("carbon_g_per_kwh: none given, electricity counted at 0: CO2 is the boiler's")
+    if scenario.has("heat_demand_kw"):
+        demand = require("heat_demand_kw", "a demand column must be complete")
+        if demand_peak_kw is not None:
+            peak = max(demand)
+            if peak <= 0:
+                raise ScenarioError(f"{path}: heat_demand_kw is never positive; cannot rescale")
+            demand = [value * demand_peak_kw / peak for value in demand]
+            notes.append(f"heat_demand_kw rescaled linearly to a peak of {demand_peak_kw:.0f} kW")
+    else:
+        if demand_peak_kw is not None:
+            raise ScenarioError(
+                f"{path}: --demand-peak-kw rescales a heat_demand_kw column, and this file has "
+                "none (demand then follows the plant's network model)"
+            )
+        network = NetworkModel(site.network, WATER_CP_KJ_PER_KG_K)
+        demand = [network.heat_demand_kw(temp) for temp in outdoor]
+        notes.append("heat_demand_kw: the plant's network model on the outdoor temperature")
+    source_rows: FloatArray | None = None
+    if scenario.has("source_temp_c"):
+        source_rows = np.asarray(require("source_temp_c", "a source column must be complete"))
+
+    row_epoch = np.array([when.timestamp() for when in times])
+    filled = tuple(
+        ScenarioRow(
+            timestamp_utc=row.timestamp_utc,
+            price_eur_per_mwh=row.price_eur_per_mwh,
+            carbon_g_per_kwh=carbon[i],
+            outdoor_temp_c=outdoor[i],
+            heat_demand_kw=demand[i],
+            source_temp_c=row.source_temp_c,
+        )
+        for i, row in enumerate(rows)
+    )
+    columns = scenario.columns | {"carbon_g_per_kwh", "outdoor_temp_c", "heat_demand_kw"}
+    market = Scenario(source=scenario.source, rows=filled, columns=frozenset(columns))
+    first_hour_s = int(row_epoch[0]) - int(row_epoch[0]) % HOUR_S
+    end_s = market.end_utc.timestamp()
+    hours = max(1, math.ceil((end_s - first_hour_s) / HOUR_S))
+    samples = (
+        first_hour_s
+        + np.arange(hours * SAMPLES_PER_HOUR, dtype=np.float64) * (HOUR_S / SAMPLES_PER_HOUR)
+    )
+    index = np.clip(np.searchsorted(row_epoch, samples, side="right") - 1, 0, len(rows) - 1)
+
+    def hourly(values: FloatArray) -> FloatArray:
+        return np.asarray(values[index].reshape(hours, SAMPLES_PER_HOUR).mean(axis=1))
+
+    prices = np.array([row.price_eur_per_mwh for row in rows])
+    carbon_rows = np.asarray(carbon, dtype=np.float64)
+    outdoor_rows = np.asarray(outdoor, dtype=np.float64)
+    demand_rows = np.asarray(demand, dtype=np.float64)
+    if source_rows is not None:
+        source_hourly = hourly(source_rows)
+    else:
+        model = SourceModel(site.source, site.plant.timezone)
+        source_hourly = np.array(
+            [
+                model.temp_c(datetime.fromtimestamp(first_hour_s + k * HOUR_S, tz=UTC))
+                for k in range(hours)
+            ]
+        )
+    return EvaluationData(
+        source=scenario.source,
+        first_hour_s=first_hour_s,
+        price_eur_per_mwh=hourly(prices),
+        carbon_g_per_kwh=hourly(carbon_rows),
+        outdoor_temp_c=hourly(outdoor_rows),
+        heat_demand_kw=hourly(demand_rows),
+        source_temp_c=source_hourly,
+        row_epoch_s=row_epoch,
+        row_price=prices,
+        row_carbon=carbon_rows,
+        row_outdoor=outdoor_rows,
+        row_demand=demand_rows,
+        row_source=source_rows,
+        market_scenario=market,
+        notes=tuple(notes),
+    )
+
+
+def replay_window(
+    data: EvaluationData, start_utc: datetime | None, days: float | None
+) -> tuple[datetime, datetime]:
+    """The replayed period: by default a week after the file starts (the forecasters' past)
+    for a year or up to the file's end; a window outside the file is an error."""
+    first = data.start_utc
+    start = start_utc if start_utc is not None else first + timedelta(days=7)
+    # whole hours keep the hourly trace and the hourly plans aligned
+    start = start.replace(minute=0, second=0, microsecond=0)
+    if start < first or start >= data.end_utc:
+        raise ScenarioError(
+            f"{data.source}: start {start.isoformat()} is outside the scenario "
+            f"({first.isoformat()} to {data.end_utc.isoformat()})"
+        )
+    if days is None:
+        end = min(data.end_utc, start + timedelta(days=365))
+    else:
+        if not days > 0:
+            raise ScenarioError(f"--days must be positive, got {days}")
+        end = start + timedelta(days=days)
+        if end > data.end_utc:
+            raise ScenarioError(
+                f"{data.source}: {days:g} days from {start.isoformat()} run past the scenario's "
+                f"end {data.end_utc.isoformat()}"
+            )
+    return start, end

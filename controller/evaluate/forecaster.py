@@ -1,0 +1,213 @@
+"""Outdoor temperature and heat demand forecasts that learn only from what was measured.
+
+A plant without a weather service still has its own history. Temperature: the mean daily
+profile of the last week plus today's anomaly, which fades with lead time at the rate the
+anomalies of the last four weeks actually persisted (fitted per lead hour). Demand: a linear
+regression on heating degrees (below the network's heating limit), hour of day and weekend,
+refitted daily on the last four weeks, plus the latest error of the fit, fading over 6 hours.
+Before three days of history, demand follows the network's design curve.
+
+The forecaster is a cycle observer: it learns from the plant's meters (outdoor temperature,
+network heat), hour by hour, and nothing else; `add_hour` refuses an hour that has not ended.
+Every forecast is scored against what then happened (MAE and RMSE over all lead times).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import numpy as np
+
+from controller.core.forecast import network_demand_kw
+from controller.cycle import CycleReport
+from drivers.site import NetworkSpec
+
+HOUR = timedelta(hours=1)
+WINDOW_H = 28 * 24
+PROFILE_H = 7 * 24
+MIN_FIT_H = 3 * 24
+MAX_LEAD_H = 96
+ERROR_FADE_H = 6.0
+
+
+class LookaheadError(AssertionError):
+    """The forecaster was given an hour that had not ended yet."""
+
+
+class _Score:
+    def __init__(self) -> None:
+        self.count = 0
+        self.abs_sum = 0.0
+        self.sq_sum = 0.0
+
+    def add(self, error: float) -> None:
+        self.count += 1
+        self.abs_sum += abs(error)
+        self.sq_sum += error * error
+
+    @property
+    def mae(self) -> float:
+        return self.abs_sum / self.count if self.count else math.nan
+
+    @property
+    def rmse(self) -> float:
+        return math.sqrt(self.sq_sum / self.count) if self.count else math.nan
+
+
+class Forecaster:
+    """Learns hourly outdoor temperature and demand; forecasts both for the planner."""
+
+    def __init__(self, network: NetworkSpec, timezone: str) -> None:
+        self._network = network
+        self._zone = ZoneInfo(timezone)
+        self._hours: list[datetime] = []
+        self._outdoor: list[float] = []
+        self._demand: list[float] = []
+        self._coef: np.ndarray | None = None
+        self._persist = np.zeros(MAX_LEAD_H + 1)
+        self._fitted_at: datetime | None = None
+        self._pending: dict[datetime, list[tuple[float, float]]] = {}
+        self._temp_score = _Score()
+        self._demand_score = _Score()
+        self._demand_sum = 0.0
+        self._acc_hour: datetime | None = None
+        self._acc = [0.0, 0.0, 0]
+
+    # --- learning ------------------------------------------------------------------------
+    def add_hour(self, hour_utc: datetime, now_utc: datetime, outdoor_c: float, demand_kw: float) -> None:
+        """The measured mean of a completed hour; it must have ended by `now_utc`."""
+        if hour_utc + HOUR > now_utc:
+            raise LookaheadError(
+                f"hour {hour_utc.isoformat()} given at {now_utc.isoformat()}, before it ended"
+            )
+        if self._hours and hour_utc <= self._hours[-1]:
+            raise ValueError(f"hour {hour_utc.isoformat()} is not after the last one learned")
+        self._hours.append(hour_utc)
+        self._outdoor.append(outdoor_c)
+        self._demand.append(demand_kw)
+        for predicted_c, predicted_kw in self._pending.pop(hour_utc, []):
+            self._temp_score.add(predicted_c - outdoor_c)
+            self._demand_score.add(predicted_kw - demand_kw)
+            self._demand_sum += demand_kw
+        if len(self._hours) > WINDOW_H + 48:
+            del self._hours[:-WINDOW_H], self._outdoor[:-WINDOW_H], self._demand[:-WINDOW_H]
+
+    def observe(self, report: CycleReport) -> None:
+        """Hourly means of the meters, from every control cycle."""
+        state = report.state
+        now = state.now_utc
+        # a reading describes the step that just ended: at the top of the hour, the last hour
+        hour = (now - timedelta(microseconds=1)).replace(minute=0, second=0, microsecond=0)
+        if self._acc_hour is not None and hour != self._acc_hour:
+            self._flush(now)
+        self._acc_hour = hour
+        if state.outdoor_temp_c is not None and state.network_heat_kw is not None:
+            self._acc[0] += state.outdoor_temp_c
+            self._acc[1] += state.network_heat_kw
+            self._acc[2] += 1
+        if now == hour + HOUR:
+            self._flush(now)
+            self._acc_hour = None
+
+    def _flush(self, now_utc: datetime) -> None:
+        total_c, total_kw, count = self._acc
+        if count and self._acc_hour is not None:
+            self.add_hour(self._acc_hour, now_utc, total_c / count, total_kw / count)
+        self._acc = [0.0, 0.0, 0]
+
+    # --- fitting -------------------------------------------------------------------------
+    def _features(self, hours: Sequence[datetime], outdoor_c: Sequence[float]) -> np.ndarray:
+        rows = np.zeros((len(hours), 26))
+        limit_c = self._network.heating_limit_temp_c
+        for i, (when, temp) in enumerate(zip(hours, outdoor_c, strict=True)):
+            local = when.astimezone(self._zone)
+            rows[i, 0] = 1.0
+            rows[i, 1] = max(0.0, limit_c - temp)
+            if local.hour:
+                rows[i, 1 + local.hour] = 1.0
+            rows[i, 25] = 1.0 if local.weekday() >= 5 else 0.0
+        return rows
+
+    def _refit(self, now_utc: datetime) -> None:
+        self._fitted_at = now_utc
+        outdoor = np.asarray(self._outdoor[-WINDOW_H:])
+        if outdoor.size >= MIN_FIT_H:
+            x = self._features(self._hours[-WINDOW_H:], self._outdoor[-WINDOW_H:])
+            y = np.asarray(self._demand[-WINDOW_H:])
+            self._coef = np.linalg.lstsq(x, y, rcond=None)[0]
+            anomaly = outdoor - self._profile_at(self._hours[-WINDOW_H:])
+            energy = float(anomaly @ anomaly)
+            for lead in range(1, MAX_LEAD_H + 1):
+                if energy > 0 and anomaly.size > lead:
+                    phi = float(anomaly[:-lead] @ anomaly[lead:]) / energy
+                    self._persist[lead] = min(1.0, max(0.0, phi))
+            self._persist[0] = 1.0
+
+    def _profile(self) -> np.ndarray:
+        """Mean outdoor temperature per UTC hour of day over the last week."""
+        sums, counts = np.zeros(24), np.zeros(24)
+        for when, temp in zip(self._hours[-PROFILE_H:], self._outdoor[-PROFILE_H:], strict=True):
+            sums[when.hour] += temp
+            counts[when.hour] += 1
+        mean = float(np.mean(self._outdoor[-PROFILE_H:])) if self._outdoor else 0.0
+        return np.where(counts > 0, sums / np.maximum(counts, 1), mean)
+
+    def _profile_at(self, hours: Sequence[datetime]) -> np.ndarray:
+        profile = self._profile()
+        return np.array([profile[when.hour] for when in hours])
+
+    # --- forecasting ---------------------------------------------------------------------
+    def forecast(
+        self, now_utc: datetime, steps_utc: Sequence[datetime], current_outdoor_c: float | None
+    ) -> tuple[tuple[float, ...], tuple[float, ...]]:
+        """Outdoor temperature and heat demand for each step (hour starts) after `now_utc`."""
+        if not self._hours:
+            temp = current_outdoor_c if current_outdoor_c is not None else 0.0
+            outdoor = tuple(temp for _ in steps_utc)
+            return outdoor, tuple(network_demand_kw(self._network, t) for t in outdoor)
+        if self._fitted_at is None or now_utc - self._fitted_at >= timedelta(hours=24):
+            self._refit(now_utc)
+        profile = self._profile()
+        last_hour = self._hours[-1]
+        current_c = current_outdoor_c if current_outdoor_c is not None else self._outdoor[-1]
+        anomaly = current_c - profile[last_hour.hour]
+        outdoor = []
+        for when in steps_utc:
+            lead = min(MAX_LEAD_H, max(0, round((when - last_hour) / HOUR) - 1))
+            outdoor.append(float(profile[when.hour] + self._persist[lead] * anomaly))
+        if self._coef is None:
+            demand = [network_demand_kw(self._network, temp) for temp in outdoor]
+        else:
+            fitted_last = float(
+                self._features([last_hour], [self._outdoor[-1]])[0] @ self._coef
+            )
+            error_kw = self._demand[-1] - fitted_last
+            predicted = self._features(list(steps_utc), outdoor) @ self._coef
+            demand = []
+            for when, value in zip(steps_utc, predicted.tolist(), strict=True):
+                lead_h = max(0.0, (when - last_hour) / HOUR - 1.0)
+                demand.append(max(0.0, value + error_kw * math.exp(-lead_h / ERROR_FADE_H)))
+        for when, temp, kw in zip(steps_utc, outdoor, demand, strict=True):
+            if when > last_hour:
+                self._pending.setdefault(when, []).append((temp, kw))
+        return tuple(outdoor), tuple(demand)
+
+    def errors(self) -> dict[str, float]:
+        """How far the forecasts were from what happened, over every issued lead time."""
+        count = self._demand_score.count
+        mean_kw = self._demand_sum / count if count else math.nan
+        return {
+            "scored_forecast_hours": float(count),
+            "outdoor_mae_k": self._temp_score.mae,
+            "outdoor_rmse_k": self._temp_score.rmse,
+            "demand_mae_kw": self._demand_score.mae,
+            "demand_rmse_kw": self._demand_score.rmse,
+            "demand_mae_pct": 100.0 * self._demand_score.mae / mean_kw if count else math.nan,
+        }
+
+    @staticmethod
+    def hour_of(when: datetime) -> datetime:
+        return when.astimezone(UTC).replace(minute=0, second=0, microsecond=0)

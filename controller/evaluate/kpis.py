@@ -1,0 +1,176 @@
+"""Key performance indicators of a replay, in the spirit of BOPTEST, and the capture ratios.
+
+Costs are what the plant pays: electricity at the price in force, boiler fuel, and, when a
+carbon price is set, that price on all CO2. Policies end the period with different amounts of
+heat in the tank; the difference is charged (or credited) at the baseline's average cost and
+CO2 of heat, so that no policy gains by emptying the tank at the end. Capture ratio:
+(baseline - mpc) / (baseline - perfect) on those adjusted figures.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass
+
+import numpy as np
+
+from controller.config import Plant
+from controller.evaluate.replay import ReplayResult
+
+
+@dataclass(frozen=True)
+class UnitKpis:
+    starts: int
+    run_hours_h: float
+    heat_mwh: float
+    electricity_mwh: float
+    max_starts_in_any_hour: int
+
+
+@dataclass(frozen=True)
+class PolicyKpis:
+    policy: str
+    electricity_mwh: float
+    electricity_cost_eur: float
+    boiler_heat_mwh: float
+    boiler_fuel_mwh: float
+    boiler_fuel_cost_eur: float
+    carbon_cost_eur: float
+    total_cost_eur: float
+    co2_t: float
+    heat_demand_mwh: float
+    heat_delivered_mwh: float
+    unmet_heat_kwh: float
+    hours_below_supply_min_h: float
+    average_cop: float
+    tank_cycles: float  # equivalent full discharges over the period
+    tank_loss_mwh: float
+    stored_change_mwh: float  # heat content at the end minus at the start
+    adjusted_cost_eur: float  # total cost with the stored-heat difference charged
+    adjusted_co2_t: float
+    units: dict[str, UnitKpis]
+    cycle_compute_ms_mean: float
+    cycle_compute_ms_p99: float
+    planning_s_total: float
+    solves: int
+    solve_ms_p50: float
+    solve_ms_max: float
+    plan_statuses: dict[str, int]
+    dispatch_levels: dict[str, int]
+    interlocks: dict[str, int]
+    compute_time_ratio: float  # (control + planning compute per step) / step length
+    replay_wall_s: float
+    forecast_errors: dict[str, float]
+
+    def as_dict(self) -> dict[str, object]:
+        return asdict(self)
+
+
+def _percentile_ms(values: np.ndarray, q: float) -> float:
+    return float(np.percentile(values, q)) * 1000.0 if values.size else math.nan
+
+
+def policy_kpis(
+    result: ReplayResult,
+    plant: Plant,
+    carbon_price_eur_per_t: float,
+    heat_cost_eur_per_kwh: float,
+    heat_co2_kg_per_kwh: float,
+) -> PolicyKpis:
+    trace = result.trace
+    boiler = plant.site.boiler
+    fuel_kwh = float(trace.boiler_fuel_kwh.sum())
+    fuel_cost = fuel_kwh * boiler.fuel_price_eur_per_mwh / 1000.0 if boiler else 0.0
+    boiler_co2_kg = fuel_kwh * boiler.fuel_carbon_g_per_kwh / 1000.0 if boiler else 0.0
+    co2_t = (float(trace.electricity_co2_kg.sum()) + boiler_co2_kg) / 1000.0
+    electricity_cost = float(trace.electricity_cost_eur.sum())
+    carbon_cost = carbon_price_eur_per_t * co2_t
+    total = electricity_cost + fuel_cost + carbon_cost
+    unit_heat = float(trace.unit_heat_kwh.sum())
+    electricity = float(trace.unit_electricity_kwh.sum())
+    capacity_kwh = sum(tank.capacity_kwh for tank in plant.site.tanks)
+    stored = np.concatenate([[0.0], trace.stored_kwh])
+    discharged_kwh = float(np.clip(-np.diff(stored), 0.0, None).sum())
+    steps = max(1, result.cycle_durations_s.size)
+    compute_s = float(result.cycle_durations_s.sum()) + result.planning_wall_s
+    units = {
+        name: UnitKpis(
+            starts=result.unit_starts[name],
+            run_hours_h=result.unit_run_hours_h[name],
+            heat_mwh=float(trace.unit_heat_kwh[i].sum()) / 1000.0,
+            electricity_mwh=float(trace.unit_electricity_kwh[i].sum()) / 1000.0,
+            max_starts_in_any_hour=result.max_starts_in_any_hour.get(name, 0),
+        )
+        for i, name in enumerate(result.unit_names)
+    }
+    return PolicyKpis(
+        policy=result.policy,
+        electricity_mwh=electricity / 1000.0,
+        electricity_cost_eur=electricity_cost,
+        boiler_heat_mwh=float(trace.boiler_heat_kwh.sum()) / 1000.0,
+        boiler_fuel_mwh=fuel_kwh / 1000.0,
+        boiler_fuel_cost_eur=fuel_cost,
+        carbon_cost_eur=carbon_cost,
+        total_cost_eur=total,
+        co2_t=co2_t,
+        heat_demand_mwh=float(trace.demand_kwh.sum()) / 1000.0,
+        heat_delivered_mwh=float(trace.delivered_kwh.sum()) / 1000.0,
+        unmet_heat_kwh=result.unmet_heat_kwh,
+        hours_below_supply_min_h=result.hours_below_supply_min_h,
+        average_cop=unit_heat / electricity if electricity > 0 else math.nan,
+        tank_cycles=discharged_kwh / capacity_kwh if capacity_kwh > 0 else math.nan,
+        tank_loss_mwh=result.tank_loss_kwh / 1000.0,
+        stored_change_mwh=result.stored_change_kwh / 1000.0,
+        adjusted_cost_eur=total - result.stored_change_kwh * heat_cost_eur_per_kwh,
+        adjusted_co2_t=co2_t - result.stored_change_kwh * heat_co2_kg_per_kwh / 1000.0,
+        units=units,
+        cycle_compute_ms_mean=float(result.cycle_durations_s.mean()) * 1000.0
+        if result.cycle_durations_s.size
+        else math.nan,
+        cycle_compute_ms_p99=_percentile_ms(result.cycle_durations_s, 99),
+        planning_s_total=result.planning_wall_s,
+        solves=int(result.solve_times_s.size),
+        solve_ms_p50=_percentile_ms(result.solve_times_s, 50),
+        solve_ms_max=float(result.solve_times_s.max()) * 1000.0
+        if result.solve_times_s.size
+        else math.nan,
+        plan_statuses=result.plan_statuses,
+        dispatch_levels=result.levels,
+        interlocks=result.interlocks,
+        compute_time_ratio=compute_s / steps / result.step_s,
+        replay_wall_s=result.wall_s,
+        forecast_errors=result.forecast_errors,
+    )
+
+
+def heat_prices(baseline: ReplayResult, plant: Plant, carbon_price_eur_per_t: float) -> tuple[float, float]:
+    """The baseline's average cost (EUR/kWh) and CO2 (kg/kWh) of the heat it produced."""
+    zero = policy_kpis(baseline, plant, carbon_price_eur_per_t, 0.0, 0.0)
+    produced_kwh = float(baseline.trace.unit_heat_kwh.sum() + baseline.trace.boiler_heat_kwh.sum())
+    if produced_kwh <= 0:
+        return 0.0, 0.0
+    return zero.total_cost_eur / produced_kwh, zero.co2_t * 1000.0 / produced_kwh
+
+
+def capture_ratio(baseline: float, achieved: float, best: float) -> float:
+    """Share of the possible improvement that a policy achieved (NaN when none was possible)."""
+    possible = baseline - best
+    if not math.isfinite(possible) or abs(possible) < 1e-9 * max(1.0, abs(baseline)):
+        return math.nan
+    return (baseline - achieved) / possible
+
+
+def energy_balance_kwh(result: ReplayResult) -> dict[str, float]:
+    """Produced - delivered - tank losses - change in stored heat: zero when energy is conserved."""
+    trace = result.trace
+    produced = float(trace.unit_heat_kwh.sum() + trace.boiler_heat_kwh.sum())
+    delivered = float(trace.delivered_kwh.sum())
+    residual = produced - delivered - result.tank_loss_kwh - result.stored_change_kwh
+    return {
+        "produced_kwh": produced,
+        "delivered_kwh": delivered,
+        "tank_loss_kwh": result.tank_loss_kwh,
+        "stored_change_kwh": result.stored_change_kwh,
+        "residual_kwh": residual,
+        "residual_fraction": residual / produced if produced > 0 else 0.0,
+    }

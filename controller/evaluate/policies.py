@@ -1,0 +1,170 @@
+"""The three dispatch policies a replay compares, each built from the live controller's parts.
+
+- `baseline`: `controller.cycle.RulesPolicy`: staging on the tank's state of charge with
+  lead/lag rotation by run hours, price-blind, as most plants run today.
+- `mpc`: `PlannerService` + `PlanPolicy` as live, re-planning hourly over 36 h in hourly steps,
+  fed by the live `ScenarioMarket` behind an audit, and by `Forecaster`, which learns from the
+  plant's own meters.
+- `perfect`: the same planner and plan follower with the true prices, carbon, weather and
+  demand, re-solved daily over 72 h (and whenever the tank strays from the plan).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime, timedelta
+
+from controller.config import Plant
+from controller.core.estimate import PlantState
+from controller.core.plan import Plan
+from controller.cycle import CycleObserver, RulesPolicy, TargetPolicy
+from controller.evaluate.data import HOUR_S, EvaluationData, FloatArray
+from controller.evaluate.forecaster import WINDOW_H, Forecaster
+from controller.evaluate.information import AuditedMarket, DisclosureRule, PerfectMarket
+from controller.market import MarketFeed, ScenarioMarket
+from controller.planning import Forecast, PlannerService, PlanPolicy
+from drivers.clock import Clock
+
+POLICIES = ("baseline", "mpc", "perfect")
+MPC_HORIZON_H = 36.0
+PERFECT_HORIZON_H = 72.0
+PLAN_STEP_S = 3600.0
+
+
+class ReplayPlanner(PlannerService):
+    """The live planner, with its forecast replaced (learned or true) and its solves counted."""
+
+    def __init__(
+        self,
+        plant: Plant,
+        market: MarketFeed,
+        clock: Clock,
+        forecast: Callable[[PlantState, Forecast], Forecast],
+    ) -> None:
+        super().__init__(plant, market, clock)
+        self._forecast = forecast
+        self.solve_times_s: list[float] = []
+        self.statuses: Counter[str] = Counter()
+        self.plans: list[Plan] = []
+        self.keep_plans = False
+
+    def build_forecast(self, state: PlantState) -> Forecast:
+        return self._forecast(state, super().build_forecast(state))
+
+    async def replan(self) -> Plan | None:
+        plan = await super().replan()
+        if plan is not None:
+            self.solve_times_s.append(plan.solve_time_s)
+            self.statuses[plan.status] += 1
+            if self.keep_plans:
+                self.plans.append(plan)
+        return plan
+
+
+@dataclass
+class PolicySetup:
+    """A policy ready to run: what the cycle asks, the planner behind it, extra observers."""
+
+    name: str
+    policy: TargetPolicy
+    planner: ReplayPlanner | None = None
+    observers: list[CycleObserver] = field(default_factory=list)
+    forecaster: Forecaster | None = None
+
+
+def _planner_plant(plant: Plant, horizon_h: float, interval_s: float, max_age_s: float,
+                   carbon_price_eur_per_t: float | None) -> Plant:
+    changes: dict[str, float] = {
+        "horizon_h": horizon_h,
+        "step_s": PLAN_STEP_S,
+        "interval_s": interval_s,
+        "max_plan_age_s": max_age_s,
+    }
+    if carbon_price_eur_per_t is not None:
+        changes["carbon_price_eur_per_t"] = carbon_price_eur_per_t
+    planner = plant.control.planner.model_copy(update=changes)
+    return plant.with_control(planner=planner, policy="planner")
+
+
+def baseline(plant: Plant) -> PolicySetup:
+    return PolicySetup(name="baseline", policy=RulesPolicy(plant))
+
+
+def mpc(
+    plant: Plant,
+    data: EvaluationData,
+    clock: Clock,
+    start_utc: datetime,
+    carbon_price_eur_per_t: float | None = None,
+    market: MarketFeed | None = None,
+) -> PolicySetup:
+    """The live controller's planner with only what a plant knows at each moment.
+
+    `market` replaces the live feed (tests hand it a leaky one to see the audit fire)."""
+    plant = _planner_plant(plant, MPC_HORIZON_H, 3600.0, 4 * 3600.0, carbon_price_eur_per_t)
+    config = plant.control.planner
+    timezone = plant.site.plant.timezone
+    feed = market or ScenarioMarket(data.market_scenario, config.publication_time, timezone)
+    audited = AuditedMarket(feed, DisclosureRule(config.publication_time, timezone))
+    forecaster = Forecaster(plant.site.network, timezone)
+    # the plant's history database: the weeks before the start, hour by hour
+    first = max(0, data.hour_index(start_utc) - WINDOW_H)
+    for index in range(first, data.hour_index(start_utc)):
+        forecaster.add_hour(
+            data.hour_utc(index),
+            start_utc,
+            float(data.outdoor_temp_c[index]),
+            float(data.heat_demand_kw[index]),
+        )
+
+    def learned(state: PlantState, base: Forecast) -> Forecast:
+        outdoor, demand = forecaster.forecast(state.now_utc, base.steps_utc, state.outdoor_temp_c)
+        return replace(base, outdoor_temp_c=outdoor, heat_demand_kw=demand)
+
+    planner = ReplayPlanner(plant, audited, clock, learned)
+    for index in range(max(0, data.hour_index(start_utc) - 8 * 24), data.hour_index(start_utc)):
+        planner.observations.add(
+            "outdoor_temp_c", data.hour_utc(index), float(data.outdoor_temp_c[index])
+        )
+    return PolicySetup(
+        name="mpc",
+        policy=PlanPolicy(plant, planner),
+        planner=planner,
+        observers=[forecaster],
+        forecaster=forecaster,
+    )
+
+
+def perfect(
+    plant: Plant,
+    data: EvaluationData,
+    clock: Clock,
+    carbon_price_eur_per_t: float | None = None,
+    horizon_h: float = PERFECT_HORIZON_H,
+) -> PolicySetup:
+    """The same planning knowing the future exactly, re-solved daily over `horizon_h`."""
+    plant = _planner_plant(plant, horizon_h, 86400.0, horizon_h * 3600.0, carbon_price_eur_per_t)
+    last_hour = data.hours
+
+    def truth(state: PlantState, base: Forecast) -> Forecast:
+        first = (int(base.steps_utc[0].timestamp()) - data.first_hour_s) // HOUR_S
+        span = range(first, min(last_hour, first + len(base.steps_utc)))
+        steps = tuple(datetime.fromtimestamp(data.first_hour_s + k * HOUR_S, UTC) for k in span)
+
+        def take(values: FloatArray) -> tuple[float, ...]:
+            return tuple(float(values[k]) for k in span)
+
+        return Forecast(
+            steps_utc=steps,
+            price_eur_per_mwh=take(data.price_eur_per_mwh),
+            carbon_g_per_kwh=take(data.carbon_g_per_kwh),
+            outdoor_temp_c=take(data.outdoor_temp_c),
+            source_temp_c=take(data.source_temp_c),
+            heat_demand_kw=take(data.heat_demand_kw),
+            prices_known_until=base.prices_known_until,
+        )
+
+    planner = ReplayPlanner(plant, PerfectMarket(data), clock, truth)
+    return PolicySetup(name="perfect", policy=PlanPolicy(plant, planner), planner=planner)
