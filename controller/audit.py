@@ -257,13 +257,6 @@ class AuditObserver:
     def observe(self, report: CycleReport) -> None:
         now = report.state.now_utc
         emit = self._sink.record
-        for device, values in report.writes.items():
-            written = {k: v for k, v in values.items() if k not in self._heartbeat}
-            if written:
-                ok = device not in report.write_errors
-                emit(AuditEvent(now, "write", device, {"values": written, "ok": ok}))
-        for device, error in report.write_errors.items():
-            emit(AuditEvent(now, "write_error", device, {"error": error}))
         for interlock in report.new_interlocks:
             detail: dict[str, object] = {"reason": interlock.reason, "detail": interlock.detail}
             emit(AuditEvent(now, "interlock", interlock.equipment, detail))
@@ -279,3 +272,12 @@ class AuditObserver:
         if plan is not None and plan is not self._plan:
             emit(AuditEvent(now, "plan", None, plan_summary(plan)))
             self._plan = plan
+
+        # decisions first, then the writes that carried them out
+        for device, values in report.writes.items():
+            written = {k: v for k, v in values.items() if k not in self._heartbeat}
+            if written:
+                ok = device not in report.write_errors
+                emit(AuditEvent(now, "write", device, {"values": written, "ok": ok}))
+        for device, error in report.write_errors.items():
+            emit(AuditEvent(now, "write_error", device, {"error": error}))

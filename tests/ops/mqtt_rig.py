@@ -36,13 +36,18 @@ class FakePool:
     plant: Plant
     clock: Clock
     running: dict[str, bool] = field(default_factory=lambda: {"hp1": True})
+    alarms: dict[str, int] = field(default_factory=dict)  # unit -> alarm code: tripped
+    tank_temp_c: float = TANK_TEMP_C
     writes: list[tuple[str, dict[str, float]]] = field(default_factory=list)
 
     def snapshot(self) -> FakeSnapshot:
         snap = plant_snapshot(
-            self.plant.site, TANK_TEMP_C, self.running, now_s=self.clock.monotonic_s()
+            self.plant.site, self.tank_temp_c, self.running, now_s=self.clock.monotonic_s()
         )
         snap.now_utc = self.clock.now()
+        for unit, code in self.alarms.items():
+            snap.values[(unit, "state_code", None)] = 4.0
+            snap.values[(unit, "alarm_code", None)] = float(code)
         return snap
 
     async def write(self, device: str, values: dict[str, float]) -> None:

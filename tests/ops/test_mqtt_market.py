@@ -1,0 +1,59 @@
+"""MqttMarket hands out only what exists: prices from their publication, carbon up to now."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from controller.mqtt.market import MqttMarket
+from controller.mqtt.messages import CarbonUpdate, PriceUpdate
+from tests.controller.fakes import T0
+
+H = timedelta(hours=1)
+
+
+def _prices(first_hour: int, values: list[float], published: object = None) -> PriceUpdate:
+    return PriceUpdate.model_validate(
+        {
+            "published_utc": published,
+            "prices": [
+                {"start_utc": T0 + (first_hour + k) * H, "price_eur_per_mwh": v}
+                for k, v in enumerate(values)
+            ],
+        }
+    )
+
+
+def test_prices_count_from_their_publication_and_later_updates_win() -> None:
+    market = MqttMarket()
+    assert market.prices(T0) == ({}, T0)
+    market.add_prices(_prices(0, [50.0, 60.0, 70.0]), received_utc=T0)
+    known, until = market.prices(T0 + timedelta(minutes=30))
+    assert known == {T0: 50.0, T0 + H: 60.0, T0 + 2 * H: 70.0}
+    assert until == T0 + 3 * H
+    # tomorrow's prices sent ahead of their publication stay hidden until then
+    market.add_prices(_prices(3, [80.0, 90.0], published=T0 + 2 * H), received_utc=T0)
+    assert market.prices(T0 + H)[1] == T0 + 3 * H
+    known, until = market.prices(T0 + 2 * H)
+    assert until == T0 + 5 * H
+    assert known[T0 + 4 * H] == 90.0
+    market.add_prices(_prices(1, [65.0]), received_utc=T0 + 2 * H)
+    assert market.prices(T0 + 2 * H)[0][T0 + H] == 65.0
+
+
+def test_a_gap_ends_the_known_prices_and_only_eight_days_are_kept() -> None:
+    market = MqttMarket()
+    market.add_prices(_prices(0, [1.0, 2.0]), received_utc=T0)
+    market.add_prices(_prices(3, [4.0]), received_utc=T0)
+    assert market.prices(T0)[1] == T0 + 2 * H
+    week_later = T0 + timedelta(days=9)
+    market.add_prices(_prices(24 * 9, [5.0]), received_utc=week_later)
+    known, until = market.prices(week_later)
+    assert known == {week_later: 5.0}
+    assert until == week_later + H
+
+
+def test_carbon_only_up_to_the_current_hour() -> None:
+    market = MqttMarket()
+    values = [{"start_utc": T0 + k * H, "carbon_g_per_kwh": 100.0 + k} for k in range(4)]
+    market.add_carbon(CarbonUpdate.model_validate({"values": values}), received_utc=T0)
+    assert market.carbon(T0 + timedelta(minutes=90)) == {T0: 100.0, T0 + H: 101.0}
