@@ -15,6 +15,8 @@ from controller.config import Plant
 from controller.cycle import ControlCycle
 from controller.market import FileMarket, MarketFeed
 from controller.metrics import ControllerMetrics
+from controller.mqtt.market import MqttMarket
+from controller.mqtt.wiring import Operations
 from controller.persist import HistoryStore
 from controller.policy import build_dispatch
 from drivers.clock import WallClock
@@ -41,10 +43,13 @@ async def run_live(plant: Plant, stop: asyncio.Event | None = None) -> int:
             plant.control.metrics_host,
             port,
         )
-        dispatch = build_dispatch(plant, _market(plant), clock)
+        mqtt_market = MqttMarket() if plant.control.mqtt.enabled else None
+        market = _market(plant) or mqtt_market  # a price file wins over MQTT updates
+        dispatch = build_dispatch(plant, market, clock)
         store = HistoryStore(_data_dir(plant) / "unit_history.sqlite3")
+        ops = Operations.build(plant, clock, dispatch, _data_dir(plant), mqtt_market)
         cycle = ControlCycle(
-            plant, pool, clock, dispatch.policy, observers=[metrics], history_store=store
+            plant, pool, clock, ops.desk, observers=[metrics, *ops.observers], history_store=store
         )
         try:
             async with asyncio.TaskGroup() as group:
@@ -53,6 +58,8 @@ async def run_live(plant: Plant, stop: asyncio.Event | None = None) -> int:
                 if dispatch.planner is not None:
                     cycle.add_observer(dispatch.planner)
                     planning = group.create_task(dispatch.planner.run(stop), name="planner")
+                if ops.bridge is not None:
+                    group.create_task(ops.bridge.run(stop), name="mqtt-bridge")
                 await cycle.run(stop)
                 polling.cancel()
                 if planning is not None:
@@ -61,6 +68,8 @@ async def run_live(plant: Plant, stop: asyncio.Event | None = None) -> int:
             errors = await cycle.hand_back()
             for device, error in errors.items():
                 log.error("hand-back to local control failed for %s: %s", device, error)
+            ops.handed_back(errors, clock.now())
+            ops.close()
             metrics.close()
             store.close()
             log.info("stopped; units handed back to local control")
