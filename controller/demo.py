@@ -246,6 +246,14 @@ async def run_demo(
             if dispatch.planner is not None:
                 cycle.add_observer(dispatch.planner)
             if metrics is not None:
+                metrics.attach(
+                    health=pool.health,
+                    clock=clock,
+                    planner=dispatch.planner,
+                    policy=dispatch.policy,
+                    market=market,
+                    cycle=cycle,
+                )
                 cycle.add_observer(metrics)
             bar = _Progress(steps, progress)
             for step in range(steps):

@@ -32,7 +32,9 @@ async def run_live(plant: Plant, stop: asyncio.Event | None = None) -> int:
         loop.add_signal_handler(signum, stop.set)
     clock = WallClock()
     async with DriverPool(plant.site, plant.maps, clock) as pool:
-        metrics = ControllerMetrics(plant.site, health=pool.health)
+        metrics = ControllerMetrics(
+            plant.site, health=pool.health, control=plant.control, clock=clock
+        )
         port = metrics.serve(plant.control.metrics_host, plant.control.metrics_port)
         mode = "read-only (nothing is written)" if plant.control.read_only else "controlling"
         log.info(
@@ -51,6 +53,7 @@ async def run_live(plant: Plant, stop: asyncio.Event | None = None) -> int:
         cycle = ControlCycle(
             plant, pool, clock, ops.desk, observers=[metrics, *ops.observers], history_store=store
         )
+        metrics.attach(planner=dispatch.planner, policy=dispatch.policy, market=market, cycle=cycle)
         try:
             async with asyncio.TaskGroup() as group:
                 polling = group.create_task(pool.run_polling(), name="poll-devices")

@@ -47,6 +47,7 @@ class UnitState:
     run_hours_h: float | None
     starts_total: float | None
     valve_position_pct: float | None  # isolation valve feedback; None without valve or data
+    return_temp_c: float | None = None  # condenser inlet, for telemetry
 
     @property
     def compressor_on(self) -> bool:
@@ -190,6 +191,7 @@ def estimate(snapshot: SnapshotView, site: SiteConfig) -> PlantState:
                 run_hours_h=snapshot.value(name, "run_hours_h"),
                 starts_total=snapshot.value(name, "starts_total"),
                 valve_position_pct=valve_pct,
+                return_temp_c=snapshot.value(name, "return_temp_c"),
             )
         )
     tanks = []
