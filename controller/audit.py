@@ -20,10 +20,11 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
-from controller.core.plan import Plan
-from controller.cycle import CycleReport
+if TYPE_CHECKING:  # the audit reader (hpctl audit) should not load the solver
+    from controller.core.plan import Plan
+    from controller.cycle import CycleReport
 
 log = logging.getLogger(__name__)
 

@@ -3,6 +3,7 @@
 hpctl demo [--plant FILE] [--scenario FILE] [--start ISO] [--days N] [--policy rules]
 hpctl sim --plant FILE [--modbus-port N] [--opcua-port N] [--speed X] [--scenario FILE]
 hpctl run --plant FILE [--read-only] [--metrics-port N]
+hpctl audit (--plant FILE | --db FILE) [--since ISO] [--unit NAME]
 hpctl validate FILE...        plant files and point maps; exit 1 with the reasons if bad
 """
 
@@ -112,6 +113,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     plan.add_argument("--json", action="store_true", help="machine-readable output")
 
+    from controller import audit_cli
+
+    audit_cli.add_arguments(sub.add_parser("audit", help="print the audit store"))
+
     validate = sub.add_parser("validate", help="check plant files and point maps")
     validate.add_argument("files", type=Path, nargs="+")
     return parser
@@ -134,6 +139,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _run(args)
         if args.command == "plan":
             return _plan(args)
+        if args.command == "audit":
+            from controller import audit_cli
+
+            return audit_cli.run(args)
         return _validate(args.files)
     except (ConfigError, ScenarioError, PointMapError, SiteError) as exc:
         print(f"hpctl: {exc}", file=sys.stderr)

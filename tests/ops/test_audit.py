@@ -19,6 +19,7 @@ from controller.audit import (
     FanOut,
     read_audit,
 )
+from controller.cli import main
 from controller.cycle import ControlCycle
 from drivers.clock import SimClock
 from tests.controller.fakes import T0, river
@@ -118,3 +119,18 @@ def test_hpctl_audit_prints_since_and_per_unit(
     assert [json.loads(line)["kind"] for line in out.splitlines()] == ["write"]
     code, _ = _run_cli(["--db", str(tmp_path / "none.sqlite3")], capsys)
     assert code == 2
+
+
+def test_hpctl_audit_through_the_command_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    store = AuditStore(tmp_path / "audit.sqlite3")
+    store.record(AuditEvent(T0, "interlock", "hp1", {"reason": "unit_tripped"}))
+    store.record(AuditEvent(T0, "interlock", "hp2", {"reason": "unit_tripped"}))
+    store.close()
+    assert main(["audit", "--db", str(store.path), "--unit", "hp2"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert len(out) == 1
+    assert "interlock" in out[0] and "hp2" in out[0]
+    with pytest.raises(SystemExit):  # argparse refuses a time it cannot read
+        main(["audit", "--db", str(store.path), "--since", "yesterday"])
