@@ -59,6 +59,7 @@ class BridgeStats:
     published_total: int = 0
     dropped_total: int = 0  # reports or events pushed out of a full queue
     reconnects_total: int = 0  # successful connections after the first
+    connect_failures_total: int = 0  # attempts that never got a session (refused, TLS, auth)
     connected: bool = False
 
 
@@ -209,8 +210,10 @@ class MqttBridge:
         ever_connected = False
         where = f"{self.config.host}:{self.config.port}"
         while not stop.is_set():
+            session = False
             try:
                 async with self._client() as client:
+                    session = True
                     if ever_connected:
                         self.stats.reconnects_total += 1
                     ever_connected = True
@@ -219,6 +222,8 @@ class MqttBridge:
                     log.info("MQTT: connected to %s as %s", where, self.topics.prefix)
                     await self._session(client, stop)
             except aiomqtt.MqttError as exc:
+                if not session:
+                    self.stats.connect_failures_total += 1
                 if self.stats.connected or failures == 0:
                     log.warning("MQTT: broker %s lost or unreachable: %s", where, exc)
             except Exception:  # a bridge fault must never stop the plant's control

@@ -1,8 +1,9 @@
 """A real Mosquitto broker for the MQTT tests: a free 127.0.0.1 port, started and stopped here.
 
 `broker` is open to anonymous clients; `secured_broker` needs a user and password (file made
-with `mosquitto_passwd`) and applies an ACL: the controller may use its whole prefix, an
-operator may publish requests and read everything, a viewer may only read.
+with `mosquitto_passwd`) and applies the ACL shipped in deploy/mosquitto: the controller may use
+its whole tree, an operator may publish requests and read everything, the market system may
+publish prices and carbon, a viewer may only read.
 """
 
 from __future__ import annotations
@@ -19,7 +20,13 @@ from pathlib import Path
 import pytest
 
 PREFIX = "hpctl/river_20mw"
-USERS = {"hpctl": "controller-secret", "operator": "operator-secret", "viewer": "viewer-secret"}
+ACL = Path(__file__).resolve().parents[2] / "deploy" / "mosquitto" / "acl"  # the shipped one
+USERS = {
+    "hpctl": "controller-secret",
+    "operator": "operator-secret",
+    "market": "market-secret",
+    "viewer": "viewer-secret",
+}
 
 
 def free_port() -> int:
@@ -29,6 +36,7 @@ def free_port() -> int:
 
 
 def _listening(port: int) -> bool:
+    # a TCP connect is enough: it does not need to speak MQTT (nor TLS) to show the listener
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.settimeout(0.2)
         return sock.connect_ex(("127.0.0.1", port)) == 0
@@ -42,6 +50,7 @@ class Broker:
     port: int
     secured: bool = False
     users: dict[str, str] = field(default_factory=dict)
+    tls: tuple[Path, Path, Path] | None = None  # CA, server certificate, server key
     process: subprocess.Popen[bytes] | None = None
 
     @property
@@ -52,6 +61,11 @@ class Broker:
     def write_config(self) -> Path:
         lines = [
             f"listener {self.port} 127.0.0.1",
+            *(
+                [f"cafile {self.tls[0]}", f"certfile {self.tls[1]}", f"keyfile {self.tls[2]}"]
+                if self.tls
+                else []
+            ),
             "persistence false",
             # as root mosquitto would switch to its own user, who cannot read pytest's tmp dirs
             f"user {getpass.getuser()}",
@@ -69,13 +83,7 @@ class Broker:
                     check=True,
                     capture_output=True,
                 )
-            acl = self.directory / "acl"
-            acl.write_text(
-                f"user hpctl\ntopic readwrite {PREFIX}/#\n\n"
-                f"user operator\ntopic write {PREFIX}/request\ntopic read {PREFIX}/#\n\n"
-                f"user viewer\ntopic read {PREFIX}/#\n"
-            )
-            lines += ["allow_anonymous false", f"password_file {passwords}", f"acl_file {acl}"]
+            lines += ["allow_anonymous false", f"password_file {passwords}", f"acl_file {ACL}"]
         else:
             lines.append("allow_anonymous true")
         conf = self.directory / "mosquitto.conf"

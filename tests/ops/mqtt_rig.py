@@ -75,7 +75,11 @@ async def wait_until(condition: Callable[[], bool], attempts: int = 400) -> bool
 
 @asynccontextmanager
 async def controller(
-    plant: Plant, clock: Clock, data_dir: Path, **bridge_options: float
+    plant: Plant,
+    clock: Clock,
+    data_dir: Path,
+    wait_connected: bool = True,
+    **bridge_options: float,
 ) -> AsyncIterator[Controller]:
     audit = AuditStore(data_dir / "audit.sqlite3")
     sink = FanOut([audit])
@@ -88,7 +92,8 @@ async def controller(
     stop = asyncio.Event()
     task = asyncio.create_task(bridge.run(stop))
     try:
-        assert await wait_until(lambda: bridge.stats.connected), "bridge did not connect"
+        if wait_connected:
+            assert await wait_until(lambda: bridge.stats.connected), "bridge did not connect"
         yield Controller(plant, bridge, desk, cycle, pool, audit, market)
     finally:
         stop.set()

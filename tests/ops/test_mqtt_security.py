@@ -45,19 +45,25 @@ async def test_password_file_and_acl(secured_broker: Broker, tmp_path: Path) -> 
         controller(plant, SimClock(T0), tmp_path) as ctl,
         client(secured_broker, "viewer") as viewer,
         client(secured_broker, "operator") as operator,
+        client(secured_broker, "market") as market,
     ):
         await viewer.subscribe(REPLY, qos=1)
         await operator.subscribe(REPLY, qos=1)
         # the broker acknowledges the viewer's publish but, by the ACL, delivers it to no one
         await viewer.publish(REQUEST, _request("from-viewer"), qos=1)
         await viewer.publish(f"{PREFIX}/market/prices", b'{"prices": []}', qos=1)
+        await market.publish(REQUEST, _request("from-market"), qos=1)
+        prices = {"prices": [{"start_utc": "2024-01-08T00:00:00Z", "price_eur_per_mwh": 42.0}]}
+        await market.publish(f"{PREFIX}/market/prices", json.dumps(prices), qos=1)
         await operator.publish(REQUEST, _request("from-operator"), qos=1)
         answer = await next_json(operator, REPLY)
         assert answer["id"] == "from-operator"
         assert answer["accepted"] is True
         # the viewer may read the reply topic, and the first reply it sees is the operator's
         assert (await next_json(viewer, REPLY))["id"] == "from-operator"
-        assert ctl.bridge.stats.messages_received_total == 1
+        # only the market's prices and the operator's request got through
+        assert ctl.bridge.stats.messages_received_total == 2
+        assert ctl.bridge.stats.price_updates_total == 1
         assert ctl.bridge.stats.garbage_total == 0
         assert [r.request_id for r in ctl.desk.active] == ["from-operator"]
         assert ctl.audit.flush()
