@@ -68,8 +68,17 @@ def lower_bound(
     outcome = solve_model(relaxed, inputs.time_limit_s, 0.0)
     if outcome.x is None or outcome.status != "optimal":
         nan = math.nan
-        return CostBound(outcome.status, nan, nan, nan, nan, nan, outcome.solve_time_s,
-                         model.cost.size, model.row_lower.size)
+        return CostBound(
+            outcome.status,
+            nan,
+            nan,
+            nan,
+            nan,
+            nan,
+            outcome.solve_time_s,
+            model.cost.size,
+            model.row_lower.size,
+        )
     x = outcome.x
     cols = model.index
     step_h = inputs.step_h

@@ -1,8 +1,8 @@
 """`hpctl evaluate`: replay a scenario under several policies and write the report.
 
-    hpctl evaluate --plant FILE --scenario FILE [--start ISO] [--days N]
-        [--demand-peak-kw X] [--carbon-price-eur-per-t X] [--policies baseline,mpc,perfect]
-        [--outdoor-from FILE] [--carbon-from FILE] [--step-s 300] [--jobs 2] [--quiet] --out DIR
+hpctl evaluate --plant FILE --scenario FILE [--start ISO] [--days N]
+    [--demand-peak-kw X] [--carbon-price-eur-per-t X] [--policies baseline,mpc,perfect]
+    [--outdoor-from FILE] [--carbon-from FILE] [--step-s 300] [--jobs 2] [--quiet] --out DIR
 """
 
 from __future__ import annotations

@@ -114,9 +114,7 @@ def _calendar_lookup(donor: Scenario, column: str) -> dict[tuple[int, int, int],
     return {key: total / count for key, (total, count) in sums.items()}
 
 
-def _borrow(
-    times: list[datetime], donor_path: Path, column: str
-) -> tuple[list[float], str]:
+def _borrow(times: list[datetime], donor_path: Path, column: str) -> tuple[list[float], str]:
     donor = load_scenario(donor_path)
     if not donor.has(column):
         raise ScenarioError(f"{donor_path}: has no '{column}' column to borrow")
@@ -224,9 +222,8 @@ def load_evaluation_data(
     first_hour_s = int(row_epoch[0]) - int(row_epoch[0]) % HOUR_S
     end_s = market.end_utc.timestamp()
     hours = max(1, math.ceil((end_s - first_hour_s) / HOUR_S))
-    samples = (
-        first_hour_s
-        + np.arange(hours * SAMPLES_PER_HOUR, dtype=np.float64) * (HOUR_S / SAMPLES_PER_HOUR)
+    samples = first_hour_s + np.arange(hours * SAMPLES_PER_HOUR, dtype=np.float64) * (
+        HOUR_S / SAMPLES_PER_HOUR
     )
     index = np.clip(np.searchsorted(row_epoch, samples, side="right") - 1, 0, len(rows) - 1)
 

@@ -77,7 +77,9 @@ class Forecaster:
         self._acc = [0.0, 0.0, 0]
 
     # --- learning ------------------------------------------------------------------------
-    def add_hour(self, hour_utc: datetime, now_utc: datetime, outdoor_c: float, demand_kw: float) -> None:
+    def add_hour(
+        self, hour_utc: datetime, now_utc: datetime, outdoor_c: float, demand_kw: float
+    ) -> None:
         """The measured mean of a completed hour; it must have ended by `now_utc`."""
         if hour_utc + HOUR > now_utc:
             raise LookaheadError(
@@ -166,24 +168,28 @@ class Forecaster:
         """Outdoor temperature and heat demand for each step (hour starts) after `now_utc`."""
         if not self._hours:
             temp = current_outdoor_c if current_outdoor_c is not None else 0.0
-            outdoor = tuple(temp for _ in steps_utc)
-            return outdoor, tuple(network_demand_kw(self._network, t) for t in outdoor)
+            held = tuple(temp for _ in steps_utc)
+            return held, tuple(network_demand_kw(self._network, t) for t in held)
         if self._fitted_at is None or now_utc - self._fitted_at >= timedelta(hours=24):
             self._refit(now_utc)
         profile = self._profile()
         last_hour = self._hours[-1]
-        current_c = current_outdoor_c if current_outdoor_c is not None else self._outdoor[-1]
-        anomaly = current_c - profile[last_hour.hour]
-        outdoor = []
+        # today's anomaly, measured now if the plant's sensor reads, else the last hour's mean
+        if current_outdoor_c is not None:
+            reference = now_utc.replace(minute=0, second=0, microsecond=0)
+            anomaly = current_outdoor_c - profile[reference.hour]
+        else:
+            reference = last_hour
+            anomaly = self._outdoor[-1] - profile[last_hour.hour]
+        outdoor: list[float] = []
         for when in steps_utc:
-            lead = min(MAX_LEAD_H, max(0, round((when - last_hour) / HOUR) - 1))
+            lead = min(MAX_LEAD_H, max(0, round((when - reference) / HOUR)))
             outdoor.append(float(profile[when.hour] + self._persist[lead] * anomaly))
+        demand: list[float]
         if self._coef is None:
             demand = [network_demand_kw(self._network, temp) for temp in outdoor]
         else:
-            fitted_last = float(
-                self._features([last_hour], [self._outdoor[-1]])[0] @ self._coef
-            )
+            fitted_last = float(self._features([last_hour], [self._outdoor[-1]])[0] @ self._coef)
             error_kw = self._demand[-1] - fitted_last
             predicted = self._features(list(steps_utc), outdoor) @ self._coef
             demand = []

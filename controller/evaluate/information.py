@@ -52,7 +52,10 @@ class AuditedMarket:
         self._inner = inner
         self._rule = rule
         self._prices_key: tuple[datetime, datetime] | None = None
-        self._prices: tuple[dict[datetime, float], datetime] = ({}, datetime.min.replace(tzinfo=UTC))
+        self._prices: tuple[dict[datetime, float], datetime] = (
+            {},
+            datetime.min.replace(tzinfo=UTC),
+        )
         self._carbon_key: datetime | None = None
         self._carbon: dict[datetime, float] = {}
         self.price_reads_total = 0

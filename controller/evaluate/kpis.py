@@ -143,7 +143,9 @@ def policy_kpis(
     )
 
 
-def heat_prices(baseline: ReplayResult, plant: Plant, carbon_price_eur_per_t: float) -> tuple[float, float]:
+def heat_prices(
+    baseline: ReplayResult, plant: Plant, carbon_price_eur_per_t: float
+) -> tuple[float, float]:
     """The baseline's average cost (EUR/kWh) and CO2 (kg/kWh) of the heat it produced."""
     zero = policy_kpis(baseline, plant, carbon_price_eur_per_t, 0.0, 0.0)
     produced_kwh = float(baseline.trace.unit_heat_kwh.sum() + baseline.trace.boiler_heat_kwh.sum())

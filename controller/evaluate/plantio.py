@@ -18,8 +18,13 @@ from sim_plant.physics import PlantModel
 class ModelSnapshot:
     """A frozen moment of the model: read lazily, valid until the model steps again."""
 
-    def __init__(self, model: PlantModel, declared: frozenset[tuple[str, str]], now: datetime,
-                 taken_at_s: float) -> None:
+    def __init__(
+        self,
+        model: PlantModel,
+        declared: frozenset[tuple[str, str]],
+        now: datetime,
+        taken_at_s: float,
+    ) -> None:
         self._model = model
         self._declared = declared
         self._now = now

@@ -80,7 +80,7 @@ def plot_week(evaluation: Evaluation, policy: str, offset_h: int, path: Path) ->
     axes[2].plot(times, 100.0 * trace.soc[span], color="tab:red")
     axes[2].set_ylabel("tank SoC %")
     axes[2].set_ylim(0, 105)
-    axes[2].xaxis.set_major_formatter(mdates.DateFormatter("%a %d"))
+    axes[2].xaxis.set_major_formatter(mdates.DateFormatter("%a %d"))  # type: ignore[no-untyped-call]
     fig.tight_layout()
     fig.savefig(path, dpi=90)
     plt.close(fig)
@@ -142,4 +142,3 @@ def write_plots(evaluation: Evaluation, out_dir: Path) -> list[str]:
     plot_monthly_cost(evaluation, out_dir / "monthly_cost.png")
     plot_load_duration(evaluation, out_dir / "load_duration.png")
     return [*names, "monthly_cost.png", "load_duration.png"]
-

@@ -136,7 +136,7 @@ async def _replay(
         cycle.add_observer(setup.planner)
     for observer in setup.observers:
         cycle.add_observer(observer)
-    epoch = start_utc.timestamp() + np.arange(steps) * step_s
+    epoch = start_utc.timestamp() + np.arange(steps, dtype=np.float64) * step_s
     rows = data.rows_at(epoch)
     price = data.row_price[rows]
     carbon = data.row_carbon[rows]

@@ -8,6 +8,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
+from controller.evaluate.policies import MPC_MIP_REL_GAP
 from controller.evaluate.runner import Evaluation
 
 
@@ -25,7 +26,7 @@ def _clean(value: Any) -> Any:
 def report_dict(evaluation: Evaluation) -> dict[str, Any]:
     plant = evaluation.plant
     config = plant.control.planner
-    return _clean(
+    report: dict[str, Any] = _clean(
         {
             "plant": plant.site.plant.name,
             "plant_file": str(plant.path),
@@ -42,7 +43,8 @@ def report_dict(evaluation: Evaluation) -> dict[str, Any]:
                 "mpc_replan_s": 3600.0,
                 "perfect_horizon_h": 72.0,
                 "perfect_replan_s": 86400.0,
-                "mip_rel_gap": config.mip_rel_gap,
+                "mpc_mip_rel_gap": MPC_MIP_REL_GAP,
+                "perfect_mip_rel_gap": config.mip_rel_gap,
                 "time_limit_s": config.time_limit_s,
                 "price_publication_local": config.price_publication_local,
             },
@@ -57,6 +59,7 @@ def report_dict(evaluation: Evaluation) -> dict[str, Any]:
             "wall_s": evaluation.wall_s,
         }
     )
+    return report
 
 
 def _money(value: float) -> str:

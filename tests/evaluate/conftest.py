@@ -28,3 +28,8 @@ def january(river: Plant) -> EvaluationData:
 @pytest.fixture(scope="session")
 def june(river: Plant) -> EvaluationData:
     return load_evaluation_data(JUNE, river.site)
+
+
+@pytest.fixture(scope="session")
+def june_path() -> Path:
+    return JUNE

@@ -52,7 +52,7 @@ def test_the_live_market_never_hands_out_an_unpublished_price(january: Evaluatio
     now = utc("2024-01-07T00:00Z")
     seen_tomorrow = False
     while now < utc("2024-01-10T00:00Z"):
-        prices, known_until = market.prices(now)
+        _, known_until = market.prices(now)
         seen_tomorrow |= known_until - now > timedelta(hours=24)
         market.carbon(now)
         now += timedelta(minutes=5)
@@ -125,9 +125,7 @@ def test_mpc_plans_use_published_prices_only_and_perfect_uses_the_truth(
     for plan in kept["perfect"]:
         assert plan.inputs.steps == 72
         first = january.hour_index(plan.inputs.start_utc)
-        assert plan.inputs.price_eur_per_mwh == pytest.approx(
-            list(truth[first : first + 72])
-        )
+        assert plan.inputs.price_eur_per_mwh == pytest.approx(list(truth[first : first + 72]))
         assert plan.inputs.heat_demand_kw == pytest.approx(
             list(january.heat_demand_kw[first : first + 72])
         )
