@@ -96,13 +96,17 @@ class PlannerService:
         state = self._state
         if state is None or state.energy_kwh is None:
             return False
+        prices, known_until = self._market.prices(state.now_utc)
+        if not any(hour >= state.now_utc - HOUR for hour in prices):
+            # no price for now or later: a plan would optimise against invented prices; the
+            # ladder stays on the rules until the market speaks
+            return False
         if self._planned_at_s is None:
             return True
         since_s = self._clock.monotonic_s() - self._planned_at_s
         config = self._plant.control.planner
         if since_s >= config.interval_s:
             return True
-        _, known_until = self._market.prices(state.now_utc)
         if self._prices_until is not None and known_until > self._prices_until:
             return True  # the day-ahead results were just published
         planned_kwh = self.planned_energy_kwh(state.now_utc)

@@ -213,3 +213,22 @@ def test_hpctl_plan_refuses_a_bad_horizon(
             ]
         )
     assert "outside 2..96 h" in capsys.readouterr().err
+
+
+async def test_no_plan_without_prices() -> None:
+    plant = river()
+
+    class SilentMarket:
+        def prices(self, now_utc: datetime) -> tuple[dict[datetime, float], datetime]:
+            return {}, now_utc
+
+        def carbon(self, now_utc: datetime) -> dict[datetime, float]:
+            return {}
+
+    service = PlannerService(plant, SilentMarket(), SimClock(T0))
+    service.observe(_report(_state(T0, 0.0)))
+    assert not service.due()
+    assert await service.replan_if_due() is None
+    state = _state(T0, 0.0)
+    histories = {u.name: first_history(u, -10_000) for u in state.units}
+    assert PlanPolicy(plant, service).targets(state, histories, None).source == "rules"
