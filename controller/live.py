@@ -19,6 +19,7 @@ from controller.mqtt.market import MqttMarket
 from controller.mqtt.wiring import Operations
 from controller.persist import HistoryStore
 from controller.policy import build_dispatch
+from controller.sdnotify import SystemdNotifier
 from drivers.clock import WallClock
 from drivers.pool import DriverPool
 
@@ -53,7 +54,15 @@ async def run_live(plant: Plant, stop: asyncio.Event | None = None) -> int:
         cycle = ControlCycle(
             plant, pool, clock, ops.desk, observers=[metrics, *ops.observers], history_store=store
         )
-        metrics.attach(planner=dispatch.planner, policy=dispatch.policy, market=market, cycle=cycle)
+        metrics.attach(
+            planner=dispatch.planner,
+            policy=dispatch.policy,
+            market=market,
+            cycle=cycle,
+            bridge=ops.bridge,
+        )
+        systemd = SystemdNotifier(clock)
+        cycle.add_observer(systemd)
         try:
             async with asyncio.TaskGroup() as group:
                 polling = group.create_task(pool.run_polling(), name="poll-devices")
@@ -68,6 +77,7 @@ async def run_live(plant: Plant, stop: asyncio.Event | None = None) -> int:
                 if planning is not None:
                     planning.cancel()
         finally:
+            systemd.stopping()
             errors = await cycle.hand_back()
             for device, error in errors.items():
                 log.error("hand-back to local control failed for %s: %s", device, error)
