@@ -235,3 +235,15 @@ def test_systemd_watchdog_pings_from_the_cycle(tmp_path: Path) -> None:
         assert listener.recv(256) == b"WATCHDOG=1"
         notifier.stopping()
         assert listener.recv(256) == b"STOPPING=1"
+
+
+def test_every_metric_is_documented() -> None:
+    plant = load_plant(DEFAULT_PLANT)
+    metrics = ControllerMetrics(plant.site, control=plant.control)
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "metrics.md").read_text()
+    names = {
+        family.name + ("_total" if family.type == "counter" else "")
+        for family in metrics.registry.collect()
+    }
+    missing = sorted(name for name in names if f"`{name}`" not in doc)
+    assert not missing, f"docs/metrics.md does not list {missing}"
