@@ -13,15 +13,17 @@ from __future__ import annotations
 import logging
 import math
 from collections.abc import Awaitable, Callable, Mapping, Sequence
+from pathlib import Path
 from typing import Any, TypeVar
 
 from asyncua.client.client import Client
 from asyncua.client.ua_client import UaClientState
 from asyncua.common.node import Node
+from asyncua.crypto.security_policies import SecurityPolicyBasic256Sha256
 from asyncua.ua.attribute_ids import AttributeIds
 from asyncua.ua.status_codes import StatusCodes
 from asyncua.ua.uaerrors import UaError, UaStatusCodeError
-from asyncua.ua.uaprotocol_auto import CreateSubscriptionParameters
+from asyncua.ua.uaprotocol_auto import CreateSubscriptionParameters, MessageSecurityMode
 from asyncua.ua.uatypes import (
     Byte,
     DataValue,
@@ -75,9 +77,12 @@ _SESSION_LOST = {
 class OpcUaConnection:
     """One session to one server endpoint, reopened with back-off after a failure."""
 
-    def __init__(self, name: str, connection: Connection, clock: Clock) -> None:
+    def __init__(
+        self, name: str, connection: Connection, clock: Clock, base_dir: Path | None = None
+    ) -> None:
         self.name = name
         self.config = connection
+        self._base_dir = base_dir or Path(".")
         self._clock = clock
         self._client: Client | None = None
         self._namespaces: dict[str, int] = {}
@@ -113,8 +118,9 @@ class OpcUaConnection:
             raise BackedOff(f"{where} is down; next connect attempt is backed off")
         client = Client(self.config.endpoint, timeout=self.config.timeout_s)
         try:
+            await self._secure(client)
             await client.connect()
-        except (OSError, TimeoutError, UaError) as exc:
+        except (OSError, TimeoutError, UaError, ValueError) as exc:
             self._backoff.failed()
             if self._was_connected or self._backoff.failures == 1:
                 logger.warning("%s: cannot connect (%r); retrying with back-off", where, exc)
@@ -128,6 +134,29 @@ class OpcUaConnection:
             logger.info("%s connected", where)
         self._was_connected = True
         return client
+
+    async def _secure(self, client: Client) -> None:
+        """Apply the connection's security settings (certificates, user) before connecting."""
+        security = self.config.security
+        if security is None:
+            return
+        if security.application_uri is not None:
+            client.application_uri = security.application_uri
+        server_cert = security.server_certificate_file
+        await client.set_security(
+            SecurityPolicyBasic256Sha256,
+            certificate=str(self._path(security.certificate_file)),
+            private_key=str(self._path(security.private_key_file)),
+            server_certificate=None if server_cert is None else str(self._path(server_cert)),
+            mode=getattr(MessageSecurityMode, security.mode),
+        )
+        if security.username is not None and security.password_file is not None:
+            client.set_user(security.username)
+            client.set_password(self._path(security.password_file).read_text().strip())
+
+    def _path(self, name: str) -> Path:
+        path = Path(name)
+        return path if path.is_absolute() else self._base_dir / path
 
     async def namespace_index(self, uri: str) -> int:
         if uri not in self._namespaces:

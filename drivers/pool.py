@@ -11,6 +11,7 @@ import asyncio
 import logging
 import math
 from collections.abc import Mapping
+from pathlib import Path
 from types import TracebackType
 from typing import Self
 
@@ -46,7 +47,7 @@ class DriverPool:
             if config.protocol == "modbus":
                 self.connections[name] = ModbusConnection(name, config, clock)
             else:
-                self.connections[name] = OpcUaConnection(name, config, clock)
+                self.connections[name] = OpcUaConnection(name, config, clock, Path(site.base_dir))
         for binding in site.devices():
             if binding.name not in maps:
                 raise PermanentError(f"device '{binding.name}' has no point map")

@@ -34,6 +34,28 @@ class PlantInfo(_Strict):
     timezone: str = "Europe/Copenhagen"
 
 
+class OpcUaSecurity(_Strict):
+    """OPC UA message security and user identity. Paths are relative to the plant file.
+
+    The only policy offered is Basic256Sha256 (the lowest one still recommended); the password
+    lives in its own file, readable by the service user only, never in the plant file."""
+
+    policy: Literal["Basic256Sha256"] = "Basic256Sha256"
+    mode: Literal["SignAndEncrypt", "Sign"] = "SignAndEncrypt"
+    certificate_file: str  # the controller's certificate (DER or PEM)
+    private_key_file: str
+    server_certificate_file: str | None = None  # pin the server's certificate
+    application_uri: str | None = None  # must match the URI in the client certificate
+    username: str | None = None
+    password_file: str | None = None
+
+    @model_validator(mode="after")
+    def _check_identity(self) -> Self:
+        if (self.username is None) != (self.password_file is None):
+            raise ValueError("give both 'username' and 'password_file', or neither")
+        return self
+
+
 class Connection(_Strict):
     """Where devices are reached. Modbus: host and port; OPC UA: an endpoint URL."""
 
@@ -43,6 +65,13 @@ class Connection(_Strict):
     endpoint_path: str = "/hpctl/"  # OPC UA: opc.tcp://host:port{endpoint_path}
     timeout_s: Annotated[float, Field(gt=0)] = 1.0
     retries: Annotated[int, Field(ge=0, le=5)] = 1
+    security: OpcUaSecurity | None = None  # OPC UA only
+
+    @model_validator(mode="after")
+    def _check_security(self) -> Self:
+        if self.security is not None and self.protocol != "opcua":
+            raise ValueError("'security' applies to OPC UA connections only")
+        return self
 
     @property
     def endpoint(self) -> str:
