@@ -25,7 +25,7 @@ lint: $(STAMP)
 	$(BIN)/lint-imports
 
 validate: $(STAMP)
-	$(BIN)/hpctl validate deploy/plants/*.toml deploy/pointmaps/*.toml
+	$(BIN)/hpctl validate deploy/plants/*.toml deploy/compose/plant.toml deploy/pointmaps/*.toml
 
 bench: $(STAMP)
 	mkdir -p bench-results
