@@ -31,6 +31,7 @@ bench: $(STAMP)
 	mkdir -p bench-results
 	$(BIN)/python bench/bench_cycle.py --out bench-results/cycle.json
 	$(BIN)/python bench/bench_plan.py --out bench-results/plan.json
+	$(BIN)/python bench/bench_evaluate.py --out bench-results/evaluate.json
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache bench-results

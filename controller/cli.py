@@ -4,6 +4,7 @@ hpctl demo [--plant FILE] [--scenario FILE] [--start ISO] [--days N] [--policy r
 hpctl sim --plant FILE [--modbus-port N] [--opcua-port N] [--speed X] [--scenario FILE]
 hpctl run --plant FILE [--read-only] [--metrics-port N]
 hpctl audit (--plant FILE | --db FILE) [--since ISO] [--unit NAME]
+    hpctl evaluate --plant FILE --scenario FILE [--start ISO] [--days N] [--policies ...] --out DIR
 hpctl validate FILE...        plant files and point maps; exit 1 with the reasons if bad
 """
 
@@ -114,8 +115,14 @@ def build_parser() -> argparse.ArgumentParser:
     plan.add_argument("--json", action="store_true", help="machine-readable output")
 
     from controller import audit_cli
+    from controller.evaluate import cli as evaluate_cli
 
     audit_cli.add_arguments(sub.add_parser("audit", help="print the audit store"))
+    evaluate_cli.add_arguments(
+        sub.add_parser(
+            "evaluate", help="replay a scenario under baseline, mpc and perfect; report and plots"
+        )
+    )
 
     validate = sub.add_parser("validate", help="check plant files and point maps")
     validate.add_argument("files", type=Path, nargs="+")
@@ -143,6 +150,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             from controller import audit_cli
 
             return audit_cli.run(args)
+        if args.command == "evaluate":
+            from controller.evaluate import cli as evaluate_cli
+
+            return evaluate_cli.run(args)
         return _validate(args.files)
     except (ConfigError, ScenarioError, PointMapError, SiteError) as exc:
         print(f"hpctl: {exc}", file=sys.stderr)

@@ -38,6 +38,7 @@ class StagingConfig(_Strict):
     soc_boiler_on: Fraction = 0.15  # below this with every unit running, the boiler helps
     soc_boiler_off: Fraction = 0.30
     soc_max_plan: Fraction = 0.85  # a stratified tank's top reaches its limit before SoC 1
+    soc_reserve_plan: Fraction = 0.2  # the plan keeps this much: forecasts err, units start late
     high_limit_soft_band_k: Annotated[float, Field(ge=0)] = 3.0  # trim to min load this close
 
     @model_validator(mode="after")
@@ -46,6 +47,8 @@ class StagingConfig(_Strict):
             raise ValueError("need soc_start_next < soc_target < soc_stop_one")
         if not self.soc_boiler_on < self.soc_boiler_off:
             raise ValueError("need soc_boiler_on < soc_boiler_off")
+        if not self.soc_reserve_plan < self.soc_target < self.soc_max_plan:
+            raise ValueError("need soc_reserve_plan < soc_target < soc_max_plan")
         return self
 
 

@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 
 from controller.config import Plant
 from controller.core.commands import Targets
-from controller.core.estimate import PlantState
+from controller.core.estimate import STATE_RUNNING, PlantState
 from controller.core.forecast import (
     HOUR,
     demand_correction,
@@ -72,6 +72,7 @@ class PlannerService:
         self._clock = clock
         self.observations = observations or HourlyLog()
         self.current: Plan | None = None
+        self.reserve_kwh = 0.0  # stored energy below the current plan's storage band
         self.forecast: Forecast | None = None
         self.last_attempt: Plan | None = None
         self.solves_total = 0
@@ -142,6 +143,7 @@ class PlannerService:
         if plan.usable:
             self.current = plan
             self.forecast = forecast
+            self.reserve_kwh = state.capacity_kwh * self._plant.control.staging.soc_reserve_plan
         else:
             self.solve_failures_total += 1
             log.warning("planner returned no usable plan: %s (%s)", plan.status, plan.message)
@@ -234,9 +236,12 @@ class PlannerService:
                     available=unit_available(unit, history) or on,
                 )
             )
-        # plan within what the stratified tank can take before its top reaches the high limit
-        capacity_kwh = state.capacity_kwh * control.staging.soc_max_plan
-        energy_kwh = state.energy_kwh or 0.0
+        # the plan's storage is the band between a reserve (forecasts err, a unit may start
+        # late) and what the stratified tank takes before its top reaches the high limit
+        staging = control.staging
+        reserve_kwh = state.capacity_kwh * staging.soc_reserve_plan
+        capacity_kwh = state.capacity_kwh * (staging.soc_max_plan - staging.soc_reserve_plan)
+        energy_kwh = max(0.0, (state.energy_kwh or 0.0) - reserve_kwh)
         loss_kw = sum(
             tank.loss_w_per_k
             / 1000.0
@@ -258,7 +263,8 @@ class PlannerService:
             storage_loss_per_step=loss_fraction,
             storage_max_charge_kw=None,
             storage_max_discharge_kw=None,
-            storage_terminal_kwh=state.capacity_kwh * control.staging.soc_target,
+            storage_terminal_kwh=state.capacity_kwh
+            * (staging.soc_target - staging.soc_reserve_plan),
             storage_terminal_value_eur_per_kwh=None,
             boiler_heat_max_kw=boiler.heat_max_kw if boiler else 0.0,
             boiler_efficiency=boiler.efficiency if boiler else 1.0,
@@ -275,7 +281,8 @@ class PlannerService:
 
     # --- reading the plan ----------------------------------------------------------------
     def planned_energy_kwh(self, now_utc: datetime) -> float | None:
-        """Stored energy the current plan expects now (interpolated within its step)."""
+        """Stored energy the current plan expects now (interpolated within its step), the
+        reserve below the plan's band included."""
         plan = self.current
         if plan is None:
             return None
@@ -285,7 +292,7 @@ class PlannerService:
         before = plan.inputs.storage_initial_kwh if step == 0 else plan.storage_kwh[step - 1]
         after = plan.storage_kwh[step]
         elapsed = (now_utc - plan.inputs.start_utc).total_seconds() / plan.inputs.step_s - step
-        return before + (after - before) * elapsed
+        return self.reserve_kwh + before + (after - before) * elapsed
 
 
 class PlanPolicy:
@@ -360,8 +367,18 @@ class PlanPolicy:
             )
         boiler_kw = plan.boiler_heat_kw[step] if plan.boiler_heat_kw else 0.0
         if site.boiler is not None and soc < staging.soc_boiler_on:
-            shortfall_kw = sum(unit_heat.values()) + correction_kw - capacity_kw
-            boiler_kw = max(boiler_kw, min(site.boiler.heat_max_kw, shortfall_kw))
+            # a low tank: the boiler covers what the units confirmed running cannot (a unit
+            # that is still starting delivers nothing yet)
+            wanted_kw = max(
+                sum(unit_heat.values()),
+                (state.network_heat_kw or forecast_demand_kw) + max(0.0, soc_error_kw),
+            )
+            deliverable_kw = sum(
+                min(unit_heat[name], specs[name].heat_max_kw)
+                for name in running
+                if state.unit(name).state_code == STATE_RUNNING
+            )
+            boiler_kw = max(boiler_kw, min(site.boiler.heat_max_kw, wanted_kw - deliverable_kw))
         return Targets(
             unit_on=unit_on,
             unit_heat_kw=unit_heat,

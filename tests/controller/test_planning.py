@@ -165,9 +165,11 @@ def test_planner_inputs_carry_measured_history_and_forecasts_only() -> None:
     assert hp1.starts_in_window_before == 1
     assert forecast.prices_known_until == datetime(2024, 1, 9, 23, 0, tzinfo=UTC)
     assert inputs.steps == plant.control.planner.horizon_steps
-    assert inputs.storage_capacity_kwh == pytest.approx(
-        state.capacity_kwh * plant.control.staging.soc_max_plan
-    )
+    staging = plant.control.staging
+    band = staging.soc_max_plan - staging.soc_reserve_plan
+    assert inputs.storage_capacity_kwh == pytest.approx(state.capacity_kwh * band)
+    reserve_kwh = state.capacity_kwh * staging.soc_reserve_plan
+    assert inputs.storage_initial_kwh == pytest.approx((state.energy_kwh or 0.0) - reserve_kwh)
 
 
 def test_hpctl_plan_prints_a_table_and_json(capsys: pytest.CaptureFixture[str]) -> None:
