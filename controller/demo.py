@@ -82,11 +82,8 @@ class DemoSummary:
         return self.simulated_s / self.wall_s if self.wall_s > 0 else float("inf")
 
     def render(self) -> str:
-        cop = (
-            self.heat_delivered_kwh / self.electricity_kwh
-            if self.electricity_kwh > 0
-            else float("nan")
-        )
+        unit_heat_kwh = sum(unit.heat_kwh for unit in self.units.values())
+        cop = unit_heat_kwh / self.electricity_kwh if self.electricity_kwh > 0 else float("nan")
         lines = [
             f"plant {self.plant}: {self.simulated_s / 3600:.0f} h from {self.start_utc:%Y-%m-%d %H:%M} UTC "
             f"in {self.wall_s:.1f} s wall ({self.speedup:.0f}x real time, {self.cycles} cycles)",

@@ -42,7 +42,8 @@ _VARIANT_TYPES: dict[DataType, ua.VariantType] = {
 }
 _COMM_DROPPED = ua.StatusCode(ua.UInt32(StatusCodes.BadCommunicationError))
 
-logging.getLogger("asyncua").setLevel(logging.WARNING)
+if logging.getLogger("asyncua").getEffectiveLevel() < logging.WARNING:
+    logging.getLogger("asyncua").setLevel(logging.WARNING)  # Server.init() logs ~1,000 INFO lines
 
 
 @dataclass(slots=True)
