@@ -78,6 +78,7 @@ class PlannerService:
         self.solves_total = 0
         self.solve_failures_total = 0
         self._planned_at_s: float | None = None
+        self._planned_available: frozenset[str] = frozenset()
         self._prices_until: datetime | None = None
         self._state: PlantState | None = None
         self._histories: dict[str, UnitHistory] = {}
@@ -108,6 +109,8 @@ class PlannerService:
         config = self._plant.control.planner
         if since_s >= config.interval_s:
             return True
+        if self._available(state) != self._planned_available and since_s >= 300.0:
+            return True  # a unit tripped or came back: the plan assumed otherwise
         if self._prices_until is not None and known_until > self._prices_until:
             return True  # the day-ahead results were just published
         planned_kwh = self.planned_energy_kwh(state.now_utc)
@@ -118,6 +121,13 @@ class PlannerService:
             and abs(planned_kwh - energy_kwh) > config.replan_soc_deviation * state.capacity_kwh
         )
         return drifted and since_s >= 300.0
+
+    def _available(self, state: PlantState) -> frozenset[str]:
+        return frozenset(
+            unit.name
+            for unit in state.units
+            if unit_available(unit, self._histories.get(unit.name)) or unit.compressor_on
+        )
 
     async def replan_if_due(self) -> Plan | None:
         if not self.due():
@@ -131,6 +141,7 @@ class PlannerService:
             return None
         inputs, forecast = self.build_inputs(state, self._histories)
         self._planned_at_s = self._clock.monotonic_s()
+        self._planned_available = self._available(state)
         self._prices_until = forecast.prices_known_until
         try:
             plan = await asyncio.to_thread(solve_plan, inputs)

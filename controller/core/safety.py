@@ -91,6 +91,15 @@ def apply_safety(
                 "supply_high_temp",
                 f"supply {unit.supply_temp_c:.1f} °C near limit {spec.max_supply_temp_c:.1f} °C",
             )
+        elif (
+            command.enable
+            and unit.supply_temp_c is not None
+            and unit.source_temp_c is not None
+            and unit.supply_temp_c - unit.source_temp_c
+            >= spec.max_lift_k - limits.supply_high_margin_k
+        ):
+            lift_k = unit.supply_temp_c - unit.source_temp_c
+            block("lift_high", f"lift {lift_k:.1f} K near the unit's limit {spec.max_lift_k:.1f} K")
         elif command.enable and not unit.compressor_on:
             check = may_start(spec, history, state.now_s)
             if not check.allowed:
