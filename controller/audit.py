@@ -7,6 +7,10 @@ fallback transition (plan -> last plan -> rules, hand-back to local control) and
 `record` never blocks the cycle: events go to a writer thread that commits them in batches,
 each batch one transaction, with `synchronous=FULL` so that a committed event survives a killed
 process and a power cut. `flush` waits until everything recorded so far is committed.
+
+With a retention, rows older than that before the newest committed event are deleted once per
+day of event time, in short transactions; SQLite reuses the freed pages, so the file levels off
+instead of growing for the life of the edge PC's disk.
 """
 
 from __future__ import annotations
@@ -18,7 +22,7 @@ import sqlite3
 import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
@@ -30,6 +34,7 @@ log = logging.getLogger(__name__)
 
 AUDIT_FILE = "audit.sqlite3"
 BATCH_MAX = 500
+PRUNE_CHUNK_ROWS = 5_000  # per transaction, so a first prune of a large store never stalls writes
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS audit (
@@ -79,11 +84,18 @@ class FanOut:
 class AuditStore:
     """Append-only event log with a writer thread; `record` is safe to call from the cycle."""
 
-    def __init__(self, path: Path, max_pending: int = 100_000) -> None:
+    def __init__(
+        self, path: Path, max_pending: int = 100_000, retention_days: int | None = None
+    ) -> None:
+        if retention_days is not None and retention_days < 1:
+            raise ValueError(f"audit retention of {retention_days} days: must be at least 1")
         path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
+        self.retention_days = retention_days
         self.written_total = 0
         self.dropped_total = 0  # only if the disk stalls for a very long time
+        self.pruned_total = 0
+        self._pruned_on: date | None = None
         self._queue: queue.Queue[tuple[int, AuditEvent] | None] = queue.Queue(max_pending)
         self._recorded = 0
         self._committed = 0
@@ -165,6 +177,27 @@ class AuditStore:
             self.written_total += len(rows)
             self._committed = max(self._committed, batch[-1][0])
             self._done.notify_all()
+        newest = max(event.at_utc for _, event in batch).astimezone(UTC)
+        if self.retention_days is not None and newest.date() != self._pruned_on:
+            self._prune(db, newest - timedelta(days=self.retention_days))
+            self._pruned_on = newest.date()
+
+    def _prune(self, db: sqlite3.Connection, before_utc: datetime) -> None:
+        """Delete rows older than `before_utc`, a chunk per transaction."""
+        cutoff = utc_text(before_utc)
+        while True:
+            with db:
+                deleted = db.execute(
+                    "DELETE FROM audit WHERE id IN "
+                    "(SELECT id FROM audit WHERE at_utc < ? ORDER BY at_utc LIMIT ?)",
+                    (cutoff, PRUNE_CHUNK_ROWS),
+                ).rowcount
+            with self._done:
+                self.pruned_total += deleted
+            if deleted < PRUNE_CHUNK_ROWS:
+                break
+        if self.pruned_total:
+            log.info("audit store: rows before %s pruned (%d so far)", cutoff, self.pruned_total)
 
 
 def _connect(path: Path) -> sqlite3.Connection:

@@ -151,6 +151,9 @@ class ControlConfig(_Strict):
     metrics_host: str = "127.0.0.1"
     metrics_port: Annotated[int, Field(ge=0, le=65535)] = 9108
     data_dir: str = "data"
+    # the audit store keeps this many days (a year and a season by default: an annual review
+    # and its follow-up questions still find their rows)
+    audit_retention_days: Annotated[int, Field(ge=7, le=3660)] = 400
     supply_temp_setpoint_c: float | None = None  # None: the network's weather compensation
     staging: StagingConfig = StagingConfig()
     safety: SafetyConfig = SafetyConfig()

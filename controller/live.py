@@ -60,6 +60,7 @@ async def run_live(plant: Plant, stop: asyncio.Event | None = None) -> int:
             market=market,
             cycle=cycle,
             bridge=ops.bridge,
+            audit=ops.audit,
         )
         systemd = SystemdNotifier(clock)
         cycle.add_observer(systemd)

@@ -48,6 +48,8 @@ class MqttStats(Protocol):
     @property
     def reconnects_total(self) -> int: ...
     @property
+    def connect_failures_total(self) -> int: ...
+    @property
     def messages_received_total(self) -> int: ...
     @property
     def garbage_total(self) -> int: ...
@@ -55,6 +57,55 @@ class MqttStats(Protocol):
     def requests_accepted_total(self) -> int: ...
     @property
     def requests_rejected_total(self) -> int: ...
+    @property
+    def price_updates_total(self) -> int: ...
+    @property
+    def carbon_updates_total(self) -> int: ...
+    @property
+    def published_total(self) -> int: ...
+    @property
+    def dropped_total(self) -> int: ...
+
+
+# (metric name without prefix/suffix, the bridge's counter, help): every counter the bridge keeps
+MQTT_COUNTERS = (
+    ("reconnects", "reconnects_total", "MQTT reconnections"),
+    (
+        "connect_failures",
+        "connect_failures_total",
+        "MQTT connection attempts that failed (refused, TLS, authentication)",
+    ),
+    ("messages_received", "messages_received_total", "MQTT messages received"),
+    ("garbage_messages", "garbage_total", "MQTT messages that could not be parsed"),
+    ("requests_accepted", "requests_accepted_total", "Operator requests over MQTT accepted"),
+    ("requests_rejected", "requests_rejected_total", "Operator requests over MQTT rejected"),
+    ("price_updates", "price_updates_total", "Price forecasts received over MQTT and applied"),
+    ("carbon_updates", "carbon_updates_total", "Carbon forecasts received over MQTT and applied"),
+    ("published", "published_total", "MQTT messages published (state, plan, events, replies)"),
+    (
+        "dropped",
+        "dropped_total",
+        "Reports or events dropped because the MQTT publish queue was full",
+    ),
+)
+
+
+class AuditCounts(Protocol):
+    """What the metrics read of the audit store."""
+
+    @property
+    def written_total(self) -> int: ...
+    @property
+    def dropped_total(self) -> int: ...
+    @property
+    def pruned_total(self) -> int: ...
+
+
+AUDIT_COUNTERS = (
+    ("written", "written_total", "Audit events committed to the audit store"),
+    ("dropped", "dropped_total", "Audit events dropped because the writer fell far behind"),
+    ("pruned", "pruned_total", "Audit rows deleted for being older than the retention"),
+)
 
 
 class MqttBridgeLike(Protocol):
@@ -80,6 +131,7 @@ class ControllerMetrics:
         policy: object | None = None,
         market: MarketFeed | None = None,
         bridge: MqttBridgeLike | None = None,
+        audit: AuditCounts | None = None,
         cycle: ControlCycle | None = None,
     ) -> None:
         self.registry = CollectorRegistry()
@@ -91,6 +143,7 @@ class ControllerMetrics:
         self._policy = policy
         self._market = market
         self._bridge = bridge
+        self._audit = audit
         self._cycle = cycle
         self._server: MetricsServer | None = None
         self._last: CycleReport | None = None
@@ -113,6 +166,7 @@ class ControllerMetrics:
         policy: object | None = None,
         market: MarketFeed | None = None,
         bridge: MqttBridgeLike | None = None,
+        audit: AuditCounts | None = None,
         cycle: ControlCycle | None = None,
     ) -> None:
         """Give the metrics what they read each cycle (only the arguments given change)."""
@@ -122,6 +176,7 @@ class ControllerMetrics:
         self._policy = policy or self._policy
         self._market = market or self._market
         self._bridge = bridge or self._bridge
+        self._audit = audit or self._audit
         self._cycle = cycle or self._cycle
 
     def _define(self) -> None:
@@ -268,14 +323,12 @@ class ControllerMetrics:
         )
         self.mqtt_connected = gauge("hpctl_mqtt_connected", "1 while the MQTT bridge is connected")
         self.mqtt = {
-            name: CounterMirror(counter(f"hpctl_mqtt_{name}", doc))
-            for name, doc in (
-                ("reconnects", "MQTT reconnections"),
-                ("messages_received", "MQTT messages received"),
-                ("garbage_messages", "MQTT messages that could not be parsed"),
-                ("requests_accepted", "Operator requests over MQTT accepted"),
-                ("requests_rejected", "Operator requests over MQTT rejected"),
-            )
+            attribute: CounterMirror(counter(f"hpctl_mqtt_{name}", doc))
+            for name, attribute, doc in MQTT_COUNTERS
+        }
+        self.audit = {
+            attribute: CounterMirror(counter(f"hpctl_audit_events_{name}", doc))
+            for name, attribute, doc in AUDIT_COUNTERS
         }
 
     # --- per cycle -------------------------------------------------------------------------
@@ -382,11 +435,11 @@ class ControllerMetrics:
         if self._bridge is not None:
             stats = self._bridge.stats
             self.mqtt_connected.set(1.0 if stats.connected else 0.0)
-            self.mqtt["reconnects"].update(float(stats.reconnects_total))
-            self.mqtt["messages_received"].update(float(stats.messages_received_total))
-            self.mqtt["garbage_messages"].update(float(stats.garbage_total))
-            self.mqtt["requests_accepted"].update(float(stats.requests_accepted_total))
-            self.mqtt["requests_rejected"].update(float(stats.requests_rejected_total))
+            for attribute, mirror in self.mqtt.items():
+                mirror.update(float(getattr(stats, attribute)))
+        if self._audit is not None:
+            for attribute, mirror in self.audit.items():
+                mirror.update(float(getattr(self._audit, attribute)))
 
     # --- health ----------------------------------------------------------------------------
     def health_status(self) -> tuple[bool, dict[str, object]]:

@@ -36,7 +36,7 @@ class Operations:
         data_dir: Path,
         market: MqttMarket | None,
     ) -> Operations:
-        audit = AuditStore(data_dir / AUDIT_FILE)
+        audit = AuditStore(data_dir / AUDIT_FILE, retention_days=plant.control.audit_retention_days)
         sink = FanOut([audit])
         desk = OperatorDesk(plant.site, dispatch.policy, sink)
         planner = dispatch.planner

@@ -385,6 +385,8 @@ CONTROLLER = (
             q("hpctl_mqtt_connected", "connected"),
             q("increase(hpctl_mqtt_reconnects_total[$__rate_interval])", "reconnects"),
             q("rate(hpctl_mqtt_messages_received_total[$__rate_interval])", "messages/s"),
+            q("rate(hpctl_mqtt_published_total[$__rate_interval])", "published/s"),
+            q("increase(hpctl_mqtt_dropped_total[$__rate_interval])", "dropped"),
         ),
         "none",
     ),

@@ -32,6 +32,7 @@ DEMO_START = datetime(2024, 1, 7, 23, 0, tzinfo=UTC)
 DEMO_DAYS = 1.0 + 10.0 / 86400.0
 POLL_ATTEMPTS = 240
 POLL_PAUSE_S = 0.5
+RANGE_STEP_S = 1.0
 
 
 def free_port() -> int:
@@ -60,7 +61,9 @@ class PrometheusServer:
             raise AssertionError(f"Prometheus {path} {params}: HTTP {status}: {body[:500]}")
         return payload
 
-    def query_range(self, expr: str, start_s: float, end_s: float, step_s: float = 1.0) -> list:  # type: ignore[type-arg]
+    def query_range(
+        self, expr: str, start_s: float, end_s: float, step_s: float = RANGE_STEP_S
+    ) -> list:  # type: ignore[type-arg]
         payload = self.api(
             "query_range", query=expr, start=f"{start_s:.3f}", end=f"{end_s:.3f}", step=f"{step_s}"
         )
@@ -140,6 +143,11 @@ class FakeStats:
     garbage_total: int = 2
     requests_accepted_total: int = 3
     requests_rejected_total: int = 1
+    connect_failures_total: int = 0
+    price_updates_total: int = 4
+    carbon_updates_total: int = 4
+    published_total: int = 120
+    dropped_total: int = 0
 
 
 @dataclass
@@ -197,8 +205,12 @@ def demo_scrape(tmp_path: Path) -> Iterator[DemoScrape]:
             for future in metrics.decisions.regret_futures:
                 future.result(timeout=120)
             server.wait_for("hpctl_regret_eur")
+            # A range query evaluates on a grid anchored at its start, so its last point can fall
+            # before a sample scraped within the last step; one step past now covers it (the
+            # lookback reaches back to the newest sample).
+            ended_s = time.time() + RANGE_STEP_S
             yield DemoScrape(
-                server, metrics, f"http://127.0.0.1:{port}", result[0], started_s, time.time()
+                server, metrics, f"http://127.0.0.1:{port}", result[0], started_s, ended_s
             )
     finally:
         metrics.close()

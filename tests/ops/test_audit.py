@@ -44,6 +44,45 @@ def test_events_come_back_in_order_and_filtered(tmp_path: Path) -> None:
     assert store.written_total == 7
 
 
+def test_rows_older_than_the_retention_are_pruned_once_a_day(tmp_path: Path) -> None:
+    store = AuditStore(tmp_path / "audit.sqlite3", retention_days=7)
+    for day in range(10):  # an event at 06:00 and 18:00 of ten days
+        for hour in (6, 18):
+            store.record(AuditEvent(T0 + timedelta(days=day, hours=hour), "write", "hp1", {}))
+            assert store.flush()
+    store.close()
+    rows = read_audit(store.path)
+    # the prune of day 9 ran on its first event (06:00) and cut at day 2 06:00: a row outlives
+    # the retention by less than a day
+    assert rows[0].at_utc == "2024-01-10T06:00:00.000000Z"
+    assert len(rows) == 16
+    assert store.pruned_total == 4
+    assert store.written_total == 20
+
+
+def test_retention_prunes_a_large_backlog_in_chunks(tmp_path: Path) -> None:
+    path = tmp_path / "audit.sqlite3"
+    old = AuditStore(path)
+    for second in range(12_000):  # more than two prune chunks, all a year old
+        old.record(AuditEvent(T0 + timedelta(seconds=second), "write", "hp1", {}))
+    old.close()
+    store = AuditStore(path, retention_days=30)
+    store.record(AuditEvent(T0 + timedelta(days=365), "plan", None, {}))
+    store.close()
+    assert [row.kind for row in read_audit(path)] == ["plan"]
+    assert store.pruned_total == 12_000
+
+
+def test_without_retention_nothing_is_pruned(tmp_path: Path) -> None:
+    store = AuditStore(tmp_path / "audit.sqlite3")
+    store.record(AuditEvent(T0, "write", "hp1", {}))
+    store.record(AuditEvent(T0 + timedelta(days=3650), "write", "hp1", {}))
+    store.close()
+    assert len(read_audit(store.path)) == 2
+    with pytest.raises(ValueError, match="at least 1"):
+        AuditStore(tmp_path / "other.sqlite3", retention_days=0)
+
+
 def test_a_naive_time_is_refused(tmp_path: Path) -> None:
     store = AuditStore(tmp_path / "audit.sqlite3")
     try:

@@ -148,22 +148,7 @@ def scraped(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DemoScrape]:
 
 @needs_prometheus
 @pytest.mark.slow
-def _known_gaps(panels: list[tuple[str, str, str]]) -> list[object]:
-    """The regret panel has had no number in this scrape since the planner gained its reserve
-    band and the lift interlock (the regret itself computes outside the scrape, see the closing
-    note of that change); it stays visible as an expected failure until that is found."""
-    reason = (
-        "regret not yet scraped as a number after the planner reserve change: under investigation"
-    )
-    return [
-        pytest.param(*panel, marks=pytest.mark.xfail(reason=reason, strict=False))
-        if panel[2].startswith("hpctl_regret")
-        else panel
-        for panel in panels
-    ]
-
-
-@pytest.mark.parametrize(("dashboard", "title", "expr"), _known_gaps(list(_panels())))
+@pytest.mark.parametrize(("dashboard", "title", "expr"), _panels())
 def test_every_panel_query_returns_data(
     scraped: DemoScrape, dashboard: str, title: str, expr: str
 ) -> None:

@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 from prometheus_client import CollectorRegistry, Counter
 
+from controller.audit import AuditEvent, AuditStore
 from controller.config import ControlConfig, load_plant
 from controller.core.estimate import PlantState, UnitState
 from controller.daybook import DayBook
@@ -23,6 +24,7 @@ from controller.metrics import ControllerMetrics
 from controller.metrics_decisions import CounterMirror
 from controller.sdnotify import SystemdNotifier
 from drivers.clock import SimClock
+from tests.controller.fakes import T0
 from tests.ops.prom import PROMTOOL, FakeBridge, FakeStats, http_get
 from tests.sil.harness import rig
 
@@ -152,6 +154,26 @@ def test_mqtt_counters_follow_the_bridge() -> None:
     assert value("hpctl_mqtt_reconnects_total") == 2.0
     assert value("hpctl_mqtt_messages_received_total") == 10.0
     assert value("hpctl_mqtt_requests_rejected_total") == 1.0
+    stats.published_total, stats.dropped_total, stats.connect_failures_total = 500, 3, 2
+    metrics._observe_comms()
+    assert value("hpctl_mqtt_published_total") == 500.0
+    assert value("hpctl_mqtt_dropped_total") == 3.0
+    assert value("hpctl_mqtt_connect_failures_total") == 2.0
+    assert value("hpctl_mqtt_price_updates_total") == 4.0
+
+
+def test_audit_counters_follow_the_store(tmp_path: Path) -> None:
+    plant = load_plant(DEFAULT_PLANT)
+    store = AuditStore(tmp_path / "audit.sqlite3", retention_days=7)
+    metrics = ControllerMetrics(plant.site, control=plant.control, audit=store)
+    store.record(AuditEvent(T0, "write", "hp1", {}))
+    store.record(AuditEvent(T0 + timedelta(days=30), "write", "hp1", {}))
+    store.close()
+    metrics._observe_comms()
+    value = metrics.registry.get_sample_value
+    assert value("hpctl_audit_events_written_total") == 2.0
+    assert value("hpctl_audit_events_pruned_total") == 1.0
+    assert value("hpctl_audit_events_dropped_total") == 0.0
 
 
 def test_counter_mirror_counts_a_restarted_source_as_new() -> None:
