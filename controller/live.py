@@ -29,8 +29,18 @@ log = logging.getLogger(__name__)
 async def run_live(plant: Plant, stop: asyncio.Event | None = None) -> int:
     stop = stop or asyncio.Event()
     loop = asyncio.get_running_loop()
-    for signum in (signal.SIGTERM, signal.SIGINT):
+    signals = (signal.SIGTERM, signal.SIGINT)
+    for signum in signals:
         loop.add_signal_handler(signum, stop.set)
+    try:
+        return await _run(plant, stop)
+    finally:
+        # the loop may outlive us (an embedding program, a test): give the signals back
+        for signum in signals:
+            loop.remove_signal_handler(signum)
+
+
+async def _run(plant: Plant, stop: asyncio.Event) -> int:
     clock = WallClock()
     async with DriverPool(plant.site, plant.maps, clock) as pool:
         metrics = ControllerMetrics(

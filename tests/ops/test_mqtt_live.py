@@ -33,30 +33,33 @@ async def test_live_controller_bridges_requests_and_audits(broker: Broker, tmp_p
         await op.subscribe(f"{PREFIX}/reply", qos=1)
         live = plant.with_site(plant.site.with_ports(servers.ports))
         task = asyncio.create_task(run_live(live, stop))
-        first = await next_json(op, f"{PREFIX}/state")
-        assert first["source"] == "rules"
-        expires = WallClock().now() + timedelta(minutes=10)
-        request = {
-            "id": "grid-1",
-            "kind": "curtail",
-            "max_power_kw": 0,
-            "priority": 70,
-            "operator": "tso",
-            "expires_utc": expires.isoformat(),
-        }
-        await op.publish(f"{PREFIX}/request", json.dumps(request), qos=1)
-        answer = await next_json(op, f"{PREFIX}/reply")
-        assert answer["accepted"] is True, answer
-        for _ in range(50):
-            state = await next_json(op, f"{PREFIX}/state")
-            if state["overrides"]:
-                break
-        assert [o["id"] for o in state["overrides"]] == ["grid-1"]  # type: ignore[index]
-        units = state["units"]
-        assert isinstance(units, dict)
-        assert all(unit["target_on"] is False for unit in units.values())
-        stop.set()
-        assert await asyncio.wait_for(task, timeout=30) == 0
+        try:
+            first = await next_json(op, f"{PREFIX}/state")
+            assert first["source"] == "rules"
+            expires = WallClock().now() + timedelta(minutes=10)
+            request = {
+                "id": "grid-1",
+                "kind": "curtail",
+                "max_power_kw": 0,
+                "priority": 70,
+                "operator": "tso",
+                "expires_utc": expires.isoformat(),
+            }
+            await op.publish(f"{PREFIX}/request", json.dumps(request), qos=1)
+            answer = await next_json(op, f"{PREFIX}/reply")
+            assert answer["accepted"] is True, answer
+            for _ in range(50):
+                state = await next_json(op, f"{PREFIX}/state")
+                if state["overrides"]:
+                    break
+            assert [o["id"] for o in state["overrides"]] == ["grid-1"]  # type: ignore[index]
+            units = state["units"]
+            assert isinstance(units, dict)
+            assert all(unit["target_on"] is False for unit in units.values())
+        finally:
+            stop.set()  # also when an assertion failed: never leave the controller running
+            exit_code = await asyncio.wait_for(task, timeout=60)
+    assert exit_code == 0
     rows = read_audit(tmp_path / AUDIT_FILE)
     kinds = {row.kind for row in rows}
     assert {"fallback", "write", "request", "answer", "handback"} <= kinds

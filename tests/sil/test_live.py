@@ -31,11 +31,20 @@ async def test_sigterm_hands_the_units_back_to_local_control(tmp_path: Path) -> 
     model = PlantModel(plant.site, START)
     async with PlantServers(plant.site, plant.maps, model) as servers:
         live = plant.with_site(plant.site.with_ports(servers.ports))
-        task = asyncio.create_task(run_live(live))
-        assert await _wait_for(lambda: model.value("hp1", "heartbeat") >= 3)
-        assert model.value("hp1", "remote_request") == 1
-        os.kill(os.getpid(), signal.SIGTERM)
-        assert await asyncio.wait_for(task, timeout=30) == 0
+        stop = asyncio.Event()  # only for a failed assertion: the test stops it with SIGTERM
+        task = asyncio.create_task(run_live(live, stop))
+        try:
+            assert await _wait_for(lambda: model.value("hp1", "heartbeat") >= 3)
+            assert model.value("hp1", "remote_request") == 1
+            os.kill(os.getpid(), signal.SIGTERM)
+            assert await asyncio.wait_for(task, timeout=30) == 0
+            assert stop.is_set()  # the signal reached the controller's stop event
+        finally:
+            stop.set()
+            await asyncio.wait_for(task, timeout=60)
+    # the signals are given back: a later SIGTERM to this process is not swallowed
+    assert signal.getsignal(signal.SIGTERM) == signal.SIG_DFL
+    assert signal.getsignal(signal.SIGINT) == signal.default_int_handler
     for unit in plant.site.units:
         assert model.value(unit.name, "remote_request") == 0
         assert model.value(unit.name, "enable_cmd") == 0
