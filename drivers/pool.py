@@ -127,6 +127,7 @@ class DriverPool:
 
     async def _poll_forever(self, device: Device, publishing_interval_s: float | None) -> None:
         interval_s = device.poll_interval_s
+        task = asyncio.current_task()
         if isinstance(device, OpcUaDevice):
             await device.start_subscription(publishing_interval_s or interval_s)
         while True:
@@ -137,6 +138,12 @@ class DriverPool:
                 await device.refresh()
             else:
                 await device.poll()
+            if task is not None and task.cancelling():
+                # Python 3.11's asyncio.wait_for (inside pymodbus and asyncua) returns the
+                # answer and drops a cancel that lands as the answer arrives; a task group that
+                # is already stopping never cancels twice, so without this the poll would run
+                # on and the shutdown (the hand-back to local control) would wait forever.
+                raise asyncio.CancelledError
 
     def health(self) -> dict[str, DeviceHealth]:
         return {name: device.health() for name, device in self.devices.items()}

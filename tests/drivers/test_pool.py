@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import struct
 from collections.abc import AsyncIterator
 
@@ -93,3 +94,35 @@ async def test_run_polling_follows_the_clock(
         task.cancel()
         with pytest.raises(asyncio.CancelledError):
             await task
+
+
+async def test_polling_stops_when_a_poll_swallows_the_cancel(
+    pool: DriverPool, clock: SimClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Python 3.11's asyncio.wait_for, used by pymodbus and asyncua for every request, returns
+    the answer and drops the cancel when both land together. The shutdown must still end: a
+    lost cancel once hung `hpctl run` (and a test) waiting for the poll task forever."""
+    device = pool.devices["hp1"]
+    real_poll = device.poll
+    in_poll = asyncio.Event()
+
+    async def poll_that_swallows_a_cancel() -> bool:
+        in_poll.set()
+        # the answer and the cancel land together: 3.11's wait_for returns the answer
+        with contextlib.suppress(asyncio.CancelledError):
+            await asyncio.sleep(3600)
+        return await real_poll()
+
+    monkeypatch.setattr(device, "poll", poll_that_swallows_a_cancel)
+    task = asyncio.create_task(pool.run_polling(publishing_interval_s=0.02), name="polling")
+    for _ in range(200):  # tick until hp1's task has started and reached its first poll
+        clock.advance(1.0)
+        await asyncio.sleep(0.01)
+        if in_poll.is_set():
+            break
+    assert in_poll.is_set()
+    task.cancel()
+    # not wait_for: it would cancel again on its timeout and wait for the task, the old hang
+    done, _ = await asyncio.wait({task}, timeout=10)
+    assert task in done, "polling went on after its cancel"
+    assert task.cancelled()

@@ -6,12 +6,12 @@ from __future__ import annotations
 
 import asyncio
 import json
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from controller.audit import AUDIT_FILE, read_audit
 from controller.config import MqttConfig, load_plant
-from controller.demo import DEFAULT_PLANT
+from controller.demo import DEFAULT_PLANT, load_demo_inputs
 from controller.live import run_live
 from drivers.clock import WallClock
 from sim_plant.physics import PlantModel
@@ -65,3 +65,61 @@ async def test_live_controller_bridges_requests_and_audits(broker: Broker, tmp_p
     assert {"fallback", "write", "request", "answer", "handback"} <= kinds
     assert rows[-1].kind == "handback"
     assert rows[-1].detail["what"] == "shutdown"
+
+
+async def test_prices_over_mqtt_become_the_plan_the_live_controller_runs(
+    broker: Broker, tmp_path: Path
+) -> None:
+    """The energy trader's path: day-ahead prices published to the broker are the only price
+    source; the planner solves on them, the plan appears retained on P/plan and the cycle runs
+    it. The prices are the demo scenario's first 36 real DK1 hours, laid onto the coming hours."""
+    mqtt = MqttConfig(enabled=True, port=broker.port, publish_interval_s=0.2)
+    plant = load_plant(DEFAULT_PLANT).with_control(
+        cycle_s=0.5, metrics_port=0, data_dir=str(tmp_path), policy="planner", mqtt=mqtt
+    )
+    assert plant.control.market.price_file is None  # MQTT is the only price feed
+    _, scenario = load_demo_inputs(None, None)
+    real = scenario.between(scenario.start_utc, scenario.start_utc + timedelta(hours=36))
+    this_hour = WallClock().now().replace(minute=0, second=0, microsecond=0)
+    prices = {
+        "prices": [
+            {
+                "start_utc": (this_hour + timedelta(hours=k)).isoformat(),
+                "price_eur_per_mwh": row.price_eur_per_mwh,
+            }
+            for k, row in enumerate(real)
+        ]
+    }
+    model = PlantModel(plant.site, START)
+    stop = asyncio.Event()
+    async with PlantServers(plant.site, plant.maps, model) as servers, client(broker) as op:
+        await op.subscribe(f"{PREFIX}/state", qos=1)
+        await op.subscribe(f"{PREFIX}/plan", qos=1)
+        live = plant.with_site(plant.site.with_ports(servers.ports))
+        task = asyncio.create_task(run_live(live, stop))
+        try:
+            first = await next_json(op, f"{PREFIX}/state")
+            assert first["source"] == "rules"  # no prices yet: the ladder stays on the rules
+            await op.publish(f"{PREFIX}/market/prices", json.dumps(prices), qos=1)
+            plan = await next_json(op, f"{PREFIX}/plan", timeout_s=60.0)
+            assert plan["usable"] is True, plan
+            assert plan["status"] in ("optimal", "time_limit")
+            # each step is priced with the hour it falls in, as published
+            plan_start = datetime.fromisoformat(str(plan["start_utc"]))
+            step = timedelta(seconds=float(plan["step_s"]))  # type: ignore[arg-type]
+            planned = plan["price_eur_per_mwh"]
+            assert isinstance(planned, list)
+            for k, price in enumerate(planned[:16]):
+                hour = (plan_start + k * step - this_hour) // timedelta(hours=1)
+                assert price == round(real[hour].price_eur_per_mwh, 2), k
+            for _ in range(100):
+                state = await next_json(op, f"{PREFIX}/state")
+                if state["source"] == "plan":
+                    break
+            assert state["source"] == "plan"
+        finally:
+            stop.set()
+            exit_code = await asyncio.wait_for(task, timeout=60)
+    assert exit_code == 0
+    plans = read_audit(tmp_path / AUDIT_FILE, kinds=["plan"])
+    assert plans and plans[0].detail["usable"] is True
