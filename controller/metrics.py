@@ -204,6 +204,8 @@ class ControllerMetrics:
             "hpctl_last_cycle_timestamp_seconds", "When the last cycle ran (Unix time)"
         )
         self.healthy = gauge("hpctl_healthy", "1 when /healthz answers 200")
+        # judged at scrape time: a stuck cycle never observes again, yet must read 0 here
+        self.healthy.set_function(lambda: 1.0 if self.health_status()[0] else 0.0)
         self.unit_state = gauge(
             "hpctl_unit_state_code",
             "Unit state: 0 off, 1 starting, 2 running, 3 stopping, 4 tripped",
@@ -343,7 +345,6 @@ class ControllerMetrics:
         self.decisions.observe(report.state, self._planner, self._policy, self._market)
         if self._cycle is not None:
             self.overruns.update(float(self._cycle.overruns_total))
-        self.healthy.set(1.0 if self.health_status()[0] else 0.0)
 
     def _observe_process(self, report: CycleReport) -> None:
         state = report.state

@@ -107,12 +107,16 @@ async def test_healthz_follows_the_cycle_and_the_data() -> None:
             status, body = await asyncio.to_thread(http_get, f"{url}/healthz")
             assert status == 200, body
             assert json.loads(body)["status"] == "ok"
+            assert "hpctl_healthy 1.0" in (await asyncio.to_thread(http_get, f"{url}/metrics"))[1]
 
             r.ticking = False  # the plant and the clock go on; the controller is stuck
             await r.run(4 * r.plant.control.cycle_s)
             status, body = await asyncio.to_thread(http_get, f"{url}/healthz")
             assert status == 503
             assert "last cycle" in json.loads(body)["reasons"][0]
+            # no cycle has observed since: the gauge is judged when scraped, not left at 1
+            status, body = await asyncio.to_thread(http_get, f"{url}/metrics")
+            assert "hpctl_healthy 0.0" in body
 
             r.ticking = True
             r.model.faults.drop_comm("tank1")
