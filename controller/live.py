@@ -71,6 +71,7 @@ async def _run(plant: Plant, stop: asyncio.Event) -> int:
             cycle=cycle,
             bridge=ops.bridge,
             audit=ops.audit,
+            overrides=ops.desk,
         )
         systemd = SystemdNotifier(clock)
         cycle.add_observer(systemd)

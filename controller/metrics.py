@@ -9,13 +9,14 @@ is in docs/metrics.md.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from importlib.metadata import PackageNotFoundError, version
 from typing import Protocol
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 from controller.config import ControlConfig
+from controller.core.overrides import PLANT_KINDS, UNIT_KINDS
 from controller.cycle import ControlCycle, CycleReport
 from controller.market import MarketFeed
 from controller.metrics_decisions import CounterMirror, DecisionMetrics
@@ -37,7 +38,7 @@ INTERLOCK_REASONS = (
     "valve_close_while_running",
     "tank_data_stale_handback",
 )
-POLICY_SOURCES = ("plan", "last_plan", "rules", "manual")
+POLICY_SOURCES = ("plan", "last_plan", "rules")
 
 
 class MqttStats(Protocol):
@@ -108,6 +109,18 @@ AUDIT_COUNTERS = (
 )
 
 
+class OverrideLike(Protocol):
+    @property
+    def kind(self) -> str: ...
+
+
+class OverrideSource(Protocol):
+    """The operator desk: the requests in force."""
+
+    @property
+    def active(self) -> Sequence[OverrideLike]: ...
+
+
 class MqttBridgeLike(Protocol):
     @property
     def stats(self) -> MqttStats: ...
@@ -132,6 +145,7 @@ class ControllerMetrics:
         market: MarketFeed | None = None,
         bridge: MqttBridgeLike | None = None,
         audit: AuditCounts | None = None,
+        overrides: OverrideSource | None = None,
         cycle: ControlCycle | None = None,
     ) -> None:
         self.registry = CollectorRegistry()
@@ -144,6 +158,7 @@ class ControllerMetrics:
         self._market = market
         self._bridge = bridge
         self._audit = audit
+        self._overrides = overrides
         self._cycle = cycle
         self._server: MetricsServer | None = None
         self._last: CycleReport | None = None
@@ -167,6 +182,7 @@ class ControllerMetrics:
         market: MarketFeed | None = None,
         bridge: MqttBridgeLike | None = None,
         audit: AuditCounts | None = None,
+        overrides: OverrideSource | None = None,
         cycle: ControlCycle | None = None,
     ) -> None:
         """Give the metrics what they read each cycle (only the arguments given change)."""
@@ -177,6 +193,7 @@ class ControllerMetrics:
         self._market = market or self._market
         self._bridge = bridge or self._bridge
         self._audit = audit or self._audit
+        self._overrides = overrides or self._overrides
         self._cycle = cycle or self._cycle
 
     def _define(self) -> None:
@@ -323,6 +340,13 @@ class ControllerMetrics:
             "Fallback level in use: 1 for the source of the targets (plan, last_plan, rules)",
             ("source",),
         )
+        self.overrides_active = gauge(
+            "hpctl_operator_overrides_active",
+            "Operator requests in force, by kind (manual, setpoint, curtail, boost)",
+            ("kind",),
+        )
+        for kind in UNIT_KINDS + PLANT_KINDS:
+            self.overrides_active.labels(kind).set(0.0)
         self.mqtt_connected = gauge("hpctl_mqtt_connected", "1 while the MQTT bridge is connected")
         self.mqtt = {
             attribute: CounterMirror(counter(f"hpctl_mqtt_{name}", doc))
@@ -414,6 +438,10 @@ class ControllerMetrics:
             self.write_errors.labels(device).inc()
         for source in POLICY_SOURCES:
             self.policy_source.labels(source).set(1.0 if report.targets.source == source else 0.0)
+        if self._overrides is not None:
+            kinds = [request.kind for request in self._overrides.active]
+            for kind in UNIT_KINDS + PLANT_KINDS:
+                self.overrides_active.labels(kind).set(float(kinds.count(kind)))
 
     def _observe_comms(self) -> None:
         if self._health is not None:

@@ -124,6 +124,13 @@ PLANT = (
         (q("hpctl_today_cost_eur", "EUR"), q("hpctl_today_co2_grams / 1e6", "t CO2")),
         "none",
     ),
+    P(
+        "Operator overrides in force",
+        "timeseries",
+        (q("hpctl_operator_overrides_active", "{{kind}}"),),
+        "none",
+        description="Requests from SCADA over MQTT, each until its expiry (hpctl audit lists them)",
+    ),
 )
 
 DISPATCH = (

@@ -15,13 +15,16 @@ from typing import Any
 import pytest
 from prometheus_client import CollectorRegistry, Counter
 
-from controller.audit import AuditEvent, AuditStore
+from controller.audit import AuditEvent, AuditStore, FanOut
 from controller.config import ControlConfig, load_plant
 from controller.core.estimate import PlantState, UnitState
+from controller.cycle import ControlCycle, RulesPolicy
 from controller.daybook import DayBook
 from controller.demo import DEFAULT_PLANT, load_demo_inputs, run_demo
 from controller.metrics import ControllerMetrics
 from controller.metrics_decisions import CounterMirror
+from controller.mqtt.desk import OperatorDesk
+from controller.mqtt.messages import CurtailRequest
 from controller.sdnotify import SystemdNotifier
 from drivers.clock import SimClock
 from tests.controller.fakes import T0
@@ -273,3 +276,27 @@ def test_every_metric_is_documented() -> None:
     }
     missing = sorted(name for name in names if f"`{name}`" not in doc)
     assert not missing, f"docs/metrics.md does not list {missing}"
+
+
+async def test_operator_overrides_in_force_are_exported_by_kind() -> None:
+    plant = load_plant(DEFAULT_PLANT).with_control(policy="rules")
+    async with rig(plant) as r:
+        desk = OperatorDesk(r.plant.site, RulesPolicy(r.plant), FanOut([]))
+        r.cycle = ControlCycle(r.plant, r.pool, r.clock, desk)
+        metrics = ControllerMetrics(
+            r.plant.site, health=r.pool.health, control=r.plant.control, clock=r.clock
+        )
+        metrics.attach(overrides=desk)
+        r.cycle.add_observer(metrics)
+        value = metrics.registry.get_sample_value
+        assert value("hpctl_operator_overrides_active", {"kind": "curtail"}) == 0.0
+        expires = r.clock.now() + timedelta(minutes=2)
+        cap = CurtailRequest(
+            kind="curtail", id="cap", max_power_kw=0.0, priority=50, expires_utc=expires
+        )
+        assert desk.submit(cap, r.clock.now()).accepted
+        await r.run(10)
+        assert value("hpctl_operator_overrides_active", {"kind": "curtail"}) == 1.0
+        assert value("hpctl_operator_overrides_active", {"kind": "manual"}) == 0.0
+        await r.run(150)  # past its expiry: the desk drops it and the gauge follows
+        assert value("hpctl_operator_overrides_active", {"kind": "curtail"}) == 0.0
