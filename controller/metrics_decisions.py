@@ -35,6 +35,7 @@ SOLVER_STATUSES = (
     "infeasible",
     "error",
 )
+MARKET_REFRESH = timedelta(minutes=1)
 MAX_INTERVAL_S = 60.0  # a longer gap between cycles is not integrated at the last power
 
 
@@ -63,6 +64,7 @@ class DecisionMetrics:
         self.regret_futures: list[Future[Regret]] = []
         self.last_day: DayRecord | None = None
         self._hour_key: datetime | None = None
+        self._asked_utc: datetime | None = None
         self._market_now: tuple[float | None, float | None] = (None, None)
         self._seen_plan: Plan | None = None
         self._plan_seen_at_s = 0.0
@@ -257,11 +259,14 @@ class DecisionMetrics:
     def _market_at(
         self, market: MarketFeed | None, when_utc: datetime
     ) -> tuple[float | None, float | None]:
-        """The hour's price and carbon, asked of the feed once per hour."""
+        """The hour's price and carbon, asked of the feed each new hour and every minute: a price
+        arriving mid-hour (MQTT, a new price file) shows up, and the hour still gets its cost."""
         if market is None:
             return None, None
         key = hour_start(when_utc)
-        if key != self._hour_key:
+        stale = self._asked_utc is None or when_utc - self._asked_utc >= MARKET_REFRESH
+        if key != self._hour_key or stale:
+            self._asked_utc = when_utc
             prices, known_until = market.prices(when_utc)
             carbon = market.carbon(when_utc)
             self._market_now = (prices.get(key), carbon.get(key))

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import math
 import socket
 import subprocess
 from datetime import UTC, datetime, timedelta
@@ -24,7 +25,8 @@ from controller.demo import DEFAULT_PLANT, load_demo_inputs, run_demo
 from controller.metrics import ControllerMetrics
 from controller.metrics_decisions import CounterMirror
 from controller.mqtt.desk import OperatorDesk
-from controller.mqtt.messages import CurtailRequest
+from controller.mqtt.market import MqttMarket
+from controller.mqtt.messages import CurtailRequest, PriceUpdate
 from controller.sdnotify import SystemdNotifier
 from drivers.clock import SimClock
 from tests.controller.fakes import T0
@@ -300,3 +302,24 @@ async def test_operator_overrides_in_force_are_exported_by_kind() -> None:
         assert value("hpctl_operator_overrides_active", {"kind": "manual"}) == 0.0
         await r.run(150)  # past its expiry: the desk drops it and the gauge follows
         assert value("hpctl_operator_overrides_active", {"kind": "curtail"}) == 0.0
+
+
+def test_a_price_arriving_mid_hour_is_shown_minutes_later_not_next_hour() -> None:
+    plant = load_plant(DEFAULT_PLANT)
+    metrics = ControllerMetrics(plant.site, control=plant.control)
+    market = MqttMarket()
+    start = datetime(2024, 1, 8, 10, 10, tzinfo=UTC)
+    value = metrics.registry.get_sample_value
+
+    def observe(minute: int) -> None:
+        now = start + timedelta(minutes=minute)
+        state = _state(now, 60.0 * minute, 1000.0, 3000.0)
+        metrics.decisions.observe(state, None, None, market)
+
+    observe(0)
+    assert math.isnan(value("hpctl_market_price_eur_per_mwh") or 0.0)
+    hour = datetime(2024, 1, 8, 10, tzinfo=UTC)
+    update = {"prices": [{"start_utc": hour.isoformat(), "price_eur_per_mwh": 87.5}]}
+    market.add_prices(PriceUpdate.model_validate(update), received_utc=start)
+    observe(2)  # same hour, two cycles of 60 s on: the feed has been asked again
+    assert value("hpctl_market_price_eur_per_mwh") == 87.5
