@@ -80,8 +80,12 @@ MQTT_COUNTERS = (
     ("garbage_messages", "garbage_total", "MQTT messages that could not be parsed"),
     ("requests_accepted", "requests_accepted_total", "Operator requests over MQTT accepted"),
     ("requests_rejected", "requests_rejected_total", "Operator requests over MQTT rejected"),
-    ("price_updates", "price_updates_total", "Price forecasts received over MQTT and applied"),
-    ("carbon_updates", "carbon_updates_total", "Carbon forecasts received over MQTT and applied"),
+    (
+        "price_updates",
+        "price_updates_total",
+        "Valid price updates received over MQTT (used unless a price file is configured)",
+    ),
+    ("carbon_updates", "carbon_updates_total", "Valid carbon updates received over MQTT"),
     ("published", "published_total", "MQTT messages published (state, plan, events, replies)"),
     (
         "dropped",
