@@ -185,6 +185,7 @@ class AuditStore:
     def _prune(self, db: sqlite3.Connection, before_utc: datetime) -> None:
         """Delete rows older than `before_utc`, a chunk per transaction."""
         cutoff = utc_text(before_utc)
+        pruned = 0
         while True:
             with db:
                 deleted = db.execute(
@@ -192,12 +193,13 @@ class AuditStore:
                     "(SELECT id FROM audit WHERE at_utc < ? ORDER BY at_utc LIMIT ?)",
                     (cutoff, PRUNE_CHUNK_ROWS),
                 ).rowcount
+            pruned += deleted
             with self._done:
                 self.pruned_total += deleted
             if deleted < PRUNE_CHUNK_ROWS:
                 break
-        if self.pruned_total:
-            log.info("audit store: rows before %s pruned (%d so far)", cutoff, self.pruned_total)
+        if pruned:
+            log.info("audit store: %d rows before %s pruned", pruned, cutoff)
 
 
 def _connect(path: Path) -> sqlite3.Connection:

@@ -5,6 +5,7 @@ and the systemd watchdog pings from the cycle."""
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import math
 import socket
@@ -22,8 +23,9 @@ from controller.core.estimate import PlantState, UnitState
 from controller.cycle import ControlCycle, RulesPolicy
 from controller.daybook import DayBook
 from controller.demo import DEFAULT_PLANT, load_demo_inputs, run_demo
-from controller.metrics import ControllerMetrics
+from controller.metrics import AUDIT_COUNTERS, MQTT_COUNTERS, ControllerMetrics
 from controller.metrics_decisions import CounterMirror
+from controller.mqtt.bridge import BridgeStats
 from controller.mqtt.desk import OperatorDesk
 from controller.mqtt.market import MqttMarket
 from controller.mqtt.messages import CurtailRequest, PriceUpdate
@@ -323,3 +325,12 @@ def test_a_price_arriving_mid_hour_is_shown_minutes_later_not_next_hour() -> Non
     market.add_prices(PriceUpdate.model_validate(update), received_utc=start)
     observe(2)  # same hour, two cycles of 60 s on: the feed has been asked again
     assert value("hpctl_market_price_eur_per_mwh") == 87.5
+
+
+def test_the_counter_tables_name_what_the_bridge_and_the_store_keep(tmp_path: Path) -> None:
+    bridge_counters = {f.name for f in dataclasses.fields(BridgeStats)} - {"connected"}
+    assert {attribute for _, attribute, _ in MQTT_COUNTERS} == bridge_counters
+    store = AuditStore(tmp_path / "audit.sqlite3")
+    store.close()
+    for _, attribute, _ in AUDIT_COUNTERS:
+        assert isinstance(getattr(store, attribute), int), attribute
