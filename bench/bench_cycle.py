@@ -25,9 +25,9 @@ from typing import Any
 from asyncua import Client, ua
 from pymodbus.client import AsyncModbusTcpClient
 
+from controller.app.demo import DEFAULT_PLANT, run_demo
 from controller.config import Plant, load_plant, parse_control
-from controller.cycle import ControlCycle
-from controller.demo import DEFAULT_PLANT, run_demo
+from controller.runtime.cycle import ControlCycle
 from controller.scenarios import default_scenario_path
 from drivers.clock import SimClock
 from drivers.modbus_blocks import plan_reads

@@ -17,6 +17,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from controller.core.commands import Targets
+from controller.core.cop import COP_CAP, unit_cop
 from controller.core.estimate import PlantState
 from controller.core.history import UnitHistory
 from controller.core.rules import unit_available
@@ -25,8 +26,6 @@ from drivers.site import SiteConfig, UnitSpec
 UNIT_KINDS = ("manual", "setpoint")
 PLANT_KINDS = ("curtail", "boost")
 MAX_DURATION = timedelta(hours=24)  # a forgotten override must not outlive a shift handover
-COP_CAP = 8.0
-APPROACH_K = 3.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -149,9 +148,7 @@ def estimated_cop(spec: UnitSpec, state: PlantState) -> float:
     source_c = unit.source_temp_c if unit.source_temp_c is not None else state.source_temp_c
     if supply_c is None or source_c is None:
         return 1.0
-    sink_k = min(supply_c, spec.max_supply_temp_c) + APPROACH_K + 273.15
-    source_k = source_c - APPROACH_K + 273.15
-    return min(COP_CAP, max(1.0, spec.carnot_efficiency * sink_k / max(sink_k - source_k, 1.0)))
+    return max(1.0, unit_cop(spec, min(supply_c, spec.max_supply_temp_c), source_c))
 
 
 def apply_overrides(

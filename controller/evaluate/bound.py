@@ -15,11 +15,11 @@ from datetime import datetime
 
 import numpy as np
 
+from controller.app.plan_report import resting_state
 from controller.config import Plant
 from controller.core.plan import build_model, solve_model
 from controller.evaluate.data import EvaluationData
 from controller.evaluate.policies import perfect
-from controller.plan_report import resting_state
 from drivers.clock import SimClock
 from sim_plant.physics import PlantModel
 

@@ -11,11 +11,15 @@ import argparse
 import os
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from controller.config import ConfigError, load_plant
 from controller.evaluate.data import load_evaluation_data, replay_window
 from controller.evaluate.policies import POLICIES
 from drivers.scenario import ScenarioError, parse_timestamp
+
+if TYPE_CHECKING:
+    from controller.evaluate.runner import Evaluation
 
 EXIT_OK = 0
 EXIT_BAD_INPUT = 2
@@ -86,7 +90,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Run the evaluation and write report.json, report.md and the plots into `--out`."""
-    from controller.evaluate.plots import write_plots
     from controller.evaluate.report import write_report
     from controller.evaluate.runner import evaluate
 
@@ -124,8 +127,23 @@ def run(args: argparse.Namespace) -> int:
         progress=None if args.quiet else sys.stderr,
         jobs=max(1, args.jobs),
     )
-    plots = write_plots(evaluation, args.out)
+    plots = _plots(evaluation, args.out)
     paths = write_report(evaluation, args.out, plots)
     print(paths["markdown"].read_text(encoding="utf-8").split("\n![")[0].rstrip())
     print(f"wrote {paths['json']}, {paths['markdown']} and {len(plots)} plots")
     return EXIT_OK
+
+
+def _plots(evaluation: Evaluation, out_dir: Path) -> list[str]:
+    """The plots need matplotlib, which the edge install leaves out (`pip install hpctl[evaluate]`)."""
+    try:
+        from controller.evaluate.plots import write_plots
+    except ModuleNotFoundError as exc:
+        if exc.name is None or not exc.name.startswith("matplotlib"):
+            raise
+        print(
+            "plots skipped: matplotlib is not installed (pip install 'hpctl[evaluate]')",
+            file=sys.stderr,
+        )
+        return []
+    return write_plots(evaluation, out_dir)

@@ -22,7 +22,7 @@ from zoneinfo import ZoneInfo
 import numpy as np
 
 from controller.core.forecast import network_demand_kw
-from controller.cycle import CycleReport
+from controller.core.report import CycleReport
 from drivers.site import NetworkSpec
 
 HOUR = timedelta(hours=1)

@@ -13,7 +13,7 @@ from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from controller.evaluate.data import HOUR_S, EvaluationData
-from controller.market import MarketFeed
+from controller.runtime.market import MarketFeed
 
 HOUR = timedelta(hours=1)
 

@@ -1,6 +1,6 @@
 """The three dispatch policies a replay compares, each built from the live controller's parts.
 
-- `baseline`: `controller.cycle.RulesPolicy`: staging on the tank's state of charge with
+- `baseline`: `controller.runtime.cycle.RulesPolicy`: staging on the tank's state of charge with
   lead/lag rotation by run hours, price-blind, as most plants run today.
 - `mpc`: `PlannerService` + `PlanPolicy` as live, re-planning hourly over 36 h in hourly steps,
   fed by the live `ScenarioMarket` behind an audit, and by `Forecaster`, which learns from the
@@ -19,12 +19,13 @@ from datetime import UTC, datetime
 from controller.config import Plant
 from controller.core.estimate import PlantState
 from controller.core.plan import Plan
-from controller.cycle import CycleObserver, RulesPolicy, TargetPolicy
 from controller.evaluate.data import HOUR_S, EvaluationData, FloatArray
 from controller.evaluate.forecaster import WINDOW_H, Forecaster
 from controller.evaluate.information import AuditedMarket, DisclosureRule, PerfectMarket
-from controller.market import MarketFeed, ScenarioMarket
-from controller.planning import Forecast, PlannerService, PlanPolicy
+from controller.runtime.cycle import CycleObserver
+from controller.runtime.dispatch import RulesPolicy, TargetPolicy
+from controller.runtime.market import MarketFeed, ScenarioMarket
+from controller.runtime.planner import Forecast, PlannerService, PlanPolicy
 from drivers.clock import Clock
 
 POLICIES = ("baseline", "mpc", "perfect")

@@ -2,7 +2,7 @@
 
 Each step: the plant steps under the scenario's boundary (the step's start), simulated time
 moves, the planner re-plans if it is due (in its worker thread; the step waits for it so runs
-are repeatable), and `controller.cycle.ControlCycle` runs its estimate, policy, staging, safety
+are repeatable), and `controller.runtime.cycle.ControlCycle` runs its estimate, policy, staging, safety
 and writes against the model. No sockets: the model is the driver pool. Meters are read off
 the model's cumulative counters and charged at the price in force during the step.
 """
@@ -18,11 +18,12 @@ from datetime import datetime, timedelta
 import numpy as np
 
 from controller.config import Plant
-from controller.cycle import ControlCycle, CycleReport
+from controller.core.report import CycleReport
 from controller.evaluate.data import HOUR_S, EvaluationData, FloatArray
 from controller.evaluate.plantio import ModelPool
 from controller.evaluate.policies import PolicySetup
 from controller.evaluate.progress import ProgressSink
+from controller.runtime.cycle import ControlCycle
 from drivers.clock import SimClock
 from sim_plant.physics import Boundary, PlantModel
 

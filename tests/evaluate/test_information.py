@@ -18,7 +18,7 @@ from controller.evaluate.information import (
     PerfectMarket,
 )
 from controller.evaluate.replay import replay
-from controller.market import ScenarioMarket
+from controller.runtime.market import ScenarioMarket
 from drivers.clock import SimClock
 
 NOON = time(12, 0)

@@ -12,12 +12,13 @@ from pathlib import Path
 
 import aiomqtt
 
-from controller.audit import AuditObserver, AuditStore, FanOut
 from controller.config import MqttConfig, Plant
-from controller.cycle import ControlCycle, RulesPolicy
-from controller.mqtt import MqttBridge, MqttMarket, OperatorDesk
+from controller.runtime.cycle import ControlCycle
+from controller.runtime.dispatch import RulesPolicy
+from controller.telemetry.audit import AuditObserver, AuditStore, FanOut
+from controller.telemetry.mqtt import MqttBridge, MqttMarket, OperatorDesk
 from drivers.clock import Clock
-from tests.controller.fakes import FakeSnapshot, plant_snapshot, river
+from tests.core.fakes import FakeSnapshot, plant_snapshot, river
 from tests.ops.mosquitto import Broker
 
 TANK_TEMP_C = 77.0  # SoC 0.6 in the river plant's 65..85 °C tank: the rules hold steady

@@ -22,8 +22,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from controller.demo import DemoSummary, load_demo_inputs, run_demo
-from controller.metrics import ControllerMetrics
+from controller.app.demo import DemoSummary, load_demo_inputs, run_demo
+from controller.telemetry.metrics import ControllerMetrics
 
 PROMETHEUS = shutil.which("prometheus")
 PROMTOOL = shutil.which("promtool")

@@ -11,18 +11,18 @@ from pathlib import Path
 
 import pytest
 
-from controller import audit_cli
-from controller.audit import (
+from controller.app import audit_cli
+from controller.app.cli import main
+from controller.runtime.cycle import ControlCycle
+from controller.telemetry.audit import (
     AuditEvent,
     AuditObserver,
     AuditStore,
     FanOut,
     read_audit,
 )
-from controller.cli import main
-from controller.cycle import ControlCycle
 from drivers.clock import SimClock
-from tests.controller.fakes import T0, river
+from tests.core.fakes import T0, river
 from tests.ops.mqtt_rig import FakePool
 
 

@@ -9,8 +9,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-from controller.audit import AuditEvent, AuditStore, read_audit
-from tests.controller.fakes import T0
+from controller.core.events import AuditEvent
+from controller.telemetry.audit import AuditStore, read_audit
+from tests.core.fakes import T0
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -18,8 +19,9 @@ CHILD = """
 import sys
 from datetime import timedelta
 from pathlib import Path
-from controller.audit import AuditEvent, AuditStore
-from tests.controller.fakes import T0
+from controller.core.events import AuditEvent
+from controller.telemetry.audit import AuditStore
+from tests.core.fakes import T0
 
 store = AuditStore(Path(sys.argv[1]))
 for n in range(1, 1_000_001):

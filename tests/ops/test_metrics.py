@@ -17,21 +17,24 @@ from typing import Any
 import pytest
 from prometheus_client import CollectorRegistry, Counter
 
-from controller.audit import AuditEvent, AuditStore, FanOut
+from controller.app.demo import DEFAULT_PLANT, load_demo_inputs, run_demo
 from controller.config import ControlConfig, load_plant
 from controller.core.estimate import PlantState, UnitState
-from controller.cycle import ControlCycle, RulesPolicy
-from controller.daybook import DayBook
-from controller.demo import DEFAULT_PLANT, load_demo_inputs, run_demo
-from controller.metrics import AUDIT_COUNTERS, MQTT_COUNTERS, ControllerMetrics
-from controller.metrics_decisions import CounterMirror
-from controller.mqtt.bridge import BridgeStats
-from controller.mqtt.desk import OperatorDesk
-from controller.mqtt.market import MqttMarket
-from controller.mqtt.messages import CurtailRequest, PriceUpdate
-from controller.sdnotify import SystemdNotifier
+from controller.core.events import AuditEvent
+from controller.runtime.cycle import ControlCycle
+from controller.runtime.desk import OperatorDesk
+from controller.runtime.dispatch import RulesPolicy
+from controller.runtime.requests import CurtailRequest
+from controller.telemetry.audit import AuditStore, FanOut
+from controller.telemetry.daybook import DayBook
+from controller.telemetry.decisions import CounterMirror
+from controller.telemetry.metrics import AUDIT_COUNTERS, MQTT_COUNTERS, ControllerMetrics
+from controller.telemetry.mqtt.bridge import BridgeStats
+from controller.telemetry.mqtt.market import MqttMarket
+from controller.telemetry.mqtt.messages import PriceUpdate
+from controller.telemetry.sdnotify import SystemdNotifier
 from drivers.clock import SimClock
-from tests.controller.fakes import T0
+from tests.core.fakes import T0
 from tests.ops.prom import PROMTOOL, FakeBridge, FakeStats, http_get
 from tests.sil.harness import rig
 

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import aiomqtt
 
-from controller.audit import read_audit
+from controller.telemetry.audit import read_audit
 from drivers.clock import SimClock, WallClock
-from tests.controller.fakes import T0
+from tests.core.fakes import T0
 from tests.ops.mosquitto import PREFIX, Broker
 from tests.ops.mqtt_rig import client, controller, mqtt_plant, next_json, next_text, wait_until
 

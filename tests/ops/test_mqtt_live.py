@@ -13,10 +13,10 @@ from pathlib import Path
 
 import aiomqtt
 
-from controller.audit import AUDIT_FILE, read_audit
+from controller.app.demo import DEFAULT_PLANT, load_demo_inputs
+from controller.app.live import run_live
 from controller.config import MqttConfig, Plant, load_plant
-from controller.demo import DEFAULT_PLANT, load_demo_inputs
-from controller.live import run_live
+from controller.telemetry.audit import AUDIT_FILE, read_audit
 from drivers.clock import WallClock
 from sim_plant.physics import PlantModel
 from sim_plant.servers import PlantServers

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from controller.mqtt.market import MqttMarket
-from controller.mqtt.messages import CarbonUpdate, PriceUpdate
-from tests.controller.fakes import T0
+from controller.telemetry.mqtt.market import MqttMarket
+from controller.telemetry.mqtt.messages import CarbonUpdate, PriceUpdate
+from tests.core.fakes import T0
 
 H = timedelta(hours=1)
 

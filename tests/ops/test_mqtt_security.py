@@ -10,12 +10,12 @@ from pathlib import Path
 import aiomqtt
 import pytest
 
-from controller.audit import AuditStore, FanOut, read_audit
 from controller.config import ConfigError
-from controller.cycle import RulesPolicy
-from controller.mqtt import MqttBridge, OperatorDesk
+from controller.runtime.dispatch import RulesPolicy
+from controller.telemetry.audit import AuditStore, FanOut, read_audit
+from controller.telemetry.mqtt import MqttBridge, OperatorDesk
 from drivers.clock import SimClock
-from tests.controller.fakes import T0
+from tests.core.fakes import T0
 from tests.ops.mosquitto import PREFIX, USERS, Broker
 from tests.ops.mqtt_rig import client, controller, mqtt_plant, next_json
 

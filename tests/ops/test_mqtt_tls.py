@@ -17,7 +17,7 @@ from cryptography.x509.oid import NameOID
 
 from controller.config import MqttTlsConfig
 from drivers.clock import SimClock, WallClock
-from tests.controller.fakes import T0
+from tests.core.fakes import T0
 from tests.ops.mosquitto import Broker, free_port
 from tests.ops.mqtt_rig import controller, mqtt_plant, wait_until
 
@@ -102,7 +102,7 @@ async def test_a_broker_signed_by_another_ca_is_refused(
 ) -> None:
     other_ca, _, _ = make_certificates(tmp_path / "other", "someone else")
     plant = mqtt_plant(tls_broker, tls=MqttTlsConfig(ca_file=str(other_ca)))
-    caplog.set_level(logging.WARNING, logger="controller.mqtt.bridge")
+    caplog.set_level(logging.WARNING, logger="controller.telemetry.mqtt.bridge")
     options = {"backoff_initial_s": 0.05, "backoff_max_s": 0.1}
     async with controller(plant, WallClock(), tmp_path, wait_connected=False, **options) as ctl:
         assert await wait_until(lambda: ctl.bridge.stats.connect_failures_total >= 2)

@@ -8,10 +8,10 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from controller.audit import AuditEvent
 from controller.config import Plant
 from controller.core.commands import Targets
 from controller.core.estimate import PlantState, estimate
+from controller.core.events import AuditEvent
 from controller.core.history import UnitHistory
 from controller.core.overrides import (
     OverrideBook,
@@ -23,10 +23,10 @@ from controller.core.overrides import (
 from controller.core.rules import rule_targets
 from controller.core.safety import apply_safety
 from controller.core.stage import stage
-from controller.cycle import RulesPolicy
-from controller.mqtt.desk import OperatorDesk
-from controller.mqtt.messages import AutoRequest, CancelRequest, CurtailRequest, ManualRequest
-from tests.controller.fakes import T0, plant_snapshot, river
+from controller.runtime.desk import OperatorDesk
+from controller.runtime.dispatch import RulesPolicy
+from controller.runtime.requests import AutoRequest, CancelRequest, CurtailRequest, ManualRequest
+from tests.core.fakes import T0, plant_snapshot, river
 
 NOW_S = 10_000.0
 LATER = T0 + timedelta(hours=1)

@@ -7,9 +7,10 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from controller.app.demo import DEFAULT_PLANT
 from controller.config import Plant, load_plant
-from controller.cycle import ControlCycle, CycleReport
-from controller.demo import DEFAULT_PLANT
+from controller.core.report import CycleReport
+from controller.runtime.cycle import ControlCycle
 from drivers.clock import SimClock
 from drivers.pool import DriverPool
 from sim_plant.physics import Boundary, PlantModel

@@ -8,9 +8,9 @@ import os
 import signal
 from pathlib import Path
 
+from controller.app.demo import DEFAULT_PLANT
+from controller.app.live import run_live
 from controller.config import load_plant
-from controller.demo import DEFAULT_PLANT
-from controller.live import run_live
 from sim_plant.physics import PlantModel
 from sim_plant.servers import PlantServers
 from tests.sil.harness import START

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from controller.app.demo import run_demo
 from controller.config import load_plant
-from controller.demo import run_demo
 from controller.scenarios import default_scenario_path
 from drivers.scenario import load_scenario
 

@@ -12,8 +12,8 @@ from datetime import UTC, datetime
 
 import pytest
 
+from controller.app.demo import DEFAULT_PLANT, DemoSummary, run_demo
 from controller.config import Plant, load_plant
-from controller.demo import DEFAULT_PLANT, DemoSummary, run_demo
 from controller.scenarios import default_scenario_path
 from drivers.scenario import load_scenario
 

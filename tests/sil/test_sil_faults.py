@@ -7,10 +7,10 @@ from __future__ import annotations
 import asyncio
 import urllib.request
 
+from controller.app.demo import DEFAULT_PLANT
 from controller.config import load_plant
 from controller.core.estimate import STATE_RUNNING
-from controller.demo import DEFAULT_PLANT
-from controller.metrics import ControllerMetrics
+from controller.telemetry.metrics import ControllerMetrics
 from drivers.reading import Quality
 from tests.sil.harness import rig
 

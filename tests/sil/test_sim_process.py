@@ -8,8 +8,8 @@ import signal
 import socket
 import sys
 
+from controller.app.demo import DEFAULT_PLANT
 from controller.config import load_plant
-from controller.demo import DEFAULT_PLANT
 from drivers.clock import WallClock
 from drivers.pool import DriverPool
 from drivers.reading import Quality
@@ -35,7 +35,7 @@ async def _wait_until_listening(port: int, attempts: int = 300) -> None:
 
 async def test_hpctl_sim_serves_the_drivers_of_another_process() -> None:
     modbus_port, opcua_port = _free_port(), _free_port()
-    hpctl = [sys.executable, "-m", "controller.cli"]
+    hpctl = [sys.executable, "-m", "controller.app.cli"]
     sim = await asyncio.create_subprocess_exec(
         *hpctl,
         "sim",

@@ -1,0 +1,268 @@
+"""`hpctl`: the command line of the controller.
+
+hpctl demo [--plant FILE] [--scenario FILE] [--start ISO] [--days N] [--policy rules]
+hpctl sim --plant FILE [--modbus-port N] [--opcua-port N] [--speed X] [--scenario FILE]
+hpctl run --plant FILE [--read-only] [--metrics-port N]
+hpctl audit (--plant FILE | --db FILE) [--since ISO] [--unit NAME]
+    hpctl evaluate --plant FILE --scenario FILE [--start ISO] [--days N] [--policies ...] --out DIR
+hpctl validate FILE...        plant files and point maps; exit 1 with the reasons if bad
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+from collections.abc import Sequence
+from datetime import datetime
+from pathlib import Path
+
+from controller.config import ConfigError, load_plant
+from drivers.pointmap import PointMapError, load_point_map
+from drivers.scenario import ScenarioError, parse_timestamp
+from drivers.site import SiteError
+
+EXIT_OK = 0
+EXIT_BAD_INPUT = 2
+
+
+def _timestamp(text: str) -> datetime:
+    try:
+        return parse_timestamp(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _hours(text: str) -> float:
+    value = text.strip().lower().removesuffix("h")
+    try:
+        hours = float(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a number of hours (e.g. 48h)") from None
+    if not 2 <= hours <= 96:
+        raise argparse.ArgumentTypeError(f"horizon {hours:g} h is outside 2..96 h")
+    return hours
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="hpctl", description="Supervisory controller for heat-pump plants"
+    )
+    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    demo = sub.add_parser(
+        "demo", help="run the controller against the simulated plant, faster than real time"
+    )
+    demo.add_argument(
+        "--plant", type=Path, help="plant file (default: the river-source reference plant)"
+    )
+    demo.add_argument(
+        "--scenario", type=Path, help="scenario CSV (default: embedded DK1 January 2024 excerpt)"
+    )
+    demo.add_argument(
+        "--start",
+        type=_timestamp,
+        help="start time, ISO 8601 UTC (default: scenario start + 2 days)",
+    )
+    demo.add_argument("--days", type=float, default=1.0, help="simulated days (default 1)")
+    demo.add_argument(
+        "--policy",
+        choices=("rules", "planner"),
+        default=None,
+        help="dispatch policy (default: planner)",
+    )
+    demo.add_argument("--quiet", action="store_true", help="no progress bar")
+
+    sim = sub.add_parser("sim", help="serve a simulated plant on Modbus TCP and OPC UA")
+    sim.add_argument("--plant", type=Path, required=True)
+    sim.add_argument(
+        "--modbus-port", type=int, help="default: the plant file's Modbus connection port"
+    )
+    sim.add_argument(
+        "--opcua-port", type=int, help="default: the plant file's OPC UA connection port"
+    )
+    sim.add_argument("--speed", type=float, default=1.0, help="simulated seconds per real second")
+    sim.add_argument(
+        "--scenario", type=Path, help="scenario CSV for outdoor temperature and demand"
+    )
+    sim.add_argument(
+        "--start", type=_timestamp, help="simulated start time (default: scenario start or now)"
+    )
+
+    run = sub.add_parser("run", help="run the controller against a plant on the wall clock")
+    run.add_argument("--plant", type=Path, required=True)
+    run.add_argument(
+        "--read-only", action="store_true", help="poll, estimate and decide, but write nothing"
+    )
+    run.add_argument("--metrics-port", type=int, help="Prometheus port (default: the plant file's)")
+    run.add_argument(
+        "--metrics-host", help="bind address of the metrics endpoint (default 127.0.0.1)"
+    )
+
+    plan = sub.add_parser("plan", help="one planning run from a scenario, printed as a table")
+    plan.add_argument("--plant", type=Path, required=True)
+    plan.add_argument("--scenario", type=Path, required=True)
+    plan.add_argument("--start", type=_timestamp, required=True, help="planning time, ISO 8601 UTC")
+    plan.add_argument(
+        "--horizon", type=_hours, default=None, help="e.g. 48h (default: the plant file's)"
+    )
+    plan.add_argument("--carbon-price-eur-per-t", type=float, default=None)
+    plan.add_argument(
+        "--soc", type=float, default=0.5, help="tank state of charge at the start (0..1)"
+    )
+    plan.add_argument("--json", action="store_true", help="machine-readable output")
+
+    from controller.app import audit_cli
+    from controller.evaluate import cli as evaluate_cli
+
+    audit_cli.add_arguments(sub.add_parser("audit", help="print the audit store"))
+    evaluate_cli.add_arguments(
+        sub.add_parser(
+            "evaluate", help="replay a scenario under baseline, mpc and perfect; report and plots"
+        )
+    )
+
+    validate = sub.add_parser("validate", help="check plant files and point maps")
+    validate.add_argument("files", type=Path, nargs="+")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    logging.getLogger("asyncua").setLevel(logging.ERROR)  # its session-timeout notice is noise
+    logging.getLogger("pymodbus").setLevel(logging.CRITICAL)
+    try:
+        if args.command == "demo":
+            return _demo(args)
+        if args.command == "sim":
+            return _sim(args)
+        if args.command == "run":
+            return _run(args)
+        if args.command == "plan":
+            return _plan(args)
+        if args.command == "audit":
+            from controller.app import audit_cli
+
+            return audit_cli.run(args)
+        if args.command == "evaluate":
+            from controller.evaluate import cli as evaluate_cli
+
+            return evaluate_cli.run(args)
+        return _validate(args.files)
+    except (ConfigError, ScenarioError, PointMapError, SiteError) as exc:
+        print(f"hpctl: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except OSError as exc:  # a port in use, an unreachable address
+        print(f"hpctl: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except KeyboardInterrupt:
+        return 130
+
+
+def _demo(args: argparse.Namespace) -> int:
+    from controller.app.demo import default_start, load_demo_inputs, run_demo
+
+    plant, scenario = load_demo_inputs(args.plant, args.scenario)
+    plant = plant.with_control(policy=args.policy or "planner")
+    start = args.start or default_start(scenario)
+    print(
+        f"hpctl demo: {plant.site.plant.name}, {args.days:g} day(s) from {start:%Y-%m-%d %H:%M} UTC, "
+        f"policy {plant.control.policy}, scenario {Path(scenario.source).name}"
+    )
+    summary = asyncio.run(
+        run_demo(plant, scenario, start, args.days, progress=None if args.quiet else sys.stderr)
+    )
+    print(summary.render())
+    return EXIT_OK
+
+
+def _sim(args: argparse.Namespace) -> int:
+    from drivers.clock import WallClock
+    from sim_plant.runner import run_sim
+
+    asyncio.run(
+        run_sim(
+            plant_path=args.plant,
+            modbus_port=args.modbus_port,
+            opcua_port=args.opcua_port,
+            speed=args.speed,
+            scenario=args.scenario,
+            start=args.start,
+            clock=WallClock(),
+        )
+    )
+    return EXIT_OK
+
+
+def _run(args: argparse.Namespace) -> int:
+    from controller.app.live import run_live
+
+    plant = load_plant(args.plant)
+    changes: dict[str, object] = {}
+    if args.read_only:
+        changes["read_only"] = True
+    if args.metrics_port is not None:
+        changes["metrics_port"] = args.metrics_port
+    if args.metrics_host is not None:
+        changes["metrics_host"] = args.metrics_host
+    if changes:
+        plant = plant.with_control(**changes)
+    return asyncio.run(run_live(plant))
+
+
+def _plan(args: argparse.Namespace) -> int:
+    from controller.app.plan_report import dumps, plan_once, render_table
+    from drivers.scenario import load_scenario
+
+    plant = load_plant(args.plant)
+    scenario = load_scenario(args.scenario)
+    changes: dict[str, float] = {}
+    if args.horizon is not None:
+        changes["horizon_h"] = args.horizon
+    if args.carbon_price_eur_per_t is not None:
+        changes["carbon_price_eur_per_t"] = args.carbon_price_eur_per_t
+    if changes:
+        plant = plant.with_control(planner=plant.control.planner.model_copy(update=changes))
+    if not 0.0 <= args.soc <= 1.0:
+        raise ConfigError(f"--soc {args.soc} is outside 0..1")
+    run = plan_once(plant, scenario, args.start, args.soc)
+    print(dumps(run) if args.json else render_table(run))
+    return EXIT_OK if run.plan.usable else 1
+
+
+def _validate(files: list[Path]) -> int:
+    failed = 0
+    for path in files:
+        try:
+            if _is_point_map(path):
+                point_map = load_point_map(path)
+                print(
+                    f"ok  {path}: {point_map.device.kind.value} point map, {len(point_map.points)} points"
+                )
+            else:
+                plant = load_plant(path)
+                print(
+                    f"ok  {path}: plant {plant.site.plant.name}, {len(plant.site.devices())} devices"
+                )
+        except (ConfigError, PointMapError) as exc:
+            failed += 1
+            print(f"BAD {exc}", file=sys.stderr)
+    return EXIT_OK if failed == 0 else 1
+
+
+def _is_point_map(path: Path) -> bool:
+    try:
+        head = path.read_text(encoding="utf-8")
+    except OSError:
+        return False
+    return "[[points]]" in head and "[plant]" not in head
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,334 @@
+"""`hpctl demo`: the controller against the simulated plant over real sockets, in lockstep.
+
+The only place that joins controller and simulator in one process. Each tick: the plant steps
+its physics, the servers publish the new values, the simulated clock moves, the drivers poll
+over Modbus TCP and OPC UA, and the control cycle runs with its real socket writes. Runs are
+deterministic and as fast as the I/O allows.
+"""
+
+from __future__ import annotations
+
+import statistics
+import sys
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from itertools import pairwise
+from pathlib import Path
+from typing import TextIO
+
+from controller.config import Plant, load_plant
+from controller.core.report import CycleReport
+from controller.runtime.cycle import ControlCycle
+from controller.runtime.dispatch import build_dispatch
+from controller.runtime.market import ScenarioMarket
+from controller.scenarios import default_scenario_path
+from controller.telemetry.metrics import ControllerMetrics
+from drivers.clock import SimClock
+from drivers.pool import DriverPool
+from drivers.scenario import Scenario, load_scenario
+from sim_plant.physics import Boundary, PlantModel
+from sim_plant.servers import PlantServers
+
+DEFAULT_PLANT = Path(__file__).resolve().parents[2] / "deploy" / "plants" / "river_20mw.toml"
+WATER_KWH_PER_M3_K = 975.0 * 4.19 / 3600.0  # the same water as TankSpec.capacity_kwh
+DEFAULT_START_OFFSET = timedelta(days=2)  # leaves two days of history before the demo day
+
+
+@dataclass
+class UnitTotals:
+    starts: int
+    run_hours_h: float
+    heat_kwh: float
+    electricity_kwh: float
+
+
+@dataclass
+class DemoSummary:
+    plant: str
+    start_utc: datetime
+    simulated_s: float
+    wall_s: float
+    cycles: int
+    heat_demand_kwh: float
+    heat_delivered_kwh: float
+    unmet_heat_kwh: float
+    hours_below_supply_min_h: float
+    electricity_kwh: float
+    boiler_heat_kwh: float
+    boiler_fuel_kwh: float
+    electricity_cost_eur: float
+    boiler_fuel_cost_eur: float
+    co2_kg: float
+    units: dict[str, UnitTotals]
+    tank_min_temp_c: float
+    tank_max_temp_c: float
+    cycle_p50_ms: float
+    cycle_p99_ms: float
+    interlocks: dict[str, int]
+    max_starts_in_any_hour: dict[str, int] = field(default_factory=dict)
+    shortest_run_s: dict[str, float] = field(default_factory=dict)
+    shortest_standstill_s: dict[str, float] = field(default_factory=dict)
+    max_unit_supply_temp_c: dict[str, float] = field(default_factory=dict)
+    policy_cycles: dict[str, int] = field(default_factory=dict)
+    tank_energy_start_kwh: float = 0.0
+    tank_energy_end_kwh: float = 0.0
+
+    @property
+    def total_cost_eur(self) -> float:
+        return self.electricity_cost_eur + self.boiler_fuel_cost_eur
+
+    @property
+    def speedup(self) -> float:
+        return self.simulated_s / self.wall_s if self.wall_s > 0 else float("inf")
+
+    def render(self) -> str:
+        unit_heat_kwh = sum(unit.heat_kwh for unit in self.units.values())
+        cop = unit_heat_kwh / self.electricity_kwh if self.electricity_kwh > 0 else float("nan")
+        lines = [
+            f"plant {self.plant}: {self.simulated_s / 3600:.0f} h from {self.start_utc:%Y-%m-%d %H:%M} UTC "
+            f"in {self.wall_s:.1f} s wall ({self.speedup:.0f}x real time, {self.cycles} cycles)",
+            f"  heat demand      {self.heat_demand_kwh / 1000:10.1f} MWh",
+            f"  heat delivered   {self.heat_delivered_kwh / 1000:10.1f} MWh   unmet {self.unmet_heat_kwh / 1000:.2f} MWh, "
+            f"{self.hours_below_supply_min_h:.2f} h below minimum supply temperature",
+            f"  electricity      {self.electricity_kwh / 1000:10.1f} MWh   heat-pump COP {cop:.2f}",
+            f"  boiler           {self.boiler_heat_kwh / 1000:10.1f} MWh heat from {self.boiler_fuel_kwh / 1000:.1f} MWh fuel",
+            f"  cost             {self.total_cost_eur:10.0f} EUR   (electricity {self.electricity_cost_eur:.0f}, fuel {self.boiler_fuel_cost_eur:.0f})",
+            f"  CO2              {self.co2_kg / 1000:10.2f} t",
+            f"  tank             {self.tank_min_temp_c:.1f} .. {self.tank_max_temp_c:.1f} °C, stored heat "
+            f"{self.tank_energy_start_kwh / 1000:.1f} -> {self.tank_energy_end_kwh / 1000:.1f} MWh",
+            f"  cycle time       p50 {self.cycle_p50_ms:.2f} ms, p99 {self.cycle_p99_ms:.2f} ms",
+            "  unit     starts  max/h  run h   heat MWh  elec MWh",
+        ]
+        for name, unit in self.units.items():
+            lines.append(
+                f"  {name:<8} {unit.starts:6d} {self.max_starts_in_any_hour.get(name, 0):6d} {unit.run_hours_h:6.1f} "
+                f"{unit.heat_kwh / 1000:10.1f} {unit.electricity_kwh / 1000:9.1f}"
+            )
+        if self.interlocks:
+            lines.append(
+                "  interlocks: "
+                + ", ".join(f"{k} x{v}" for k, v in sorted(self.interlocks.items()))
+            )
+        return "\n".join(lines)
+
+
+class _Collector:
+    """Cycle durations, interlock events and each unit's measured switching, from the reports."""
+
+    def __init__(self) -> None:
+        self.durations_s: list[float] = []
+        self.interlocks: dict[str, int] = {}
+        self.switches: dict[str, list[tuple[float, bool]]] = {}
+        self.max_supply_temp_c: dict[str, float] = {}
+        self.policy_cycles: dict[str, int] = {}
+        self._was_on: dict[str, bool] = {}
+
+    def observe(self, report: CycleReport) -> None:
+        self.durations_s.append(report.duration_s)
+        source = report.targets.source
+        self.policy_cycles[source] = self.policy_cycles.get(source, 0) + 1
+        for interlock in report.new_interlocks:
+            self.interlocks[interlock.reason] = self.interlocks.get(interlock.reason, 0) + 1
+        for unit in report.state.units:
+            if unit.supply_temp_c is not None:
+                peak = self.max_supply_temp_c.get(unit.name, unit.supply_temp_c)
+                self.max_supply_temp_c[unit.name] = max(peak, unit.supply_temp_c)
+            if unit.state_code is None:
+                continue
+            was_on = self._was_on.get(unit.name)
+            if was_on is not None and unit.compressor_on != was_on:
+                self.switches.setdefault(unit.name, []).append(
+                    (report.state.now_s, unit.compressor_on)
+                )
+            self._was_on[unit.name] = unit.compressor_on
+
+    def max_starts_per_hour(self) -> dict[str, int]:
+        out: dict[str, int] = {}
+        for name, switches in self.switches.items():
+            starts = [t for t, on in switches if on]
+            out[name] = max(
+                (sum(1 for s in starts if t <= s < t + 3600.0) for t in starts), default=0
+            )
+        return out
+
+    def shortest_completed(self, on: bool) -> dict[str, float]:
+        """Shortest run (on=True) or standstill (on=False) that began and ended in the run."""
+        out: dict[str, float] = {}
+        for name, switches in self.switches.items():
+            spans = [
+                later - earlier
+                for (earlier, state), (later, _) in pairwise(switches)
+                if state is on
+            ]
+            if spans:
+                out[name] = min(spans)
+        return out
+
+
+class _Progress:
+    def __init__(self, total: int, stream: TextIO | None) -> None:
+        self._total = max(1, total)
+        self._stream = stream
+        self._shown = -1
+
+    def update(self, done: int) -> None:
+        if self._stream is None:
+            return
+        percent = done * 100 // self._total
+        if percent != self._shown and (percent % 5 == 0 or self._stream.isatty()):
+            self._shown = percent
+            bar = "#" * (percent // 4) + "." * (25 - percent // 4)
+            self._stream.write(f"\r  [{bar}] {percent:3d}%")
+            if done >= self._total:
+                self._stream.write("\n")
+            self._stream.flush()
+
+
+def stored_heat_kwh(model: PlantModel, plant: Plant) -> float:
+    """Heat in the tanks above the network's return temperature: all of it can still be
+    delivered, so a run that ends with less must count the difference."""
+    return_c = plant.site.network.return_temp_c
+    total = 0.0
+    for tank in plant.site.tanks:
+        kwh_per_k = tank.volume_m3 / tank.layers * WATER_KWH_PER_M3_K
+        for index in range(1, tank.layers + 1):
+            total += kwh_per_k * (model.true_value(tank.name, "layer_temp_c", index) - return_c)
+    return total
+
+
+def boundary_at(scenario: Scenario, when: datetime, outdoor_default_c: float) -> Boundary:
+    row = scenario.at(when)
+    return Boundary(
+        now_utc=when,
+        outdoor_temp_c=row.outdoor_temp_c if row.outdoor_temp_c is not None else outdoor_default_c,
+        heat_demand_kw=row.heat_demand_kw,
+        source_temp_c=row.source_temp_c,
+    )
+
+
+async def run_demo(
+    plant: Plant,
+    scenario: Scenario,
+    start_utc: datetime,
+    days: float,
+    progress: TextIO | None = sys.stderr,
+    metrics: ControllerMetrics | None = None,
+) -> DemoSummary:
+    step_s = plant.control.cycle_s
+    steps = round(days * 86400 / step_s)
+    clock = SimClock(start_utc)
+    model = PlantModel(plant.site, start_utc)
+    tank_energy_start_kwh = stored_heat_kwh(model, plant)
+    collector = _Collector()
+    market = ScenarioMarket(
+        scenario, plant.control.planner.publication_time, plant.site.plant.timezone
+    )
+    dispatch = build_dispatch(plant, market, clock)
+    if dispatch.planner is not None:
+        for row in scenario.between(start_utc - timedelta(days=7), start_utc):
+            # the days before the start are the past: a plant's history database has them
+            dispatch.planner.observations.add(
+                "outdoor_temp_c", row.timestamp_utc, row.outdoor_temp_c
+            )
+    outdoor_default_c = float(plant.site.sim.get("outdoor_temp_c", 0.0))
+    electricity_cost_eur = 0.0
+    co2_kg = 0.0
+    carbon_default = float(plant.site.sim.get("carbon_g_per_kwh", 0.0))
+    wall_start = time.perf_counter()
+    async with PlantServers(plant.site, plant.maps, model) as servers:
+        live = plant.with_site(plant.site.with_ports(servers.ports))
+        async with DriverPool(live.site, live.maps, clock) as pool:
+            cycle = ControlCycle(live, pool, clock, dispatch.policy)
+            cycle.add_observer(collector)
+            if dispatch.planner is not None:
+                cycle.add_observer(dispatch.planner)
+            if metrics is not None:
+                metrics.attach(
+                    health=pool.health,
+                    clock=clock,
+                    planner=dispatch.planner,
+                    policy=dispatch.policy,
+                    market=market,
+                    cycle=cycle,
+                )
+                cycle.add_observer(metrics)
+            bar = _Progress(steps, progress)
+            for step in range(steps):
+                now = clock.now()
+                row = scenario.at(now)
+                electricity_before = model.totals.electricity_kwh
+                model.step(step_s, boundary_at(scenario, now, outdoor_default_c))
+                electricity_kwh = model.totals.electricity_kwh - electricity_before
+                electricity_cost_eur += electricity_kwh * row.price_eur_per_mwh / 1000.0
+                carbon = (
+                    row.carbon_g_per_kwh if row.carbon_g_per_kwh is not None else carbon_default
+                )
+                co2_kg += electricity_kwh * carbon / 1000.0
+                await servers.sync()
+                clock.advance(step_s)
+                await pool.poll_all()
+                if dispatch.planner is not None:
+                    # lockstep: the solve completes before the tick, which keeps runs repeatable;
+                    # live, the planner runs in its own task and the cycle never waits for it
+                    await dispatch.planner.replan_if_due()
+                await cycle.tick()
+                bar.update(step + 1)
+            await cycle.hand_back()
+    wall_s = time.perf_counter() - wall_start
+    totals = model.totals
+    boiler_fuel_cost = 0.0
+    if plant.site.boiler is not None:
+        boiler_fuel_cost = (
+            totals.boiler_fuel_kwh * plant.site.boiler.fuel_price_eur_per_mwh / 1000.0
+        )
+        co2_kg += totals.boiler_fuel_kwh * plant.site.boiler.fuel_carbon_g_per_kwh / 1000.0
+    durations_ms = sorted(d * 1000.0 for d in collector.durations_s) or [0.0]
+    return DemoSummary(
+        plant=plant.site.plant.name,
+        start_utc=start_utc,
+        simulated_s=steps * step_s,
+        wall_s=wall_s,
+        cycles=len(collector.durations_s),
+        heat_demand_kwh=totals.heat_demand_kwh,
+        heat_delivered_kwh=totals.heat_delivered_kwh,
+        unmet_heat_kwh=totals.unmet_heat_kwh,
+        hours_below_supply_min_h=totals.hours_below_supply_min_h,
+        electricity_kwh=totals.electricity_kwh,
+        boiler_heat_kwh=totals.boiler_heat_kwh,
+        boiler_fuel_kwh=totals.boiler_fuel_kwh,
+        electricity_cost_eur=electricity_cost_eur,
+        boiler_fuel_cost_eur=boiler_fuel_cost,
+        co2_kg=co2_kg,
+        units={
+            spec.name: UnitTotals(
+                starts=int(totals.unit_starts[spec.name]),
+                run_hours_h=totals.unit_run_hours_h[spec.name],
+                heat_kwh=totals.unit_heat_kwh[spec.name],
+                electricity_kwh=totals.unit_electricity_kwh[spec.name],
+            )
+            for spec in plant.site.units
+        },
+        tank_min_temp_c=min(totals.tank_min_temp_c.values()),
+        tank_max_temp_c=max(totals.tank_max_temp_c.values()),
+        cycle_p50_ms=statistics.median(durations_ms),
+        cycle_p99_ms=durations_ms[min(len(durations_ms) - 1, int(0.99 * len(durations_ms)))],
+        interlocks=collector.interlocks,
+        max_starts_in_any_hour=collector.max_starts_per_hour(),
+        shortest_run_s=collector.shortest_completed(True),
+        shortest_standstill_s=collector.shortest_completed(False),
+        max_unit_supply_temp_c=collector.max_supply_temp_c,
+        policy_cycles=collector.policy_cycles,
+        tank_energy_start_kwh=tank_energy_start_kwh,
+        tank_energy_end_kwh=stored_heat_kwh(model, plant),
+    )
+
+
+def load_demo_inputs(plant_path: Path | None, scenario_path: Path | None) -> tuple[Plant, Scenario]:
+    plant = load_plant(plant_path or DEFAULT_PLANT)
+    scenario = load_scenario(scenario_path or default_scenario_path())
+    return plant, scenario
+
+
+def default_start(scenario: Scenario) -> datetime:
+    return scenario.start_utc + DEFAULT_START_OFFSET

@@ -1,0 +1,115 @@
+"""`hpctl run`: the controller against a real plant (or a separate `hpctl sim`) on the wall clock.
+
+Long-lived tasks (polling, the cycle) run under one task group. SIGTERM or SIGINT stops the
+cycle, hands every unit back to its local control, then closes the connections.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+from pathlib import Path
+
+from controller.app.mqtt_wiring import Operations
+from controller.config import Plant
+from controller.runtime.cycle import ControlCycle
+from controller.runtime.dispatch import build_dispatch
+from controller.runtime.market import FileMarket, MarketFeed
+from controller.runtime.persist import HistoryStore
+from controller.telemetry.metrics import ControllerMetrics
+from controller.telemetry.mqtt.market import MqttMarket
+from controller.telemetry.sdnotify import SystemdNotifier
+from drivers.clock import WallClock
+from drivers.pool import DriverPool
+
+log = logging.getLogger(__name__)
+
+
+async def run_live(plant: Plant, stop: asyncio.Event | None = None) -> int:
+    stop = stop or asyncio.Event()
+    loop = asyncio.get_running_loop()
+    signals = (signal.SIGTERM, signal.SIGINT)
+    for signum in signals:
+        loop.add_signal_handler(signum, stop.set)
+    try:
+        return await _run(plant, stop)
+    finally:
+        # the loop may outlive us (an embedding program, a test): give the signals back
+        for signum in signals:
+            loop.remove_signal_handler(signum)
+
+
+async def _run(plant: Plant, stop: asyncio.Event) -> int:
+    clock = WallClock()
+    async with DriverPool(plant.site, plant.maps, clock) as pool:
+        metrics = ControllerMetrics(
+            plant.site, health=pool.health, control=plant.control, clock=clock
+        )
+        port = metrics.serve(plant.control.metrics_host, plant.control.metrics_port)
+        mode = "read-only (nothing is written)" if plant.control.read_only else "controlling"
+        log.info(
+            "plant %s: %s, cycle %.1f s, metrics on http://%s:%d/metrics",
+            plant.site.plant.name,
+            mode,
+            plant.control.cycle_s,
+            plant.control.metrics_host,
+            port,
+        )
+        mqtt_market = MqttMarket() if plant.control.mqtt.enabled else None
+        market = _market(plant) or mqtt_market  # a price file wins over MQTT updates
+        dispatch = build_dispatch(plant, market, clock)
+        store = HistoryStore(_data_dir(plant) / "unit_history.sqlite3")
+        ops = Operations.build(plant, clock, dispatch, _data_dir(plant), mqtt_market)
+        cycle = ControlCycle(
+            plant, pool, clock, ops.desk, observers=[metrics, *ops.observers], history_store=store
+        )
+        metrics.attach(
+            planner=dispatch.planner,
+            policy=dispatch.policy,
+            market=market,
+            cycle=cycle,
+            bridge=ops.bridge,
+            audit=ops.audit,
+            overrides=ops.desk,
+        )
+        systemd = SystemdNotifier(clock)
+        cycle.add_observer(systemd)
+        try:
+            async with asyncio.TaskGroup() as group:
+                polling = group.create_task(pool.run_polling(), name="poll-devices")
+                planning = None
+                if dispatch.planner is not None:
+                    cycle.add_observer(dispatch.planner)
+                    planning = group.create_task(dispatch.planner.run(stop), name="planner")
+                if ops.bridge is not None:
+                    group.create_task(ops.bridge.run(stop), name="mqtt-bridge")
+                await cycle.run(stop)
+                polling.cancel()
+                if planning is not None:
+                    planning.cancel()
+        finally:
+            systemd.stopping()
+            errors = await cycle.hand_back()
+            for device, error in errors.items():
+                log.error("hand-back to local control failed for %s: %s", device, error)
+            ops.handed_back(errors, clock.now())
+            ops.close()
+            metrics.close()
+            store.close()
+            log.info("stopped; units handed back to local control")
+    return 0
+
+
+def _market(plant: Plant) -> MarketFeed | None:
+    price_file = plant.control.market.price_file
+    if price_file is None:
+        return None
+    path = (plant.path.parent / price_file).resolve()
+    return FileMarket(path, plant.control.planner.publication_time, plant.site.plant.timezone)
+
+
+def _data_dir(plant: Plant) -> Path:
+    """The plant's data directory: absolute, or relative to the plant file."""
+    path = Path(plant.control.data_dir)
+    return path if path.is_absolute() else (plant.path.parent / path).resolve()

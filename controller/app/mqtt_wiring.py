@@ -1,0 +1,70 @@
+"""Wiring of the operations side of a live controller: audit store, operator desk, MQTT bridge.
+
+The audit store is always on; the bridge only with `[control.mqtt] enabled = true`. Without a
+bridge the desk simply has no requests and the dispatch policy's targets pass unchanged.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from controller.config import Plant
+from controller.core.events import AuditEvent
+from controller.runtime.cycle import CycleObserver
+from controller.runtime.desk import OperatorDesk
+from controller.runtime.dispatch import Dispatch
+from controller.telemetry.audit import AUDIT_FILE, AuditObserver, AuditStore, FanOut
+from controller.telemetry.mqtt.bridge import MqttBridge
+from controller.telemetry.mqtt.market import MqttMarket
+from drivers.clock import Clock
+
+
+@dataclass
+class Operations:
+    audit: AuditStore
+    desk: OperatorDesk  # the cycle's target policy: the dispatch policy plus operator requests
+    bridge: MqttBridge | None
+    observers: list[CycleObserver]
+
+    @classmethod
+    def build(
+        cls,
+        plant: Plant,
+        clock: Clock,
+        dispatch: Dispatch,
+        data_dir: Path,
+        market: MqttMarket | None,
+    ) -> Operations:
+        audit = AuditStore(data_dir / AUDIT_FILE, retention_days=plant.control.audit_retention_days)
+        sink = FanOut([audit])
+        desk = OperatorDesk(plant.site, dispatch.policy, sink)
+        planner = dispatch.planner
+        heartbeat = {p.name for m in plant.maps.values() for p in m.by_role("heartbeat")}
+        observer = AuditObserver(
+            sink,
+            plan_source=(lambda: planner.last_attempt) if planner is not None else None,
+            heartbeat_points=heartbeat,
+        )
+        observers: list[CycleObserver] = [observer]
+        bridge = None
+        if plant.control.mqtt.enabled:
+            bridge = MqttBridge(
+                plant,
+                clock,
+                desk,
+                market,
+                plan_source=(lambda: planner.current) if planner is not None else None,
+            )
+            sink.sinks.append(bridge)
+            observers.append(bridge)
+        return cls(audit=audit, desk=desk, bridge=bridge, observers=observers)
+
+    def handed_back(self, errors: dict[str, str], now_utc: datetime) -> None:
+        """The shutdown hand-back to local control, with any device that did not take it."""
+        detail: dict[str, object] = {"active": True, "what": "shutdown", "errors": errors}
+        self.audit.record(AuditEvent(now_utc, "handback", None, detail))
+
+    def close(self) -> None:
+        self.audit.close()

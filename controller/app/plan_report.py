@@ -1,0 +1,172 @@
+"""`hpctl plan`: one planning run from a scenario, as the live planner would make it at `start`.
+
+The plant is taken as at rest at the start (every unit off long enough to start, the tank at
+`soc`); the planner sees only what it could know then: the past week of outdoor temperatures,
+published day-ahead prices, carbon intensity up to the present hour.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from controller.config import Plant
+from controller.core.estimate import STATE_OFF, PlantState, TankState, UnitState
+from controller.core.history import UnitHistory
+from controller.core.plan import Plan, solve_plan
+from controller.runtime.market import ScenarioMarket
+from controller.runtime.planner import Forecast, PlannerService
+from drivers.clock import SimClock
+from drivers.scenario import Scenario
+
+
+@dataclass(frozen=True)
+class PlanRun:
+    plan: Plan
+    forecast: Forecast
+
+
+def resting_state(plant: Plant, scenario: Scenario, start_utc: datetime, soc: float) -> PlantState:
+    site = plant.site
+    outdoor = (
+        scenario.at(start_utc - timedelta(hours=1)).outdoor_temp_c
+        if start_utc > scenario.start_utc
+        else None
+    )
+    units = tuple(
+        UnitState(
+            name=spec.name,
+            data_good=True,
+            state_code=STATE_OFF,
+            remote_active=True,
+            alarm_code=0,
+            heat_kw=0.0,
+            power_kw=0.0,
+            supply_temp_c=None,
+            source_temp_c=None,
+            run_hours_h=0.0,
+            starts_total=0.0,
+            valve_position_pct=0.0,
+        )
+        for spec in site.units
+    )
+    tanks = tuple(
+        TankState(
+            name=tank.name,
+            layer_temps_c=tuple(
+                tank.min_temp_c + soc * (tank.max_temp_c - tank.min_temp_c)
+                for _ in range(tank.layers)
+            ),
+            capacity_kwh=tank.capacity_kwh,
+            soc=soc,
+            energy_kwh=soc * tank.capacity_kwh,
+        )
+        for tank in site.tanks
+    )
+    return PlantState(
+        now_utc=start_utc,
+        now_s=0.0,
+        units=units,
+        tanks=tanks,
+        boiler=None,
+        network_heat_kw=None,
+        network_supply_temp_c=None,
+        outdoor_temp_c=outdoor,
+        source_temp_c=None,
+        cooling_demand_kw=None,
+    )
+
+
+def plan_once(plant: Plant, scenario: Scenario, start_utc: datetime, soc: float = 0.5) -> PlanRun:
+    market = ScenarioMarket(
+        scenario, plant.control.planner.publication_time, plant.site.plant.timezone
+    )
+    clock = SimClock(start_utc)
+    planner = PlannerService(plant, market, clock)
+    for row in scenario.between(start_utc - timedelta(days=7), start_utc):
+        planner.observations.add("outdoor_temp_c", row.timestamp_utc, row.outdoor_temp_c)
+    state = resting_state(plant, scenario, start_utc, soc)
+    long_ago = -1e9
+    histories = {
+        unit.name: UnitHistory(compressor_on=False, since_s=long_ago, recent_starts_s=())
+        for unit in state.units
+    }
+    inputs, forecast = planner.build_inputs(state, histories)
+    plan = solve_plan(inputs)
+    return PlanRun(plan=plan, forecast=forecast)
+
+
+def as_json(run: PlanRun) -> dict[str, Any]:
+    plan, forecast = run.plan, run.forecast
+    steps = []
+    if plan.usable:
+        for k, when in enumerate(forecast.steps_utc):
+            steps.append(
+                {
+                    "start_utc": when.isoformat(),
+                    "price_eur_per_mwh": forecast.price_eur_per_mwh[k],
+                    "price_known": when < forecast.prices_known_until,
+                    "carbon_g_per_kwh": forecast.carbon_g_per_kwh[k],
+                    "heat_demand_kw": forecast.heat_demand_kw[k],
+                    "unit_heat_kw": {
+                        name: plan.unit_heat_kw[i][k] for i, name in enumerate(plan.unit_names)
+                    },
+                    "boiler_heat_kw": plan.boiler_heat_kw[k],
+                    "storage_soc": plan.storage_kwh[k] / _capacity(plan),
+                    "unmet_heat_kw": plan.unmet_heat_kw[k],
+                }
+            )
+    return {
+        "status": plan.status,
+        "usable": plan.usable,
+        "message": plan.message,
+        "objective_eur": plan.objective_eur,
+        "mip_gap": plan.mip_gap,
+        "solve_time_s": plan.solve_time_s,
+        "electricity_eur": plan.electricity_eur,
+        "boiler_fuel_eur": plan.boiler_fuel_eur,
+        "start_eur": plan.start_eur,
+        "carbon_t": plan.carbon_t,
+        "prices_known_until_utc": forecast.prices_known_until.isoformat(),
+        "steps": steps,
+    }
+
+
+def _capacity(plan: Plan) -> float:
+    return plan.inputs.storage_capacity_kwh if plan.inputs.storage_capacity_kwh > 0 else 1.0
+
+
+def render_table(run: PlanRun) -> str:
+    plan, forecast = run.plan, run.forecast
+    head = (
+        f"plan {plan.status}: objective {plan.objective_eur:.0f} EUR, gap {plan.mip_gap:.2%}, "
+        f"solved in {plan.solve_time_s:.2f} s; prices known until {forecast.prices_known_until:%Y-%m-%d %H:%M} UTC"
+    )
+    if not plan.usable:
+        return f"{head}\n  no usable plan: {plan.message}"
+    units = " ".join(f"{name:>8}" for name in plan.unit_names)
+    lines = [
+        head,
+        f"  {'start UTC':<16} {'EUR/MWh':>8} {'gCO2/kWh':>8} {'demand':>8} {units} {'boiler':>8} {'SoC':>5}",
+    ]
+    for k, when in enumerate(forecast.steps_utc):
+        known = " " if when < forecast.prices_known_until else "*"
+        heats = " ".join(f"{plan.unit_heat_kw[i][k]:8.0f}" for i in range(len(plan.unit_names)))
+        lines.append(
+            f"  {when:%Y-%m-%d %H:%M} {forecast.price_eur_per_mwh[k]:7.1f}{known} {forecast.carbon_g_per_kwh[k]:8.0f} "
+            f"{forecast.heat_demand_kw[k]:8.0f} {heats} {plan.boiler_heat_kw[k]:8.0f} {plan.storage_kwh[k] / _capacity(plan):5.0%}"
+        )
+    lines.append(
+        f"  totals: electricity {plan.electricity_eur:.0f} EUR, boiler fuel {plan.boiler_fuel_eur:.0f} EUR, "
+        f"starts {plan.start_eur:.0f} EUR, CO2 {plan.carbon_t:.1f} t, unmet {sum(plan.unmet_heat_kw) * plan.inputs.step_s / 3600 / 1000:.2f} MWh"
+    )
+    lines.append(
+        "  (* price forecast: not yet published at the planning time; heat in kW, SoC of the planned range)"
+    )
+    return "\n".join(lines)
+
+
+def dumps(run: PlanRun) -> str:
+    return json.dumps(as_json(run), indent=2)

@@ -1,0 +1,211 @@
+"""The operator desk: takes operator requests, answers them, and applies the active ones.
+
+It wraps the dispatch policy (plan follower or rules) as the cycle's `TargetPolicy`, so that
+overrides act on the targets, before staging and safety. Every request and its answer, every
+release and every expiry goes to the event sink (the audit store, the bridge's event topic).
+Expiry is checked against the snapshot time of each cycle: an expired request drops out by
+itself, in the first cycle at or after its expiry.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from controller.core.commands import Targets
+from controller.core.estimate import PlantState
+from controller.core.events import AuditEvent, EventSink
+from controller.core.history import UnitHistory
+from controller.core.overrides import (
+    OverrideBook,
+    OverrideRequest,
+    apply_overrides,
+    check_request,
+)
+from controller.runtime.dispatch import TargetPolicy
+from controller.runtime.requests import (
+    AutoRequest,
+    BoostRequest,
+    CancelRequest,
+    CurtailRequest,
+    ManualRequest,
+    SetpointRequest,
+)
+from drivers.site import SiteConfig
+
+log = logging.getLogger(__name__)
+
+Request = (
+    ManualRequest | AutoRequest | SetpointRequest | CurtailRequest | BoostRequest | CancelRequest
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Answer:
+    """What the operator is told on the reply topic."""
+
+    request_id: str | None
+    accepted: bool
+    reason: str
+    at_utc: datetime
+    invalid: bool = False  # the request itself was bad (schema, range, unit), not just refused
+
+    def payload(self) -> dict[str, object]:
+        return {
+            "id": self.request_id,
+            "accepted": self.accepted,
+            "reason": self.reason,
+            "at_utc": self.at_utc.astimezone(UTC).isoformat().replace("+00:00", "Z"),
+        }
+
+
+def _override(
+    request: ManualRequest | SetpointRequest | CurtailRequest | BoostRequest, now_utc: datetime
+) -> OverrideRequest:
+    return OverrideRequest(
+        request_id=request.id,
+        kind=request.kind,
+        priority=request.priority,
+        expires_utc=request.expires_utc.astimezone(UTC),
+        received_utc=now_utc,
+        operator=request.operator,
+        unit=request.unit if isinstance(request, ManualRequest | SetpointRequest) else None,
+        on=request.on if isinstance(request, ManualRequest) else None,
+        heat_kw=request.heat_kw if isinstance(request, ManualRequest | SetpointRequest) else None,
+        max_power_kw=request.max_power_kw if isinstance(request, CurtailRequest) else None,
+        min_heat_kw=request.min_heat_kw if isinstance(request, BoostRequest) else None,
+    )
+
+
+class OperatorDesk:
+    """A `TargetPolicy` around the dispatch policy, plus the book of operator requests."""
+
+    def __init__(self, site: SiteConfig, inner: TargetPolicy, sink: EventSink) -> None:
+        self._site = site
+        self._inner = inner
+        self._sink = sink
+        self._inner_previous: Targets | None = None
+        self.book = OverrideBook()
+
+    @property
+    def active(self) -> tuple[OverrideRequest, ...]:
+        return self.book.requests
+
+    def submit(self, request: Request, now_utc: datetime) -> Answer:
+        """Check a request against the plant and the book; take it or say why not."""
+        self.expire(now_utc)
+        self._sink.record(
+            AuditEvent(
+                now_utc, "request", getattr(request, "unit", None), request.model_dump(mode="json")
+            )
+        )
+        accepted, reason, invalid = self._decide(request, now_utc)
+        unit = getattr(request, "unit", None)
+        return self._answer(request.id, unit, accepted, reason, now_utc, invalid)
+
+    def reject(self, request_id: str | None, raw: str, reason: str, now_utc: datetime) -> Answer:
+        """A request that could not even be read: audited as received, answered with why."""
+        self._sink.record(AuditEvent(now_utc, "request", None, {"raw": raw[:2000]}))
+        return self._answer(request_id, None, False, reason, now_utc, invalid=True)
+
+    def _answer(
+        self,
+        request_id: str | None,
+        unit: str | None,
+        accepted: bool,
+        reason: str,
+        now: datetime,
+        invalid: bool,
+    ) -> Answer:
+        answer = Answer(request_id, accepted, reason, now, invalid)
+        self._sink.record(AuditEvent(now, "answer", unit, answer.payload()))
+        log.info(
+            "operator request %s %s: %s", request_id, "accepted" if accepted else "rejected", reason
+        )
+        return answer
+
+    def _decide(self, request: Request, now_utc: datetime) -> tuple[bool, str, bool]:
+        """(accepted, reason, the request itself was invalid)."""
+        if self.book.get(request.id) is not None:
+            return False, f"request id {request.id} is already active", False
+        if isinstance(request, AutoRequest):
+            if request.unit not in {spec.name for spec in self._site.units}:
+                return False, f"unknown unit '{request.unit}'", True
+            return (*self._release(request, now_utc), False)
+        if isinstance(request, CancelRequest):
+            return (*self._cancel(request, now_utc), False)
+        override = _override(request, now_utc)
+        why_not = check_request(override, self._site, now_utc)
+        if why_not is not None:
+            return False, why_not, True
+        self.book = self.book.add(override)
+        per_unit, plant = self.book.winners(now_utc)
+        winner = per_unit.get(override.unit) if override.unit is not None else plant
+        if winner is not None and winner is not override:
+            return True, f"accepted; outranked for now by {winner.describe()}", False
+        return True, f"accepted: {override.describe()}", False
+
+    def _release(self, request: AutoRequest, now_utc: datetime) -> tuple[bool, str]:
+        released = self.book.unit_requests(request.unit, request.priority)
+        self.book = self.book.without({r.request_id for r in released})
+        for old in released:
+            self._sink.record(
+                AuditEvent(
+                    now_utc,
+                    "override_released",
+                    old.unit,
+                    {"id": old.request_id, "by": request.id, "kind": old.kind},
+                )
+            )
+        higher = [r for r in self.book.requests if r.unit == request.unit]
+        if higher:
+            return True, f"released {len(released)}; still held by {higher[0].describe()}"
+        return True, f"{request.unit} back to automatic (released {len(released)})"
+
+    def _cancel(self, request: CancelRequest, now_utc: datetime) -> tuple[bool, str]:
+        target = self.book.get(request.target_id)
+        if target is None:
+            return False, f"no active request {request.target_id}"
+        if target.priority > request.priority:
+            return False, (
+                f"request {request.target_id} has priority {target.priority} "
+                f"above this cancel's {request.priority}"
+            )
+        self.book = self.book.without({target.request_id})
+        self._sink.record(
+            AuditEvent(
+                now_utc,
+                "override_released",
+                target.unit,
+                {"id": target.request_id, "by": request.id, "kind": target.kind},
+            )
+        )
+        return True, f"cancelled {target.describe()}"
+
+    def expire(self, now_utc: datetime) -> tuple[OverrideRequest, ...]:
+        """Drop requests whose expiry has come; each expiry is recorded."""
+        expired = self.book.expired(now_utc)
+        if expired:
+            self.book = self.book.without({r.request_id for r in expired})
+        for request in expired:
+            log.info("operator override expired: %s", request.describe())
+            self._sink.record(
+                AuditEvent(
+                    now_utc,
+                    "override_expired",
+                    request.unit,
+                    {"id": request.request_id, "kind": request.kind, "operator": request.operator},
+                )
+            )
+        return expired
+
+    def targets(
+        self, state: PlantState, histories: dict[str, UnitHistory], previous: Targets | None
+    ) -> Targets:
+        self.expire(state.now_utc)
+        # the policy sees its own last targets, not the overridden ones: when an override ends
+        # the plant returns to what the policy itself would be doing
+        inner = self._inner.targets(state, histories, self._inner_previous)
+        self._inner_previous = inner
+        return apply_overrides(inner, state, histories, self._site, self.book)

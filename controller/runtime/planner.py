@@ -1,0 +1,395 @@
+"""The slow loop: build the planning problem from what the plant knows, solve it off the cycle,
+swap in an immutable Plan; and the policy that follows it down the fallback ladder.
+
+Ladder: new plan -> last plan while it still covers now and is young enough -> rule-based
+staging -> (if the controller itself stops) the units' local control via the heartbeat.
+Each transition is logged once and counted.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import math
+from collections import Counter
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from controller.config import Plant
+from controller.core.commands import Targets
+from controller.core.cop import unit_cop
+from controller.core.estimate import STATE_RUNNING, PlantState
+from controller.core.forecast import (
+    HOUR,
+    demand_correction,
+    demand_forecast,
+    hour_start,
+    series_forecast,
+    weather_forecast,
+)
+from controller.core.history import UnitHistory
+from controller.core.plan import Plan, PlanInputs, UnitPlanData, solve_plan
+from controller.core.report import CycleReport
+from controller.core.rules import rule_targets, unit_available
+from controller.core.stage import supply_setpoint_c
+from controller.runtime.market import MarketFeed
+from controller.runtime.observations import HourlyLog
+from drivers.clock import Clock
+
+log = logging.getLogger(__name__)
+
+START_WINDOW_S = 3600.0
+
+
+@dataclass(frozen=True)
+class Forecast:
+    steps_utc: tuple[datetime, ...]
+    price_eur_per_mwh: tuple[float, ...]
+    carbon_g_per_kwh: tuple[float, ...]
+    outdoor_temp_c: tuple[float, ...]
+    source_temp_c: tuple[float, ...]
+    heat_demand_kw: tuple[float, ...]
+    prices_known_until: datetime
+
+
+class PlannerService:
+    """Owns the current and last plan; re-plans on its cadence, on new prices, on deviation."""
+
+    def __init__(
+        self, plant: Plant, market: MarketFeed, clock: Clock, observations: HourlyLog | None = None
+    ) -> None:
+        self._plant = plant
+        self._market = market
+        self._clock = clock
+        self.observations = observations or HourlyLog()
+        self.current: Plan | None = None
+        self.reserve_kwh = 0.0  # stored energy below the current plan's storage band
+        self.forecast: Forecast | None = None
+        self.last_attempt: Plan | None = None
+        self.solves_total = 0
+        self.solve_failures_total = 0
+        self._planned_at_s: float | None = None
+        self._planned_available: frozenset[str] = frozenset()
+        self._prices_until: datetime | None = None
+        self._state: PlantState | None = None
+        self._histories: dict[str, UnitHistory] = {}
+
+    # --- feeding -------------------------------------------------------------------------
+    def observe(self, report: CycleReport) -> None:
+        """Keep the latest state and learn the hourly past from every cycle."""
+        state = report.state
+        self._state = state
+        self._histories = dict(report.histories)
+        self.observations.add("outdoor_temp_c", state.now_utc, state.outdoor_temp_c)
+        self.observations.add("heat_demand_kw", state.now_utc, state.network_heat_kw)
+        self.observations.add("source_temp_c", state.now_utc, state.source_temp_c)
+
+    # --- deciding when -------------------------------------------------------------------
+    def due(self) -> bool:
+        state = self._state
+        if state is None or state.energy_kwh is None:
+            return False
+        prices, known_until = self._market.prices(state.now_utc)
+        if not any(hour >= state.now_utc - HOUR for hour in prices):
+            # no price for now or later: a plan would optimise against invented prices; the
+            # ladder stays on the rules until the market speaks
+            return False
+        if self._planned_at_s is None:
+            return True
+        since_s = self._clock.monotonic_s() - self._planned_at_s
+        config = self._plant.control.planner
+        if since_s >= config.interval_s:
+            return True
+        if self._available(state) != self._planned_available and since_s >= 300.0:
+            return True  # a unit tripped or came back: the plan assumed otherwise
+        if self._prices_until is not None and known_until > self._prices_until:
+            return True  # the day-ahead results were just published
+        planned_kwh = self.planned_energy_kwh(state.now_utc)
+        energy_kwh = state.energy_kwh
+        drifted = (
+            planned_kwh is not None
+            and energy_kwh is not None
+            and abs(planned_kwh - energy_kwh) > config.replan_soc_deviation * state.capacity_kwh
+        )
+        return drifted and since_s >= 300.0
+
+    def _available(self, state: PlantState) -> frozenset[str]:
+        return frozenset(
+            unit.name
+            for unit in state.units
+            if unit_available(unit, self._histories.get(unit.name)) or unit.compressor_on
+        )
+
+    async def replan_if_due(self) -> Plan | None:
+        if not self.due():
+            return None
+        return await self.replan()
+
+    async def replan(self) -> Plan | None:
+        """Solve in a worker thread; the fast cycle never waits for this."""
+        state = self._state
+        if state is None:
+            return None
+        inputs, forecast = self.build_inputs(state, self._histories)
+        self._planned_at_s = self._clock.monotonic_s()
+        self._planned_available = self._available(state)
+        self._prices_until = forecast.prices_known_until
+        try:
+            plan = await asyncio.to_thread(solve_plan, inputs)
+        except Exception:  # the solver must never take the controller down with it
+            log.exception("planner failed")
+            self.solve_failures_total += 1
+            return None
+        self.solves_total += 1
+        self.last_attempt = plan
+        if plan.usable:
+            self.current = plan
+            self.forecast = forecast
+            self.reserve_kwh = state.capacity_kwh * self._plant.control.staging.soc_reserve_plan
+        else:
+            self.solve_failures_total += 1
+            log.warning("planner returned no usable plan: %s (%s)", plan.status, plan.message)
+        return plan
+
+    async def run(self, stop: asyncio.Event, poll_s: float = 5.0) -> None:
+        """Live mode: check every `poll_s` whether a new plan is due."""
+        while not stop.is_set():
+            await self.replan_if_due()
+            await self._clock.sleep(poll_s)
+
+    # --- building the problem ------------------------------------------------------------
+    def build_forecast(self, state: PlantState) -> Forecast:
+        config = self._plant.control.planner
+        site = self._plant.site
+        step = timedelta(seconds=config.step_s)
+        start = _floor(state.now_utc, config.step_s)
+        steps_utc = tuple(start + k * step for k in range(config.horizon_steps))
+        prices, known_until = self._market.prices(state.now_utc)
+        mean_price = sum(prices.values()) / len(prices) if prices else 0.0
+        carbon = self._market.carbon(state.now_utc)
+        mean_carbon = sum(carbon.values()) / len(carbon) if carbon else 0.0
+        outdoor = weather_forecast(
+            self.observations.hourly("outdoor_temp_c"),
+            state.now_utc,
+            state.outdoor_temp_c,
+            steps_utc,
+        )
+        source = weather_forecast(
+            self.observations.hourly("source_temp_c"), state.now_utc, state.source_temp_c, steps_utc
+        )
+        correction = demand_correction(
+            self.observations.hourly("heat_demand_kw"),
+            self.observations.hourly("outdoor_temp_c"),
+            site.network,
+            state.now_utc,
+        )
+        return Forecast(
+            steps_utc=steps_utc,
+            price_eur_per_mwh=series_forecast(prices, steps_utc, known_until, mean_price),
+            carbon_g_per_kwh=series_forecast(
+                carbon, steps_utc, hour_start(state.now_utc) + HOUR, mean_carbon
+            ),
+            outdoor_temp_c=outdoor,
+            source_temp_c=source,
+            heat_demand_kw=demand_forecast(site.network, outdoor, correction),
+            prices_known_until=known_until,
+        )
+
+    def build_inputs(
+        self, state: PlantState, histories: dict[str, UnitHistory]
+    ) -> tuple[PlanInputs, Forecast]:
+        forecast = self.build_forecast(state)
+        config = self._plant.control.planner
+        site = self._plant.site
+        control = self._plant.control
+        step_s = config.step_s
+        supply_c = [
+            supply_setpoint_c(site.network, temp, control.supply_temp_setpoint_c)
+            for temp in forecast.outdoor_temp_c
+        ]
+        units = []
+        for spec in site.units:
+            unit = state.unit(spec.name)
+            history = histories.get(spec.name)
+            on = unit.compressor_on
+            in_state_s = (
+                (history.on_for_s(state.now_s) if on else history.off_for_s(state.now_s))
+                if history
+                else 0.0
+            )
+            starts_before = history.starts_last_hour(state.now_s) if history else (1 if on else 0)
+            units.append(
+                UnitPlanData(
+                    name=spec.name,
+                    heat_min_kw=spec.heat_min_kw,
+                    heat_max_kw=spec.heat_max_kw,
+                    cop=tuple(
+                        unit_cop(spec, min(s_c, spec.max_supply_temp_c), src_c)
+                        for s_c, src_c in zip(supply_c, forecast.source_temp_c, strict=True)
+                    ),
+                    start_cost_eur=spec.start_cost_eur,
+                    min_run_steps=math.ceil(spec.min_run_s / step_s),
+                    min_off_steps=math.ceil(spec.min_off_s / step_s),
+                    max_starts_per_window=spec.max_starts_per_hour,
+                    start_window_steps=max(1, math.ceil(START_WINDOW_S / step_s)),
+                    initially_on=on,
+                    steps_in_state=int(in_state_s // step_s),
+                    starts_in_window_before=starts_before,
+                    available=unit_available(unit, history) or on,
+                )
+            )
+        # the plan's storage is the band between a reserve (forecasts err, a unit may start
+        # late) and what the stratified tank takes before its top reaches the high limit
+        staging = control.staging
+        reserve_kwh = state.capacity_kwh * staging.soc_reserve_plan
+        capacity_kwh = state.capacity_kwh * (staging.soc_max_plan - staging.soc_reserve_plan)
+        energy_kwh = max(0.0, (state.energy_kwh or 0.0) - reserve_kwh)
+        loss_kw = sum(
+            tank.loss_w_per_k
+            / 1000.0
+            * ((tank.min_temp_c + tank.max_temp_c) / 2 - tank.ambient_temp_c)
+            for tank in site.tanks
+        )
+        loss_fraction = min(0.05, loss_kw * step_s / 3600.0 / max(capacity_kwh / 2, 1.0))
+        boiler = site.boiler
+        inputs = PlanInputs(
+            start_utc=forecast.steps_utc[0],
+            step_s=step_s,
+            steps=len(forecast.steps_utc),
+            price_eur_per_mwh=forecast.price_eur_per_mwh,
+            carbon_g_per_kwh=forecast.carbon_g_per_kwh,
+            heat_demand_kw=forecast.heat_demand_kw,
+            units=tuple(units),
+            storage_capacity_kwh=capacity_kwh,
+            storage_initial_kwh=min(capacity_kwh, energy_kwh),
+            storage_loss_per_step=loss_fraction,
+            storage_max_charge_kw=None,
+            storage_max_discharge_kw=None,
+            storage_terminal_kwh=state.capacity_kwh
+            * (staging.soc_target - staging.soc_reserve_plan),
+            storage_terminal_value_eur_per_kwh=None,
+            boiler_heat_max_kw=boiler.heat_max_kw if boiler else 0.0,
+            boiler_efficiency=boiler.efficiency if boiler else 1.0,
+            boiler_fuel_price_eur_per_mwh=boiler.fuel_price_eur_per_mwh if boiler else 0.0,
+            boiler_fuel_carbon_g_per_kwh=boiler.fuel_carbon_g_per_kwh if boiler else 0.0,
+            carbon_price_eur_per_t=config.carbon_price_eur_per_t,
+            grid_import_limit_kw=config.grid_import_limit_kw,
+            emissions_cap_kg=config.emissions_cap_kg,
+            unmet_penalty_eur_per_mwh=config.unmet_penalty_eur_per_mwh,
+            time_limit_s=config.time_limit_s,
+            mip_rel_gap=config.mip_rel_gap,
+        )
+        return inputs, forecast
+
+    # --- reading the plan ----------------------------------------------------------------
+    def planned_energy_kwh(self, now_utc: datetime) -> float | None:
+        """Stored energy the current plan expects now (interpolated within its step), the
+        reserve below the plan's band included."""
+        plan = self.current
+        if plan is None:
+            return None
+        step = plan.step_at(now_utc)
+        if step is None:
+            return None
+        before = plan.inputs.storage_initial_kwh if step == 0 else plan.storage_kwh[step - 1]
+        after = plan.storage_kwh[step]
+        elapsed = (now_utc - plan.inputs.start_utc).total_seconds() / plan.inputs.step_s - step
+        return self.reserve_kwh + before + (after - before) * elapsed
+
+
+class PlanPolicy:
+    """Follows the plan's unit commitment, trimming load by measured demand and tank deviation."""
+
+    def __init__(self, plant: Plant, planner: PlannerService) -> None:
+        self._plant = plant
+        self._planner = planner
+        self.level = "rules"
+        self.transitions: Counter[tuple[str, str]] = Counter()
+
+    def targets(
+        self, state: PlantState, histories: dict[str, UnitHistory], previous: Targets | None
+    ) -> Targets:
+        plan = self._planner.current
+        level = "rules"
+        if plan is not None and plan.step_at(state.now_utc) is not None:
+            age_s = (state.now_utc - plan.inputs.start_utc).total_seconds()
+            fresh = plan is self._planner.last_attempt
+            if fresh and age_s < self._plant.control.planner.interval_s * 2:
+                level = "plan"
+            elif age_s < self._plant.control.planner.max_plan_age_s:
+                level = "last_plan"
+        self._move_to(level)
+        if level == "rules" or plan is None or state.soc is None:
+            targets = rule_targets(
+                state, histories, self._plant.site, self._plant.control.staging, previous
+            )
+            return targets
+        return self._follow(plan, level, state)
+
+    def _move_to(self, level: str) -> None:
+        if level != self.level:
+            better = ("rules", "last_plan", "plan")
+            rising = better.index(level) > better.index(self.level)
+            log.log(
+                logging.INFO if rising else logging.WARNING, "dispatch: %s -> %s", self.level, level
+            )
+            self.transitions[(self.level, level)] += 1
+            self.level = level
+
+    def _follow(self, plan: Plan, level: str, state: PlantState) -> Targets:
+        step = plan.step_at(state.now_utc)
+        assert step is not None
+        site = self._plant.site
+        staging = self._plant.control.staging
+        forecast_demand_kw = plan.inputs.heat_demand_kw[step]
+        demand_error_kw = (state.network_heat_kw or forecast_demand_kw) - forecast_demand_kw
+        soc = state.soc or 0.0
+        energy_kwh = state.energy_kwh or 0.0
+        planned_kwh = self._planner.planned_energy_kwh(state.now_utc)
+        stored_error_kwh = (planned_kwh if planned_kwh is not None else energy_kwh) - energy_kwh
+        soc_error_kw = stored_error_kwh / staging.soc_recovery_h
+        correction_kw = demand_error_kw + soc_error_kw
+        specs = {spec.name: spec for spec in site.units}
+        unit_on: dict[str, bool] = {}
+        unit_heat: dict[str, float] = {}
+        reasons: dict[str, str] = {}
+        running = [name for index, name in enumerate(plan.unit_names) if plan.unit_on[index][step]]
+        capacity_kw = sum(specs[name].heat_max_kw for name in running)
+        for index, name in enumerate(plan.unit_names):
+            on = plan.unit_on[index][step]
+            unit_on[name] = on
+            planned_kw = plan.unit_heat_kw[index][step]
+            share = specs[name].heat_max_kw / capacity_kw if on and capacity_kw > 0 else 0.0
+            unit_heat[name] = planned_kw + correction_kw * share if on else 0.0
+            price = plan.inputs.price_eur_per_mwh[step]
+            reasons[name] = (
+                f"{level}: run at {planned_kw:.0f} kW, price {price:.1f} EUR/MWh"
+                if on
+                else f"{level}: off"
+            )
+        boiler_kw = plan.boiler_heat_kw[step] if plan.boiler_heat_kw else 0.0
+        if site.boiler is not None and soc < staging.soc_boiler_on:
+            # a low tank: the boiler covers what the units confirmed running cannot (a unit
+            # that is still starting delivers nothing yet)
+            wanted_kw = max(
+                sum(unit_heat.values()),
+                (state.network_heat_kw or forecast_demand_kw) + max(0.0, soc_error_kw),
+            )
+            deliverable_kw = sum(
+                min(unit_heat[name], specs[name].heat_max_kw)
+                for name in running
+                if state.unit(name).state_code == STATE_RUNNING
+            )
+            boiler_kw = max(boiler_kw, min(site.boiler.heat_max_kw, wanted_kw - deliverable_kw))
+        return Targets(
+            unit_on=unit_on,
+            unit_heat_kw=unit_heat,
+            boiler_heat_kw=max(0.0, boiler_kw),
+            source=level,
+            reasons=reasons,
+        )
+
+
+def _floor(when_utc: datetime, step_s: float) -> datetime:
+    epoch = when_utc.timestamp()
+    return datetime.fromtimestamp(epoch - epoch % step_s, tz=when_utc.tzinfo)

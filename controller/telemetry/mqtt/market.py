@@ -1,0 +1,63 @@
+"""`MqttMarket`: a `controller.runtime.market.MarketFeed` fed by price and carbon messages.
+
+The same discipline as the file and scenario feeds: nothing is handed out before it exists. A
+price update counts from when it arrived, or from its `published_utc` if that is later (a
+trading system may send tomorrow's prices ahead of their publication); carbon intensity counts
+only up to the current hour. A later update for the same hour replaces the earlier value.
+History older than a week is forgotten.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from controller.core.forecast import HOUR, hour_start
+from controller.runtime.market import HISTORY
+from controller.telemetry.mqtt.messages import CarbonUpdate, PriceUpdate
+
+
+class MqttMarket:
+    def __init__(self) -> None:
+        # (usable from, {hour: price}) in arrival order; later entries win for the same hour
+        self._price_updates: list[tuple[datetime, dict[datetime, float]]] = []
+        self._carbon: dict[datetime, float] = {}
+
+    def add_prices(self, update: PriceUpdate, received_utc: datetime) -> None:
+        usable_from = max(received_utc, update.published_utc or received_utc)
+        hours = {p.start_utc: p.price_eur_per_mwh for p in update.prices}
+        self._price_updates.append((usable_from, hours))
+        self._forget(received_utc)
+
+    def add_carbon(self, update: CarbonUpdate, received_utc: datetime) -> None:
+        for point in update.values:
+            self._carbon[point.start_utc] = point.carbon_g_per_kwh
+        self._forget(received_utc)
+
+    def prices(self, now_utc: datetime) -> tuple[dict[datetime, float], datetime]:
+        """Hourly prices usable now (past week and future) and where the known run ends."""
+        merged: dict[datetime, float] = {}
+        for usable_from, hours in self._price_updates:
+            if usable_from <= now_utc:
+                merged.update(hours)
+        oldest = now_utc - HISTORY
+        known = {hour: price for hour, price in merged.items() if hour >= oldest}
+        until = hour_start(now_utc)
+        while until in known:
+            until += HOUR
+        return known, until
+
+    def carbon(self, now_utc: datetime) -> dict[datetime, float]:
+        """Hourly carbon intensity up to and including the current hour."""
+        current = hour_start(now_utc)
+        oldest = now_utc - HISTORY
+        return {h: v for h, v in self._carbon.items() if oldest <= h <= current}
+
+    def _forget(self, now_utc: datetime) -> None:
+        oldest = now_utc - HISTORY
+        kept = []
+        for usable_from, hours in self._price_updates:
+            recent = {hour: price for hour, price in hours.items() if hour >= oldest}
+            if recent:
+                kept.append((usable_from, recent))
+        self._price_updates = kept
+        self._carbon = {hour: value for hour, value in self._carbon.items() if hour >= oldest}

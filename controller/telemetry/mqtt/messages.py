@@ -1,0 +1,137 @@
+"""The bridge's JSON messages: what comes in (validated with pydantic) and what goes out.
+
+Incoming: operator requests on `<prefix>/request`, hourly prices on `<prefix>/market/prices`,
+hourly carbon intensity on `<prefix>/market/carbon`. A message that is not JSON, does not match
+its schema or is out of range raises `MessageError` with the reason, which the bridge counts,
+drops and (for requests) answers on `<prefix>/reply`.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta
+from typing import Annotated
+
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+)
+
+from controller.runtime.requests import (
+    REQUEST_ADAPTER,
+    AutoRequest,
+    BoostRequest,
+    CancelRequest,
+    CurtailRequest,
+    ManualRequest,
+    SetpointRequest,
+)
+
+MAX_PAYLOAD_BYTES = 256 * 1024
+
+
+class MessageError(ValueError):
+    """A message the bridge drops; the text says why (and goes back to the sender)."""
+
+
+class _Message(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def _on_the_hour(value: datetime) -> datetime:
+    if (value.minute, value.second, value.microsecond) != (0, 0, 0):
+        raise ValueError(f"{value.isoformat()} is not the start of an hour")
+    if value.utcoffset() != timedelta(0):
+        raise ValueError(f"{value.isoformat()} is not UTC")
+    return value
+
+
+class PricePoint(_Message):
+    start_utc: AwareDatetime
+    # the harmonised day-ahead clearing limits of the European market coupling
+    price_eur_per_mwh: Annotated[float, Field(ge=-500, le=4000, allow_inf_nan=False)]
+
+    @field_validator("start_utc")
+    @classmethod
+    def check_hour(cls, value: datetime) -> datetime:
+        return _on_the_hour(value)
+
+
+class PriceUpdate(_Message):
+    """Hourly prices; usable from `published_utc` (default: when received)."""
+
+    published_utc: AwareDatetime | None = None
+    prices: Annotated[list[PricePoint], Field(min_length=1, max_length=24 * 10)]
+
+
+class CarbonPoint(_Message):
+    start_utc: AwareDatetime
+    carbon_g_per_kwh: Annotated[float, Field(ge=0, le=2000, allow_inf_nan=False)]
+
+    @field_validator("start_utc")
+    @classmethod
+    def check_hour(cls, value: datetime) -> datetime:
+        return _on_the_hour(value)
+
+
+class CarbonUpdate(_Message):
+    """Hourly grid carbon intensity as observed (or forecast: the market keeps only the past)."""
+
+    values: Annotated[list[CarbonPoint], Field(min_length=1, max_length=24 * 10)]
+
+
+def _load_json(payload: bytes) -> object:
+    if len(payload) > MAX_PAYLOAD_BYTES:
+        raise MessageError(f"payload of {len(payload)} bytes is over {MAX_PAYLOAD_BYTES}")
+    try:
+        return json.loads(payload.decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise MessageError(f"not JSON: {exc}") from None
+
+
+def _reasons(exc: ValidationError) -> str:
+    parts = []
+    for error in exc.errors()[:5]:
+        where = ".".join(str(part) for part in error["loc"]) or "message"
+        parts.append(f"{where}: {str(error['msg']).removeprefix('Value error, ')}")
+    return "; ".join(parts)
+
+
+def parse_request(
+    payload: bytes,
+) -> ManualRequest | AutoRequest | SetpointRequest | CurtailRequest | BoostRequest | CancelRequest:
+    data = _load_json(payload)
+    try:
+        return REQUEST_ADAPTER.validate_python(data)
+    except ValidationError as exc:
+        raise MessageError(_reasons(exc)) from None
+
+
+def request_id_of(payload: bytes) -> str | None:
+    """The id of a request that failed validation, if it has a usable one (for the answer)."""
+    try:
+        data = json.loads(payload.decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        return None
+    value = data.get("id") if isinstance(data, dict) else None
+    return value if isinstance(value, str) and 0 < len(value) <= 64 else None
+
+
+def parse_prices(payload: bytes) -> PriceUpdate:
+    data = _load_json(payload)
+    try:
+        return PriceUpdate.model_validate(data)
+    except ValidationError as exc:
+        raise MessageError(_reasons(exc)) from None
+
+
+def parse_carbon(payload: bytes) -> CarbonUpdate:
+    data = _load_json(payload)
+    try:
+        return CarbonUpdate.model_validate(data)
+    except ValidationError as exc:
+        raise MessageError(_reasons(exc)) from None

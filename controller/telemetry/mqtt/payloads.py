@@ -1,0 +1,126 @@
+"""What the bridge publishes: the plant's state, the current plan and events, as JSON objects."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import UTC, datetime
+
+from controller.core.events import AuditEvent
+from controller.core.overrides import OverrideRequest
+from controller.core.plan import Plan
+from controller.core.report import CycleReport
+
+
+def iso_utc(when: datetime) -> str:
+    return when.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+def _round(value: float | None, digits: int = 2) -> float | None:
+    if value is None or value != value:  # None or NaN: unknown
+        return None
+    return round(value, digits)
+
+
+def override_payload(request: OverrideRequest) -> dict[str, object]:
+    out: dict[str, object] = {
+        "id": request.request_id,
+        "kind": request.kind,
+        "priority": request.priority,
+        "expires_utc": iso_utc(request.expires_utc),
+        "operator": request.operator,
+    }
+    for key in ("unit", "on", "heat_kw", "max_power_kw", "min_heat_kw"):
+        value = getattr(request, key)
+        if value is not None:
+            out[key] = value
+    return out
+
+
+def state_payload(
+    report: CycleReport, overrides: Iterable[OverrideRequest] = ()
+) -> dict[str, object]:
+    """One cycle's view: measurements, what was decided and why, interlocks, overrides."""
+    state = report.state
+    units: dict[str, object] = {}
+    for unit in state.units:
+        command = report.commands.units.get(unit.name)
+        units[unit.name] = {
+            "state_code": unit.state_code,
+            "data_good": unit.data_good,
+            "heat_kw": _round(unit.heat_kw, 1),
+            "power_kw": _round(unit.power_kw, 1),
+            "cop": _round(unit.cop),
+            "supply_temp_c": _round(unit.supply_temp_c),
+            "target_on": report.targets.unit_on.get(unit.name, False),
+            "target_heat_kw": _round(report.targets.unit_heat_kw.get(unit.name, 0.0), 1),
+            "enable": command.enable if command else None,
+            "heat_setpoint_kw": _round(command.heat_setpoint_kw, 1) if command else None,
+            "remote": command.remote if command else None,
+            "reason": command.reason if command else "",
+        }
+    boiler = None
+    if state.boiler is not None:
+        boiler_command = report.commands.boiler
+        boiler = {
+            "state_code": state.boiler.state_code,
+            "heat_kw": _round(state.boiler.heat_kw, 1),
+            "enable": boiler_command.enable if boiler_command else None,
+            "heat_setpoint_kw": _round(boiler_command.heat_setpoint_kw, 1)
+            if boiler_command
+            else None,
+        }
+    return {
+        "at_utc": iso_utc(state.now_utc),
+        "cycle": report.number,
+        "source": report.targets.source,
+        "handed_back": report.handed_back,
+        "soc": _round(state.soc, 4),
+        "energy_kwh": _round(state.energy_kwh, 1),
+        "network_heat_kw": _round(state.network_heat_kw, 1),
+        "outdoor_temp_c": _round(state.outdoor_temp_c),
+        "source_temp_c": _round(state.source_temp_c),
+        "units": units,
+        "boiler": boiler,
+        "interlocks": [
+            {"equipment": i.equipment, "reason": i.reason, "detail": i.detail}
+            for i in report.interlocks
+        ],
+        "overrides": [override_payload(r) for r in overrides],
+    }
+
+
+def plan_payload(plan: Plan) -> dict[str, object]:
+    """The plan's schedule per step: unit commitment and heat, boiler, storage, prices."""
+    inputs = plan.inputs
+    return {
+        "status": plan.status,
+        "usable": plan.usable,
+        "start_utc": iso_utc(inputs.start_utc),
+        "step_s": inputs.step_s,
+        "steps": inputs.steps,
+        "valid_until_utc": iso_utc(plan.valid_until_utc),
+        "objective_eur": _round(plan.objective_eur),
+        "mip_gap": _round(plan.mip_gap, 5),
+        "solve_time_s": _round(plan.solve_time_s, 3),
+        "electricity_eur": _round(plan.electricity_eur),
+        "carbon_t": _round(plan.carbon_t, 3),
+        "units": {
+            name: {
+                "on": list(plan.unit_on[index]),
+                "heat_kw": [round(v, 1) for v in plan.unit_heat_kw[index]],
+            }
+            for index, name in enumerate(plan.unit_names)
+        },
+        "boiler_heat_kw": [round(v, 1) for v in plan.boiler_heat_kw],
+        "storage_kwh": [round(v, 1) for v in plan.storage_kwh],
+        "price_eur_per_mwh": [round(v, 2) for v in inputs.price_eur_per_mwh],
+    }
+
+
+def event_payload(event: AuditEvent) -> dict[str, object]:
+    return {
+        "at_utc": iso_utc(event.at_utc),
+        "kind": event.kind,
+        "equipment": event.equipment,
+        "detail": event.detail,
+    }

@@ -1,0 +1,105 @@
+"""A bad plant file refuses to start with an error that names the file, the field and the problem."""
+
+from pathlib import Path
+
+import pytest
+
+from controller.app.cli import main
+from controller.config import ConfigError, load_plant
+
+PLANTS = Path(__file__).resolve().parents[1] / "deploy" / "plants"
+RIVER = PLANTS / "river_20mw.toml"
+
+
+def _variant(tmp_path: Path, old: str, new: str) -> Path:
+    text = RIVER.read_text()
+    assert old in text
+    path = tmp_path / "plant.toml"
+    path.write_text(
+        text.replace(old, new, 1).replace("../pointmaps/", f"{PLANTS.parent}/pointmaps/")
+    )
+    return path
+
+
+@pytest.mark.parametrize("path", sorted(PLANTS.glob("*.toml")), ids=lambda p: p.stem)
+def test_every_reference_plant_loads(path: Path) -> None:
+    plant = load_plant(path)
+    assert plant.site.units and plant.site.tanks and plant.site.boiler is not None
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "expected"),
+    [
+        (
+            "heat_max_kw = 10000",
+            "heat_max_kw = -5",
+            "units[0] 'hp1'.heat_max_kw: Input should be greater than 0",
+        ),
+        (
+            'connection = "plc"\ndevice_id = 2',
+            'connection = "plcx"\ndevice_id = 2',
+            "device 'hp2': connection 'plcx' is not defined",
+        ),
+        (
+            'isolation_valve = "v_hp1"',
+            'isolation_valve = "v_nope"',
+            "isolation_valve 'v_nope' is not a valve",
+        ),
+        ("min_temp_c = 65", "min_temp_c = 95", "min_temp_c must be below max_temp_c"),
+        (
+            "min_temp_c = 65",
+            "min_temp_c = 50",
+            "tank 'tank1': min_temp_c 50 is below the network's supply_temp_min_c 65",
+        ),
+        (
+            "[control]\ncycle_s = 5",
+            "[control]\ncycle_s = 5\ncycle_seconds = 3",
+            "control.cycle_seconds: Extra inputs are not permitted",
+        ),
+        (
+            "[control]\ncycle_s = 5",
+            "[control]\ncycle_s = 500",
+            "control.cycle_s: Input should be less than or equal to 60",
+        ),
+        (
+            "mean_temp_c = 9.5",
+            "mean_temp_c = 'warm'",
+            "source.mean_temp_c: Input should be a valid number",
+        ),
+        ("generic_valve.toml", "missing_valve.toml", "point map not found"),
+    ],
+)
+def test_bad_config_names_file_field_and_problem(
+    tmp_path: Path, old: str, new: str, expected: str
+) -> None:
+    path = _variant(tmp_path, old, new)
+    with pytest.raises(ConfigError) as caught:
+        load_plant(path)
+    message = str(caught.value)
+    assert str(path) in message
+    assert expected in message
+
+
+def test_a_point_map_of_the_wrong_kind_is_refused(tmp_path: Path) -> None:
+    path = _variant(
+        tmp_path, '"../pointmaps/generic_valve.toml"', '"../pointmaps/generic_boiler.toml"'
+    )
+    with pytest.raises(ConfigError, match="map is for a boiler, expected a valve"):
+        load_plant(path)
+
+
+def test_cli_refuses_to_start_with_a_bad_config(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = _variant(tmp_path, "heat_max_kw = 10000", "heat_max_kw = 0")
+    assert main(["run", "--plant", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert "heat_max_kw" in err and str(path) in err
+
+
+def test_validate_accepts_all_shipped_files(capsys: pytest.CaptureFixture[str]) -> None:
+    files = [str(p) for p in sorted(PLANTS.glob("*.toml"))] + [
+        str(p) for p in sorted((PLANTS.parent / "pointmaps").glob("*.toml"))
+    ]
+    assert main(["validate", *files]) == 0
+    assert capsys.readouterr().out.count("ok ") == len(files)
