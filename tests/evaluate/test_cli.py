@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import subprocess
+import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -70,3 +72,29 @@ def test_parallel_replays_equal_sequential_ones(river: Plant, june: EvaluationDa
         assert np.array_equal(a.unit_heat_kwh, b.unit_heat_kwh)
         assert np.array_equal(a.electricity_cost_eur, b.electricity_cost_eur)
         assert alone.kpis[name].total_cost_eur == side_by_side.kpis[name].total_cost_eur
+
+
+def test_without_matplotlib_the_report_is_written_and_the_plots_skipped(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # the edge install leaves the evaluate extra out: importing matplotlib fails there
+    monkeypatch.setitem(sys.modules, "matplotlib", None)
+    monkeypatch.delitem(sys.modules, "controller.evaluate.plots", raising=False)
+    out = tmp_path / "report"
+    args = parse(
+        "--plant", str(RIVER), "--scenario", str(JUNE), "--start", "2024-06-04T00:00Z",
+        "--days", "1", "--policies", "baseline", "--jobs", "1", "--out", str(out),
+    )  # fmt: skip
+    assert run(args) == EXIT_OK
+    assert json.loads((out / "report.json").read_text())["policies"].keys() == {"baseline"}
+    assert not list(out.glob("*.png"))
+    assert "plots skipped: matplotlib is not installed" in capsys.readouterr().err
+
+
+def test_the_edge_controller_does_not_load_matplotlib() -> None:
+    probe = (
+        "import sys, controller.app.cli, controller.app.live, controller.app.demo; "
+        "print('matplotlib' in sys.modules)"
+    )
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "False"
