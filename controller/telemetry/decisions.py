@@ -22,7 +22,8 @@ from controller.runtime.dispatch import TargetPolicy
 from controller.runtime.market import MarketFeed
 from controller.runtime.planner import PlanPolicy
 from controller.telemetry.counters import CounterMirror
-from controller.telemetry.daybook import DayBook, DayRecord, Regret, hindsight_regret
+from controller.telemetry.daybook import DayBook, DayRecord
+from controller.telemetry.regret import Regret, hindsight_regret
 from controller.telemetry.sources import PlannerView
 from drivers.site import SiteConfig
 
