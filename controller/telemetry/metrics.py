@@ -79,7 +79,7 @@ class ControllerMetrics:
 
     What the metrics read besides the cycle report comes in one `MetricSources`: given here, or
     with `attach()` when the metrics exist before the run that builds those parts (the demo).
-    A part that is absent has no metrics of its own; from the next cycle on, what is attached is.
+    A part left out has no metrics of its own; an attached part is read from the next cycle on.
     """
 
     def __init__(
