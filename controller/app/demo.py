@@ -11,7 +11,7 @@ from __future__ import annotations
 import statistics
 import sys
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from itertools import pairwise
 from pathlib import Path
@@ -244,13 +244,17 @@ async def run_demo(
             if dispatch.planner is not None:
                 cycle.add_observer(dispatch.planner)
             if metrics is not None:
+                # what the caller gave (a bridge, in tests) stays; the run adds its own parts
                 metrics.attach(
-                    health=pool.health,
-                    clock=clock,
-                    planner=dispatch.planner,
-                    policy=dispatch.policy,
-                    market=market,
-                    cycle=cycle,
+                    replace(
+                        metrics.sources,
+                        health=pool.health,
+                        clock=clock,
+                        planner=dispatch.planner,
+                        policy=dispatch.policy,
+                        market=market,
+                        cycle=cycle,
+                    )
                 )
                 cycle.add_observer(metrics)
             bar = _Progress(steps, progress)

@@ -9,18 +9,20 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
+from dataclasses import dataclass
 from pathlib import Path
 
 from controller.app.mqtt_wiring import Operations
 from controller.config import Plant
 from controller.runtime.cycle import ControlCycle
-from controller.runtime.dispatch import build_dispatch
+from controller.runtime.dispatch import Dispatch, build_dispatch
 from controller.runtime.market import FileMarket, MarketFeed
 from controller.runtime.persist import HistoryStore
 from controller.telemetry.metrics import ControllerMetrics
 from controller.telemetry.mqtt.market import MqttMarket
 from controller.telemetry.sdnotify import SystemdNotifier
-from drivers.clock import WallClock
+from controller.telemetry.sources import MetricSources
+from drivers.clock import Clock, WallClock
 from drivers.pool import DriverPool
 
 log = logging.getLogger(__name__)
@@ -40,13 +42,59 @@ async def run_live(plant: Plant, stop: asyncio.Event | None = None) -> int:
             loop.remove_signal_handler(signum)
 
 
+@dataclass
+class LiveController:
+    """The parts of one live controller, wired; `_run` starts and stops them."""
+
+    dispatch: Dispatch
+    ops: Operations
+    cycle: ControlCycle
+    metrics: ControllerMetrics
+    store: HistoryStore
+
+    def close(self) -> None:
+        """Close what the wiring opened (audit store, metrics, history store)."""
+        self.ops.close()
+        self.metrics.close()
+        self.store.close()
+
+
+def compose_live(plant: Plant, pool: DriverPool, clock: Clock) -> LiveController:
+    """Wire the controller: dispatch, operations (audit; desk and bridge with MQTT), the cycle
+    asking the operations' policy, and metrics reading every part. Nothing runs yet."""
+    mqtt_market = MqttMarket() if plant.control.mqtt.enabled else None
+    market = _market(plant) or mqtt_market  # a price file wins over MQTT updates
+    dispatch = build_dispatch(plant, market, clock)
+    store = HistoryStore(_data_dir(plant) / "unit_history.sqlite3")
+    ops = Operations.build(plant, clock, dispatch, _data_dir(plant), mqtt_market)
+    cycle = ControlCycle(plant, pool, clock, ops.policy, history_store=store)
+    sources = MetricSources(
+        health=pool.health,
+        clock=clock,
+        planner=dispatch.planner,
+        policy=dispatch.policy,
+        market=market,
+        bridge=ops.bridge,
+        audit=ops.audit,
+        overrides=ops.desk,
+        cycle=cycle,
+    )
+    metrics = ControllerMetrics(plant.site, sources, control=plant.control)
+    for observer in (metrics, *ops.observers):
+        cycle.add_observer(observer)
+    return LiveController(dispatch, ops, cycle, metrics, store)
+
+
 async def _run(plant: Plant, stop: asyncio.Event) -> int:
     clock = WallClock()
     async with DriverPool(plant.site, plant.maps, clock) as pool:
-        metrics = ControllerMetrics(
-            plant.site, health=pool.health, control=plant.control, clock=clock
-        )
-        port = metrics.serve(plant.control.metrics_host, plant.control.metrics_port)
+        live = compose_live(plant, pool, clock)
+        dispatch, ops, cycle, metrics = live.dispatch, live.ops, live.cycle, live.metrics
+        try:
+            port = metrics.serve(plant.control.metrics_host, plant.control.metrics_port)
+        except OSError:  # the port is taken: nothing ran, so there is nothing to hand back
+            live.close()
+            raise
         mode = "read-only (nothing is written)" if plant.control.read_only else "controlling"
         log.info(
             "plant %s: %s, cycle %.1f s, metrics on http://%s:%d/metrics",
@@ -55,23 +103,6 @@ async def _run(plant: Plant, stop: asyncio.Event) -> int:
             plant.control.cycle_s,
             plant.control.metrics_host,
             port,
-        )
-        mqtt_market = MqttMarket() if plant.control.mqtt.enabled else None
-        market = _market(plant) or mqtt_market  # a price file wins over MQTT updates
-        dispatch = build_dispatch(plant, market, clock)
-        store = HistoryStore(_data_dir(plant) / "unit_history.sqlite3")
-        ops = Operations.build(plant, clock, dispatch, _data_dir(plant), mqtt_market)
-        cycle = ControlCycle(
-            plant, pool, clock, ops.desk, observers=[metrics, *ops.observers], history_store=store
-        )
-        metrics.attach(
-            planner=dispatch.planner,
-            policy=dispatch.policy,
-            market=market,
-            cycle=cycle,
-            bridge=ops.bridge,
-            audit=ops.audit,
-            overrides=ops.desk,
         )
         systemd = SystemdNotifier(clock)
         cycle.add_observer(systemd)
@@ -94,9 +125,7 @@ async def _run(plant: Plant, stop: asyncio.Event) -> int:
             for device, error in errors.items():
                 log.error("hand-back to local control failed for %s: %s", device, error)
             ops.handed_back(errors, clock.now())
-            ops.close()
-            metrics.close()
-            store.close()
+            live.close()
             log.info("stopped; units handed back to local control")
     return 0
 

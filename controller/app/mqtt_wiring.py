@@ -1,7 +1,8 @@
 """Wiring of the operations side of a live controller: audit store, operator desk, MQTT bridge.
 
-The audit store is always on; the bridge only with `[control.mqtt] enabled = true`. Without a
-bridge the desk simply has no requests and the dispatch policy's targets pass unchanged.
+The audit store is always on; the bridge and the operator desk only with
+`[control.mqtt] enabled = true`: operator requests arrive over MQTT, so without it there is no
+desk and the cycle asks the dispatch policy itself.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from controller.config import Plant
 from controller.core.events import AuditEvent
 from controller.runtime.cycle import CycleObserver
 from controller.runtime.desk import OperatorDesk
-from controller.runtime.dispatch import Dispatch
+from controller.runtime.dispatch import Dispatch, TargetPolicy
 from controller.telemetry.audit import AUDIT_FILE, AuditObserver, AuditStore, FanOut
 from controller.telemetry.mqtt.bridge import MqttBridge
 from controller.telemetry.mqtt.market import MqttMarket
@@ -24,7 +25,8 @@ from drivers.clock import Clock
 @dataclass
 class Operations:
     audit: AuditStore
-    desk: OperatorDesk  # the cycle's target policy: the dispatch policy plus operator requests
+    policy: TargetPolicy  # what the cycle asks for targets: the desk if there is one
+    desk: OperatorDesk | None  # the dispatch policy plus operator requests; with MQTT only
     bridge: MqttBridge | None
     observers: list[CycleObserver]
 
@@ -39,7 +41,6 @@ class Operations:
     ) -> Operations:
         audit = AuditStore(data_dir / AUDIT_FILE, retention_days=plant.control.audit_retention_days)
         sink = FanOut([audit])
-        desk = OperatorDesk(plant.site, dispatch.policy, sink)
         planner = dispatch.planner
         heartbeat = {p.name for m in plant.maps.values() for p in m.by_role("heartbeat")}
         observer = AuditObserver(
@@ -48,18 +49,19 @@ class Operations:
             heartbeat_points=heartbeat,
         )
         observers: list[CycleObserver] = [observer]
-        bridge = None
-        if plant.control.mqtt.enabled:
-            bridge = MqttBridge(
-                plant,
-                clock,
-                desk,
-                market,
-                plan_source=(lambda: planner.current) if planner is not None else None,
-            )
-            sink.sinks.append(bridge)
-            observers.append(bridge)
-        return cls(audit=audit, desk=desk, bridge=bridge, observers=observers)
+        if not plant.control.mqtt.enabled:
+            return cls(audit, dispatch.policy, desk=None, bridge=None, observers=observers)
+        desk = OperatorDesk(plant.site, dispatch.policy, sink)
+        bridge = MqttBridge(
+            plant,
+            clock,
+            desk,
+            market,
+            plan_source=(lambda: planner.current) if planner is not None else None,
+        )
+        sink.sinks.append(bridge)
+        observers.append(bridge)
+        return cls(audit, desk, desk=desk, bridge=bridge, observers=observers)
 
     def handed_back(self, errors: dict[str, str], now_utc: datetime) -> None:
         """The shutdown hand-back to local control, with any device that did not take it."""

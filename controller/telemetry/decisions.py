@@ -18,9 +18,13 @@ from controller.config import ControlConfig
 from controller.core.estimate import PlantState
 from controller.core.forecast import hour_start
 from controller.core.plan import Plan
+from controller.runtime.dispatch import TargetPolicy
 from controller.runtime.market import MarketFeed
-from controller.runtime.planner import PlannerService, PlanPolicy
-from controller.telemetry.daybook import DayBook, DayRecord, Regret, hindsight_regret
+from controller.runtime.planner import PlanPolicy
+from controller.telemetry.counters import CounterMirror
+from controller.telemetry.daybook import DayBook, DayRecord
+from controller.telemetry.regret import Regret, hindsight_regret
+from controller.telemetry.sources import PlannerView
 from drivers.site import SiteConfig
 
 log = logging.getLogger(__name__)
@@ -37,21 +41,6 @@ SOLVER_STATUSES = (
 )
 MARKET_REFRESH = timedelta(minutes=1)
 MAX_INTERVAL_S = 60.0  # a longer gap between cycles is not integrated at the last power
-
-
-class CounterMirror:
-    """Exports a count kept elsewhere (a cumulative int) as a Prometheus counter."""
-
-    def __init__(self, counter: Counter) -> None:
-        self._counter = counter
-        self._last: dict[tuple[str, ...], float] = {}
-
-    def update(self, value: float, *labels: str) -> None:
-        target = self._counter.labels(*labels) if labels else self._counter
-        last = self._last.get(labels, 0.0)
-        # a source that restarted counts from zero again: its new value is all new
-        target.inc(value - last if value >= last else value)
-        self._last[labels] = value
 
 
 class DecisionMetrics:
@@ -224,8 +213,8 @@ class DecisionMetrics:
     def observe(
         self,
         state: PlantState,
-        planner: PlannerService | None,
-        policy: object | None,
+        planner: PlannerView | None,
+        policy: TargetPolicy | None,
         market: MarketFeed | None,
     ) -> None:
         interval_s = 0.0
@@ -294,7 +283,7 @@ class DecisionMetrics:
         if state.boiler is not None and state.boiler.heat_kw is not None:
             self.boiler_heat_energy.inc(max(0.0, state.boiler.heat_kw) * KW_TO_W * interval_s)
 
-    def _observe_plan(self, state: PlantState, planner: PlannerService) -> None:
+    def _observe_plan(self, state: PlantState, planner: PlannerView) -> None:
         self.solves.update(float(planner.solves_total))
         self.solve_failures.update(float(planner.solve_failures_total))
         attempt = planner.last_attempt

@@ -9,25 +9,22 @@ is in docs/metrics.md.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
 from importlib.metadata import PackageNotFoundError, version
-from typing import Protocol
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 from controller.config import ControlConfig
 from controller.core.overrides import PLANT_KINDS, UNIT_KINDS
 from controller.core.report import CycleReport
-from controller.runtime.cycle import ControlCycle
-from controller.runtime.market import MarketFeed
-from controller.runtime.planner import PlannerService
-from controller.telemetry.decisions import CounterMirror, DecisionMetrics
+from controller.telemetry.counters import CounterMirror
+from controller.telemetry.decisions import DecisionMetrics
+from controller.telemetry.health import judge_health
 from controller.telemetry.http import MetricsServer
-from drivers.clock import Clock, WallClock
+from controller.telemetry.sources import MetricSources
+from drivers.clock import WallClock
 from drivers.site import SiteConfig
 
 KW_TO_W = 1000.0
-HEALTHY_CYCLES = 3  # /healthz fails when the last cycle is older than this many periods
 INTERLOCK_REASONS = (
     "unit_tripped",
     "trip_reset_hold",
@@ -40,14 +37,6 @@ INTERLOCK_REASONS = (
     "tank_data_stale_handback",
 )
 POLICY_SOURCES = ("plan", "last_plan", "rules")
-
-
-class MqttStats(Protocol):
-    """What the metrics read of an MQTT bridge: `connected`, and by name every counter of
-    MQTT_COUNTERS (a test holds that table to the bridge's own BridgeStats)."""
-
-    @property
-    def connected(self) -> bool: ...
 
 
 # (metric name without prefix/suffix, the bridge's counter, help): every counter the bridge keeps
@@ -85,57 +74,26 @@ AUDIT_COUNTERS = (
 )
 
 
-class OverrideLike(Protocol):
-    @property
-    def kind(self) -> str: ...
-
-
-class OverrideSource(Protocol):
-    """The operator desk: the requests in force."""
-
-    @property
-    def active(self) -> Sequence[OverrideLike]: ...
-
-
-class MqttBridgeLike(Protocol):
-    @property
-    def stats(self) -> MqttStats: ...
-
-
 class ControllerMetrics:
     """Observes every cycle; `serve()` starts /metrics and /healthz (127.0.0.1 unless told).
 
-    Planner, policy, market feed, MQTT bridge and cycle are optional: pass them here or with
-    `attach()` once they exist; their metrics appear from the next cycle on.
+    What the metrics read besides the cycle report comes in one `MetricSources`: given here, or
+    with `attach()` when the metrics exist before the run that builds those parts (the demo).
+    A part left out has no metrics of its own; an attached part is read from the next cycle on.
     """
 
     def __init__(
         self,
         site: SiteConfig,
-        health: Callable[[], Mapping[str, object]] | None = None,
+        sources: MetricSources | None = None,
         *,
         control: ControlConfig | None = None,
-        clock: Clock | None = None,
-        planner: PlannerService | None = None,
-        policy: object | None = None,
-        market: MarketFeed | None = None,
-        bridge: MqttBridgeLike | None = None,
-        audit: object | None = None,
-        overrides: OverrideSource | None = None,
-        cycle: ControlCycle | None = None,
     ) -> None:
         self.registry = CollectorRegistry()
         self._site = site
-        self._health = health
         self._control = control or ControlConfig()
-        self._clock: Clock = clock or WallClock()
-        self._planner = planner
-        self._policy = policy
-        self._market = market
-        self._bridge = bridge
-        self._audit = audit
-        self._overrides = overrides
-        self._cycle = cycle
+        self._sources = sources or MetricSources()
+        self._wall_clock = WallClock()
         self._server: MetricsServer | None = None
         self._last: CycleReport | None = None
         self.decisions = DecisionMetrics(self.registry, site, self._control)
@@ -148,29 +106,13 @@ class ControllerMetrics:
         self.info.labels(_release(), site.plant.name).set(1.0)
         self._last_now_s: float | None = None
 
-    def attach(
-        self,
-        *,
-        health: Callable[[], Mapping[str, object]] | None = None,
-        clock: Clock | None = None,
-        planner: PlannerService | None = None,
-        policy: object | None = None,
-        market: MarketFeed | None = None,
-        bridge: MqttBridgeLike | None = None,
-        audit: object | None = None,
-        overrides: OverrideSource | None = None,
-        cycle: ControlCycle | None = None,
-    ) -> None:
-        """Give the metrics what they read each cycle (only the arguments given change)."""
-        self._health = health or self._health
-        self._clock = clock or self._clock
-        self._planner = planner or self._planner
-        self._policy = policy or self._policy
-        self._market = market or self._market
-        self._bridge = bridge or self._bridge
-        self._audit = audit or self._audit
-        self._overrides = overrides or self._overrides
-        self._cycle = cycle or self._cycle
+    @property
+    def sources(self) -> MetricSources:
+        return self._sources
+
+    def attach(self, sources: MetricSources) -> None:
+        """Read these parts from the next cycle on (all of them: the object replaces the last)."""
+        self._sources = sources
 
     def _define(self) -> None:
         r = self.registry
@@ -342,9 +284,10 @@ class ControllerMetrics:
         self._observe_process(report)
         self._observe_actions(report)
         self._observe_comms()
-        self.decisions.observe(report.state, self._planner, self._policy, self._market)
-        if self._cycle is not None:
-            self.overruns.update(float(self._cycle.overruns_total))
+        sources = self._sources
+        self.decisions.observe(report.state, sources.planner, sources.policy, sources.market)
+        if sources.cycle is not None:
+            self.overruns.update(float(sources.cycle.overruns_total))
 
     def _observe_process(self, report: CycleReport) -> None:
         state = report.state
@@ -414,60 +357,37 @@ class ControllerMetrics:
             self.write_errors.labels(device).inc()
         for source in POLICY_SOURCES:
             self.policy_source.labels(source).set(1.0 if report.targets.source == source else 0.0)
-        if self._overrides is not None:
-            kinds = [request.kind for request in self._overrides.active]
+        overrides = self._sources.overrides
+        if overrides is not None:
+            kinds = [request.kind for request in overrides.active]
             for kind in UNIT_KINDS + PLANT_KINDS:
                 self.overrides_active.labels(kind).set(float(kinds.count(kind)))
 
     def _observe_comms(self) -> None:
-        if self._health is not None:
-            for device, health in self._health().items():
-                good = getattr(health, "good", None)
-                if good is not None:
-                    self.device_good.labels(device).set(1.0 if good else 0.0)
-                connected = getattr(health, "connected", None)
-                if connected is not None:
-                    self.device_connected.labels(device).set(1.0 if connected else 0.0)
-                failures = getattr(health, "consecutive_failures", None)
-                if failures is not None:
-                    self.device_failures.labels(device).set(float(failures))
-                errors = getattr(health, "comm_errors_total", None)
-                if errors is not None:
-                    self.device_errors.update(float(errors), device)
-                reads = getattr(health, "reads_total", None)
-                if reads is not None:
-                    self.device_reads.update(float(reads), device)
-        if self._bridge is not None:
-            stats = self._bridge.stats
+        sources = self._sources
+        if sources.health is not None:
+            for device, health in sources.health().items():
+                self.device_good.labels(device).set(1.0 if health.good else 0.0)
+                self.device_connected.labels(device).set(1.0 if health.connected else 0.0)
+                self.device_failures.labels(device).set(float(health.consecutive_failures))
+                self.device_errors.update(float(health.comm_errors_total), device)
+                self.device_reads.update(float(health.reads_total), device)
+        if sources.bridge is not None:
+            stats = sources.bridge.stats
             self.mqtt_connected.set(1.0 if stats.connected else 0.0)
+            # the counters are read by name from the tables, which a test holds to BridgeStats
+            # and AuditStore
             for attribute, mirror in self.mqtt.items():
                 mirror.update(float(getattr(stats, attribute)))
-        if self._audit is not None:
+        if sources.audit is not None:
             for attribute, mirror in self.audit.items():
-                mirror.update(float(getattr(self._audit, attribute)))
+                mirror.update(float(getattr(sources.audit, attribute)))
 
     # --- health ----------------------------------------------------------------------------
     def health_status(self) -> tuple[bool, dict[str, object]]:
         """Alive (a cycle within 3 periods, by the controller's Clock) and data fresh."""
-        report = self._last
-        period_s = self._control.cycle_s
-        if report is None:
-            return False, {"status": "unhealthy", "reasons": ["no control cycle has run yet"]}
-        age_s = self._clock.monotonic_s() - report.state.now_s
-        reasons = []
-        if age_s > HEALTHY_CYCLES * period_s:
-            reasons.append(f"last cycle {age_s:.1f} s ago (period {period_s:g} s)")
-        reasons += [f"tank {t.name}: data not fresh" for t in report.state.tanks if not t.data_good]
-        reasons += [f"unit {u.name}: data not fresh" for u in report.state.units if not u.data_good]
-        body: dict[str, object] = {
-            "status": "unhealthy" if reasons else "ok",
-            "reasons": reasons,
-            "last_cycle_age_s": round(age_s, 3),
-            "last_cycle_utc": report.state.now_utc.isoformat(),
-            "cycle": report.number,
-            "policy": report.targets.source,
-        }
-        return not reasons, body
+        clock = self._sources.clock or self._wall_clock
+        return judge_health(self._last, clock.monotonic_s(), self._control.cycle_s)
 
     # --- serving ---------------------------------------------------------------------------
     def serve(self, host: str, port: int) -> int:

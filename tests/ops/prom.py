@@ -24,6 +24,7 @@ from pathlib import Path
 
 from controller.app.demo import DemoSummary, load_demo_inputs, run_demo
 from controller.telemetry.metrics import ControllerMetrics
+from controller.telemetry.sources import MetricSources
 
 PROMETHEUS = shutil.which("prometheus")
 PROMTOOL = shutil.which("promtool")
@@ -171,7 +172,8 @@ class DemoScrape:
 def demo_scrape(tmp_path: Path) -> Iterator[DemoScrape]:
     plant, scenario = load_demo_inputs(None, None)
     plant = plant.with_control(policy="planner")
-    metrics = ControllerMetrics(plant.site, control=plant.control, bridge=FakeBridge(FakeStats()))
+    sources = MetricSources(bridge=FakeBridge(FakeStats()))
+    metrics = ControllerMetrics(plant.site, sources, control=plant.control)
     port = metrics.serve("127.0.0.1", 0)
     try:
         with prometheus(port, tmp_path) as server:

@@ -26,13 +26,14 @@ from controller.runtime.desk import OperatorDesk
 from controller.runtime.dispatch import RulesPolicy
 from controller.runtime.requests import CurtailRequest
 from controller.telemetry.audit import AuditStore, FanOut
+from controller.telemetry.counters import CounterMirror
 from controller.telemetry.daybook import DayBook
-from controller.telemetry.decisions import CounterMirror
 from controller.telemetry.metrics import AUDIT_COUNTERS, MQTT_COUNTERS, ControllerMetrics
 from controller.telemetry.mqtt.bridge import BridgeStats
 from controller.telemetry.mqtt.market import MqttMarket
 from controller.telemetry.mqtt.messages import PriceUpdate
 from controller.telemetry.sdnotify import SystemdNotifier
+from controller.telemetry.sources import MetricSources
 from drivers.clock import SimClock
 from tests.core.fakes import T0
 from tests.ops.prom import PROMTOOL, FakeBridge, FakeStats, http_get
@@ -51,7 +52,8 @@ def demo_exposition() -> str:
     """Metrics of 2 h 15 min simulated with the planner in the loop, scraped over HTTP."""
     plant, scenario = load_demo_inputs(None, None)
     plant = plant.with_control(policy="planner")
-    metrics = ControllerMetrics(plant.site, control=plant.control, bridge=FakeBridge(FakeStats()))
+    sources = MetricSources(bridge=FakeBridge(FakeStats()))
+    metrics = ControllerMetrics(plant.site, sources, control=plant.control)
     port = metrics.serve("127.0.0.1", 0)
     try:
         start = datetime(2024, 1, 8, 1, tzinfo=UTC)  # night: cheap, the units run
@@ -103,9 +105,8 @@ def test_demo_exports_process_decisions_and_health(demo_exposition: str) -> None
 async def test_healthz_follows_the_cycle_and_the_data() -> None:
     plant = load_plant(DEFAULT_PLANT).with_control(policy="rules")
     async with rig(plant) as r:
-        metrics = ControllerMetrics(
-            r.plant.site, health=r.pool.health, control=r.plant.control, clock=r.clock
-        )
+        sources = MetricSources(health=r.pool.health, clock=r.clock)
+        metrics = ControllerMetrics(r.plant.site, sources, control=r.plant.control)
         r.cycle.add_observer(metrics)
         port = metrics.serve("127.0.0.1", 0)
         url = f"http://127.0.0.1:{port}"
@@ -159,7 +160,9 @@ def test_metrics_bind_loopback_unless_configured() -> None:
 def test_mqtt_counters_follow_the_bridge() -> None:
     plant = load_plant(DEFAULT_PLANT)
     stats = FakeStats(connected=False, reconnects_total=0, messages_received_total=0)
-    metrics = ControllerMetrics(plant.site, control=plant.control, bridge=FakeBridge(stats))
+    metrics = ControllerMetrics(
+        plant.site, MetricSources(bridge=FakeBridge(stats)), control=plant.control
+    )
     metrics._observe_comms()
     stats.connected, stats.reconnects_total, stats.messages_received_total = True, 2, 10
     metrics._observe_comms()
@@ -179,7 +182,7 @@ def test_mqtt_counters_follow_the_bridge() -> None:
 def test_audit_counters_follow_the_store(tmp_path: Path) -> None:
     plant = load_plant(DEFAULT_PLANT)
     store = AuditStore(tmp_path / "audit.sqlite3", retention_days=7)
-    metrics = ControllerMetrics(plant.site, control=plant.control, audit=store)
+    metrics = ControllerMetrics(plant.site, MetricSources(audit=store), control=plant.control)
     store.record(AuditEvent(T0, "write", "hp1", {}))
     store.record(AuditEvent(T0 + timedelta(days=30), "write", "hp1", {}))
     store.close()
@@ -290,10 +293,8 @@ async def test_operator_overrides_in_force_are_exported_by_kind() -> None:
     async with rig(plant) as r:
         desk = OperatorDesk(r.plant.site, RulesPolicy(r.plant), FanOut([]))
         r.cycle = ControlCycle(r.plant, r.pool, r.clock, desk)
-        metrics = ControllerMetrics(
-            r.plant.site, health=r.pool.health, control=r.plant.control, clock=r.clock
-        )
-        metrics.attach(overrides=desk)
+        sources = MetricSources(health=r.pool.health, clock=r.clock, overrides=desk)
+        metrics = ControllerMetrics(r.plant.site, sources, control=r.plant.control)
         r.cycle.add_observer(metrics)
         value = metrics.registry.get_sample_value
         assert value("hpctl_operator_overrides_active", {"kind": "curtail"}) == 0.0

@@ -1,5 +1,6 @@
 """`hpctl run` on the wall clock against the simulated plant: it controls (the heartbeat moves),
-and SIGTERM hands every unit back to local control before the connections close."""
+and SIGTERM hands every unit back to local control before the connections close. Its wiring:
+the operator desk stands between the dispatch policy and the cycle only with MQTT on."""
 
 from __future__ import annotations
 
@@ -9,8 +10,11 @@ import signal
 from pathlib import Path
 
 from controller.app.demo import DEFAULT_PLANT
-from controller.app.live import run_live
-from controller.config import load_plant
+from controller.app.live import compose_live, run_live
+from controller.config import MqttConfig, load_plant
+from controller.runtime.desk import OperatorDesk
+from drivers.clock import WallClock
+from drivers.pool import DriverPool
 from sim_plant.physics import PlantModel
 from sim_plant.servers import PlantServers
 from tests.sil.harness import START
@@ -53,3 +57,39 @@ async def test_sigterm_hands_the_units_back_to_local_control(tmp_path: Path) -> 
             model.value(valve.name, "position_cmd_pct") == 100.0
         )  # open: local control needs flow
     assert (tmp_path / "unit_history.sqlite3").exists()
+
+
+async def test_without_mqtt_no_desk_is_wired_and_the_cycle_asks_the_dispatch_policy(
+    tmp_path: Path,
+) -> None:
+    plant = load_plant(DEFAULT_PLANT).with_control(data_dir=str(tmp_path), policy="rules")
+    assert not plant.control.mqtt.enabled
+    clock = WallClock()
+    live = compose_live(plant, DriverPool(plant.site, plant.maps, clock), clock)  # not opened
+    try:
+        assert live.ops.desk is None
+        assert live.ops.bridge is None
+        assert live.ops.policy is live.dispatch.policy
+        assert live.metrics.sources.overrides is None
+        # no desk, no requests: the gauges read 0 for every kind
+        value = live.metrics.registry.get_sample_value
+        for kind in ("manual", "setpoint", "curtail", "boost"):
+            assert value("hpctl_operator_overrides_active", {"kind": kind}) == 0.0
+    finally:
+        live.close()
+
+
+async def test_with_mqtt_the_desk_wraps_the_dispatch_policy(tmp_path: Path) -> None:
+    plant = load_plant(DEFAULT_PLANT).with_control(
+        data_dir=str(tmp_path), policy="rules", mqtt=MqttConfig(enabled=True)
+    )
+    clock = WallClock()
+    live = compose_live(plant, DriverPool(plant.site, plant.maps, clock), clock)  # not opened
+    try:
+        desk = live.ops.desk
+        assert isinstance(desk, OperatorDesk)
+        assert live.ops.policy is desk
+        assert live.ops.bridge is not None
+        assert live.metrics.sources.overrides is desk
+    finally:
+        live.close()

@@ -11,6 +11,7 @@ from controller.app.demo import DEFAULT_PLANT
 from controller.config import load_plant
 from controller.core.estimate import STATE_RUNNING
 from controller.telemetry.metrics import ControllerMetrics
+from controller.telemetry.sources import MetricSources
 from drivers.reading import Quality
 from tests.sil.harness import rig
 
@@ -95,7 +96,7 @@ async def test_a_tripped_unit_is_held_off_and_counted() -> None:
 
 async def test_metrics_are_scraped_over_http() -> None:
     async with rig() as r:
-        metrics = ControllerMetrics(r.plant.site, health=r.pool.health)
+        metrics = ControllerMetrics(r.plant.site, MetricSources(health=r.pool.health))
         r.cycle.add_observer(metrics)
         port = metrics.serve("127.0.0.1", 0)
         try:
