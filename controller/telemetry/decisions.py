@@ -19,7 +19,8 @@ from controller.core.estimate import PlantState
 from controller.core.forecast import hour_start
 from controller.core.plan import Plan
 from controller.runtime.market import MarketFeed
-from controller.runtime.planner import PlannerService, PlanPolicy
+from controller.runtime.plan_policy import PlanPolicy
+from controller.runtime.planner import PlannerService
 from controller.telemetry.daybook import DayBook, DayRecord, Regret, hindsight_regret
 from drivers.site import SiteConfig
 

@@ -288,7 +288,7 @@ def test_every_metric_is_documented() -> None:
 async def test_operator_overrides_in_force_are_exported_by_kind() -> None:
     plant = load_plant(DEFAULT_PLANT).with_control(policy="rules")
     async with rig(plant) as r:
-        desk = OperatorDesk(r.plant.site, RulesPolicy(r.plant), FanOut([]))
+        desk = OperatorDesk(r.plant.site, RulesPolicy(), FanOut([]))
         r.cycle = ControlCycle(r.plant, r.pool, r.clock, desk)
         metrics = ControllerMetrics(
             r.plant.site, health=r.pool.health, control=r.plant.control, clock=r.clock
