@@ -7,6 +7,7 @@ not carry out must not use up a start, and a start it made by itself must count.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 
 from controller.core.estimate import UnitState
@@ -64,3 +65,37 @@ def update_history(previous: UnitHistory, unit: UnitState, now_s: float) -> Unit
     elif not unit.compressor_on and previous.compressor_on:
         history = replace(history, compressor_on=False, since_s=now_s, stopped_at_s=now_s)
     return history
+
+
+def fold_histories(
+    known: Mapping[str, UnitHistory],
+    stored: Mapping[str, UnitHistory],
+    units: Iterable[UnitState],
+    now_s: float,
+) -> dict[str, UnitHistory]:
+    """Fold one cycle's measured unit states into the histories known so far.
+
+    A unit gets its first history only once its state is known. A stored history (from before a
+    restart) is taken then, and only if the unit is still in the state it recorded: otherwise
+    the unit switched while the controller was away and the conservative first history holds.
+    """
+    folded = dict(known)
+    for unit in units:
+        previous = known.get(unit.name)
+        if previous is not None:
+            folded[unit.name] = update_history(previous, unit, now_s)
+        elif unit.state_code is not None:
+            restored = stored.get(unit.name)
+            if restored is not None and restored.compressor_on == unit.compressor_on:
+                folded[unit.name] = update_history(restored, unit, now_s)
+            else:
+                folded[unit.name] = first_history(unit, now_s)
+    return folded
+
+
+def cycle_histories(
+    known: Mapping[str, UnitHistory], units: Iterable[UnitState], now_s: float
+) -> dict[str, UnitHistory]:
+    """A history for every unit this cycle: a unit whose state was never known counts as just
+    switched (see `first_history`), so that no protection is skipped for lack of a record."""
+    return {unit.name: known.get(unit.name) or first_history(unit, now_s) for unit in units}

@@ -13,6 +13,7 @@ a unit inside its minimum off time, nor keep a tripped one running.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
@@ -21,6 +22,7 @@ from controller.core.cop import COP_CAP, unit_cop
 from controller.core.estimate import PlantState
 from controller.core.history import UnitHistory
 from controller.core.rules import unit_available
+from controller.core.situation import Situation
 from drivers.site import SiteConfig, UnitSpec
 
 UNIT_KINDS = ("manual", "setpoint")
@@ -151,14 +153,9 @@ def estimated_cop(spec: UnitSpec, state: PlantState) -> float:
     return max(1.0, unit_cop(spec, min(supply_c, spec.max_supply_temp_c), source_c))
 
 
-def apply_overrides(
-    targets: Targets,
-    state: PlantState,
-    histories: dict[str, UnitHistory],
-    site: SiteConfig,
-    book: OverrideBook,
-) -> Targets:
+def apply_overrides(targets: Targets, situation: Situation, book: OverrideBook) -> Targets:
     """The policy's targets with the winning operator requests applied."""
+    state, histories, site = situation.state, situation.histories, situation.site
     per_unit, plant = book.winners(state.now_utc)
     if not per_unit and plant is None:
         return targets
@@ -239,7 +236,7 @@ def _boost(
     free: list[UnitSpec],
     fixed: list[UnitSpec],
     state: PlantState,
-    histories: dict[str, UnitHistory],
+    histories: Mapping[str, UnitHistory],
     unit_on: dict[str, bool],
     heat_kw: dict[str, float],
     reasons: dict[str, str],

@@ -12,7 +12,8 @@ from controller.config import StagingConfig
 from controller.core.commands import Targets
 from controller.core.estimate import PlantState, UnitState
 from controller.core.history import UnitHistory
-from drivers.site import SiteConfig, UnitSpec
+from controller.core.situation import Situation
+from drivers.site import UnitSpec
 
 
 def unit_available(unit: UnitState, history: UnitHistory | None) -> bool:
@@ -44,13 +45,9 @@ def _split(heat_kw: float, specs: list[UnitSpec]) -> dict[str, float]:
     }
 
 
-def rule_targets(
-    state: PlantState,
-    histories: dict[str, UnitHistory],
-    site: SiteConfig,
-    staging: StagingConfig,
-    previous: Targets | None,
-) -> Targets:
+def rule_targets(situation: Situation, previous: Targets | None) -> Targets:
+    state, histories, site = situation.state, situation.histories, situation.site
+    staging = situation.control.staging
     heat_kw = desired_heat_kw(state, staging)
     soc = state.soc
     if heat_kw is None or soc is None:

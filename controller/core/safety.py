@@ -9,14 +9,12 @@ than steering blind. Every intervention is reported as an Interlock with a stabl
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
 
-from controller.config import ControlConfig
 from controller.core.commands import Commands, Interlock
-from controller.core.estimate import PlantState
-from controller.core.history import UnitHistory
+from controller.core.situation import Situation
 from controller.core.stage import may_start
-from drivers.site import SiteConfig
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,15 +24,9 @@ class SafetyResult:
     handed_back: bool  # the plant was handed to local control this cycle
 
 
-def apply_safety(
-    commands: Commands,
-    state: PlantState,
-    histories: dict[str, UnitHistory],
-    site: SiteConfig,
-    control: ControlConfig,
-    tank_blind_for_s: float,
-) -> SafetyResult:
-    limits = control.safety
+def apply_safety(commands: Commands, situation: Situation, tank_blind_for_s: float) -> SafetyResult:
+    state, histories, site = situation.state, situation.histories, situation.site
+    limits = situation.control.safety
     interlocks: list[Interlock] = []
     result = commands
     if tank_blind_for_s >= limits.stale_handback_s:
@@ -154,3 +146,17 @@ def apply_safety(
         if clamped != boiler.heat_setpoint_kw:
             result = replace(result, boiler=replace(boiler, heat_setpoint_kw=clamped))
     return SafetyResult(result, tuple(interlocks), handed_back=False)
+
+
+InterlockKey = tuple[str, str]  # (equipment, reason): the same intervention from cycle to cycle
+
+
+def interlock_keys(interlocks: Iterable[Interlock]) -> frozenset[InterlockKey]:
+    return frozenset((i.equipment, i.reason) for i in interlocks)
+
+
+def newly_active(
+    interlocks: Iterable[Interlock], active_before: frozenset[InterlockKey]
+) -> tuple[Interlock, ...]:
+    """The interventions that were not active in the cycle before: the events to report once."""
+    return tuple(i for i in interlocks if (i.equipment, i.reason) not in active_before)

@@ -10,11 +10,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from controller.config import ControlConfig
 from controller.core.commands import BoilerCommand, Commands, Targets, UnitCommand, ValveCommand
-from controller.core.estimate import PlantState
 from controller.core.history import UnitHistory
-from drivers.site import NetworkSpec, SiteConfig, UnitSpec
+from controller.core.situation import Situation
+from drivers.site import NetworkSpec, UnitSpec
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,14 +59,9 @@ def _ramped(previous_kw: float, target_kw: float, step_kw: float) -> float:
     return min(previous_kw + step_kw, max(previous_kw - step_kw, target_kw))
 
 
-def stage(
-    targets: Targets,
-    state: PlantState,
-    histories: dict[str, UnitHistory],
-    site: SiteConfig,
-    control: ControlConfig,
-    previous: Commands | None,
-) -> Commands:
+def stage(targets: Targets, situation: Situation, previous: Commands | None) -> Commands:
+    state, histories = situation.state, situation.histories
+    site, control = situation.site, situation.control
     now_s = state.now_s
     confirm_pct = control.safety.valve_open_confirm_pct
     supply_c = supply_setpoint_c(site.network, state.outdoor_temp_c, control.supply_temp_setpoint_c)

@@ -1,6 +1,6 @@
 """The three dispatch policies a replay compares, each built from the live controller's parts.
 
-- `baseline`: `controller.runtime.cycle.RulesPolicy`: staging on the tank's state of charge with
+- `baseline`: `controller.runtime.dispatch.RulesPolicy`: staging on the tank's state of charge with
   lead/lag rotation by run hours, price-blind, as most plants run today.
 - `mpc`: `PlannerService` + `PlanPolicy` as live, re-planning hourly over 36 h in hourly steps,
   fed by the live `ScenarioMarket` behind an audit, and by `Forecaster`, which learns from the
@@ -25,7 +25,8 @@ from controller.evaluate.information import AuditedMarket, DisclosureRule, Perfe
 from controller.runtime.cycle import CycleObserver
 from controller.runtime.dispatch import RulesPolicy, TargetPolicy
 from controller.runtime.market import MarketFeed, ScenarioMarket
-from controller.runtime.planner import Forecast, PlannerService, PlanPolicy
+from controller.runtime.plan_policy import PlanPolicy
+from controller.runtime.planner import Forecast, PlannerService
 from drivers.clock import Clock
 
 POLICIES = ("baseline", "mpc", "perfect")
@@ -102,7 +103,7 @@ def _planner_plant(
 
 
 def baseline(plant: Plant) -> PolicySetup:
-    return PolicySetup(name="baseline", policy=RulesPolicy(plant))
+    return PolicySetup(name="baseline", policy=RulesPolicy())
 
 
 def mpc(

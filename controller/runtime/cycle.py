@@ -1,4 +1,5 @@
-"""The fast control cycle: snapshot -> estimate -> stage -> safety -> write -> publish.
+"""The fast control cycle: snapshot -> estimate -> histories -> targets -> stage -> safety ->
+write + heartbeat -> publish.
 
 Every phase sees the same frozen snapshot; nothing reads a device mid-computation. The cycle
 measures itself and, when run on its own schedule, skips missed ticks instead of bursting.
@@ -14,19 +15,30 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from controller.config import Plant
-from controller.core.commands import Commands, Targets
+from controller.core.commands import Commands, Interlock, Targets
 from controller.core.estimate import SnapshotView, estimate
-from controller.core.history import UnitHistory, first_history, update_history
+from controller.core.history import UnitHistory
 from controller.core.report import CycleReport
-from controller.core.safety import apply_safety
+from controller.core.safety import (
+    InterlockKey,
+    SafetyResult,
+    apply_safety,
+    interlock_keys,
+    newly_active,
+)
+from controller.core.situation import Situation
 from controller.core.stage import stage
+from controller.core.tank_blind import TankBlindTimer
 from controller.runtime.dispatch import RulesPolicy, TargetPolicy
 from controller.runtime.outputs import HEARTBEAT_MODULUS, WriteDiff, command_points, handback_points
 from controller.runtime.persist import HistoryStore
+from controller.runtime.unit_histories import UnitHistories
 from drivers.clock import Clock
 from drivers.errors import DriverError
 
 log = logging.getLogger(__name__)
+
+Writes = dict[str, dict[str, float]]  # device -> point -> value
 
 
 class DriverPoolLike(Protocol):
@@ -41,13 +53,14 @@ class CycleObserver(Protocol):
 
 @dataclass
 class _Memory:
-    histories: dict[str, UnitHistory] = field(default_factory=dict)
+    """What one cycle hands to the next (the unit histories are kept by `UnitHistories`)."""
+
     targets: Targets | None = None
     commands: Commands | None = None
-    tank_blind_since_s: float | None = None
+    tank_blind: TankBlindTimer = field(default_factory=TankBlindTimer)
     heartbeat: int = 0
     number: int = 0
-    active_interlocks: frozenset[tuple[str, str]] = frozenset()
+    active_interlocks: frozenset[InterlockKey] = frozenset()
 
 
 class ControlCycle:
@@ -63,86 +76,87 @@ class ControlCycle:
         self._plant = plant
         self._pool = pool
         self._clock = clock
-        self._policy = policy or RulesPolicy(plant)
+        self._policy = policy or RulesPolicy()
         self._observers = observers or []
         self._memory = _Memory()
+        self._histories = UnitHistories(history_store)
         self._diff = WriteDiff()
         self._boiler = plant.site.boiler.name if plant.site.boiler is not None else None
-        self._store = history_store
-        self._stored: dict[str, UnitHistory] | None = None
         self.overruns_total = 0
 
     @property
     def histories(self) -> dict[str, UnitHistory]:
-        return dict(self._memory.histories)
+        return self._histories.known
 
     def add_observer(self, observer: CycleObserver) -> None:
         self._observers.append(observer)
 
     async def tick(self) -> CycleReport:
+        """One cycle, its phases in the architecture's order."""
         wall_started = time.perf_counter()
-        memory = self._memory
         snapshot = self._pool.snapshot()
         state = estimate(snapshot, self._plant.site)
-        now_s = state.now_s
-        if self._stored is None:
-            self._stored = self._store.load(state.now_utc, now_s) if self._store is not None else {}
-        for unit in state.units:
-            previous = memory.histories.get(unit.name)
-            if previous is None:
-                if unit.state_code is not None:
-                    stored = self._stored.get(unit.name)
-                    # a stored history counts only if the unit is still in the state it recorded
-                    if stored is not None and stored.compressor_on == unit.compressor_on:
-                        memory.histories[unit.name] = update_history(stored, unit, now_s)
-                    else:
-                        memory.histories[unit.name] = first_history(unit, now_s)
-            else:
-                memory.histories[unit.name] = update_history(previous, unit, now_s)
-        if self._store is not None:
-            self._store.save_changed(memory.histories, state.now_utc, now_s)
-        histories = {
-            unit.name: memory.histories.get(unit.name) or first_history(unit, now_s)
-            for unit in state.units
-        }
-        if state.soc is None:
-            memory.tank_blind_since_s = (
-                memory.tank_blind_since_s if memory.tank_blind_since_s is not None else now_s
-            )
-        else:
-            memory.tank_blind_since_s = None
-        blind_for_s = (
-            0.0 if memory.tank_blind_since_s is None else now_s - memory.tank_blind_since_s
+        histories = self._histories.fold(state)
+        situation = Situation(state, histories, self._plant.site, self._plant.control)
+        targets = self._policy.targets(situation, self._memory.targets)
+        staged = stage(targets, situation, self._memory.commands)
+        safe = self._safety(staged, situation)
+        writes, errors = await self._write(safe.commands)
+        new_interlocks = self._new_interlocks(safe.interlocks)
+        report = self._record(
+            situation, targets, safe, new_interlocks, writes, errors, wall_started
         )
-        targets = self._policy.targets(state, histories, memory.targets)
-        staged = stage(
-            targets, state, histories, self._plant.site, self._plant.control, memory.commands
-        )
-        safe = apply_safety(
-            staged, state, histories, self._plant.site, self._plant.control, blind_for_s
-        )
+        self._publish(report)
+        return report
+
+    def _safety(self, staged: Commands, situation: Situation) -> SafetyResult:
+        """Safety last; the tank-blind timer it hands back on advances with every cycle."""
+        memory = self._memory
+        memory.tank_blind = memory.tank_blind.after(situation.state)
+        blind_for_s = memory.tank_blind.blind_for_s(situation.state.now_s)
+        return apply_safety(staged, situation, blind_for_s)
+
+    async def _write(self, commands: Commands) -> tuple[Writes, dict[str, str]]:
+        """Only changed points reach the devices; the heartbeat moves every cycle, written or not.
+
+        Returns the writes sent and the devices that refused theirs (device -> error)."""
+        memory = self._memory
         memory.heartbeat = (memory.heartbeat + 1) % HEARTBEAT_MODULUS
-        writes: dict[str, dict[str, float]] = {}
-        errors: dict[str, str] = {}
-        if not self._plant.control.read_only:
-            wanted = command_points(safe.commands, self._plant.maps, memory.heartbeat, self._boiler)
-            writes = self._diff.changes(wanted)
-            errors = await self._write_all(writes)
-        active = frozenset((i.equipment, i.reason) for i in safe.interlocks)
-        new_interlocks = tuple(
-            i for i in safe.interlocks if (i.equipment, i.reason) not in memory.active_interlocks
-        )
-        for interlock in new_interlocks:
+        if self._plant.control.read_only:
+            return {}, {}
+        wanted = command_points(commands, self._plant.maps, memory.heartbeat, self._boiler)
+        writes = self._diff.changes(wanted)
+        return writes, await self._write_all(writes)
+
+    def _new_interlocks(self, interlocks: tuple[Interlock, ...]) -> tuple[Interlock, ...]:
+        """The interventions not active in the cycle before: logged once, when they begin."""
+        memory = self._memory
+        new = newly_active(interlocks, memory.active_interlocks)
+        for interlock in new:
             log.warning(
                 "interlock %s on %s: %s", interlock.reason, interlock.equipment, interlock.detail
             )
-        memory.active_interlocks = active
+        memory.active_interlocks = interlock_keys(interlocks)
+        return new
+
+    def _record(
+        self,
+        situation: Situation,
+        targets: Targets,
+        safe: SafetyResult,
+        new_interlocks: tuple[Interlock, ...],
+        writes: Writes,
+        errors: dict[str, str],
+        wall_started: float,
+    ) -> CycleReport:
+        """Keep what the next cycle starts from; return what this one saw, decided and did."""
+        memory = self._memory
         memory.targets = targets
         memory.commands = safe.commands
         memory.number += 1
-        report = CycleReport(
+        return CycleReport(
             number=memory.number,
-            state=state,
+            state=situation.state,
             targets=targets,
             commands=safe.commands,
             interlocks=safe.interlocks,
@@ -150,12 +164,13 @@ class ControlCycle:
             handed_back=safe.handed_back,
             writes=writes,
             write_errors=errors,
-            histories=histories,
+            histories=dict(situation.histories),
             duration_s=time.perf_counter() - wall_started,
         )
+
+    def _publish(self, report: CycleReport) -> None:
         for observer in self._observers:
             observer.observe(report)
-        return report
 
     async def _write_all(self, writes: dict[str, dict[str, float]]) -> dict[str, str]:
         devices = list(writes)

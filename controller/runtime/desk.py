@@ -14,15 +14,14 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from controller.core.commands import Targets
-from controller.core.estimate import PlantState
 from controller.core.events import AuditEvent, EventSink
-from controller.core.history import UnitHistory
 from controller.core.overrides import (
     OverrideBook,
     OverrideRequest,
     apply_overrides,
     check_request,
 )
+from controller.core.situation import Situation
 from controller.runtime.dispatch import TargetPolicy
 from controller.runtime.requests import (
     AutoRequest,
@@ -200,12 +199,10 @@ class OperatorDesk:
             )
         return expired
 
-    def targets(
-        self, state: PlantState, histories: dict[str, UnitHistory], previous: Targets | None
-    ) -> Targets:
-        self.expire(state.now_utc)
+    def targets(self, situation: Situation, previous: Targets | None) -> Targets:
+        self.expire(situation.state.now_utc)
         # the policy sees its own last targets, not the overridden ones: when an override ends
         # the plant returns to what the policy itself would be doing
-        inner = self._inner.targets(state, histories, self._inner_previous)
+        inner = self._inner.targets(situation, self._inner_previous)
         self._inner_previous = inner
-        return apply_overrides(inner, state, histories, self._site, self.book)
+        return apply_overrides(inner, situation, self.book)

@@ -7,32 +7,28 @@ from typing import Protocol
 
 from controller.config import ConfigError, Plant
 from controller.core.commands import Targets
-from controller.core.estimate import PlantState
-from controller.core.history import UnitHistory
 from controller.core.rules import rule_targets
+from controller.core.situation import Situation
 from controller.runtime.market import MarketFeed
-from controller.runtime.planner import PlannerService, PlanPolicy
+from controller.runtime.plan_policy import PlanPolicy
+from controller.runtime.planner import PlannerService
 from drivers.clock import Clock
 
 
 class TargetPolicy(Protocol):
-    """Where the plant should be: the plan follower with its fallbacks, or the rules alone."""
+    """Where the plant should be: the plan follower with its fallbacks, or the rules alone.
 
-    def targets(
-        self, state: PlantState, histories: dict[str, UnitHistory], previous: Targets | None
-    ) -> Targets: ...
+    `previous` is what this policy chose in the cycle before (None in the first cycle).
+    """
+
+    def targets(self, situation: Situation, previous: Targets | None) -> Targets: ...
 
 
 class RulesPolicy:
-    def __init__(self, plant: Plant) -> None:
-        self._plant = plant
+    """The rule-based staging alone: the plant's configuration comes with the situation."""
 
-    def targets(
-        self, state: PlantState, histories: dict[str, UnitHistory], previous: Targets | None
-    ) -> Targets:
-        return rule_targets(
-            state, histories, self._plant.site, self._plant.control.staging, previous
-        )
+    def targets(self, situation: Situation, previous: Targets | None) -> Targets:
+        return rule_targets(situation, previous)
 
 
 @dataclass
@@ -53,4 +49,4 @@ def build_dispatch(plant: Plant, market: MarketFeed | None, clock: Clock) -> Dis
             )
         planner = PlannerService(plant, market, clock)
         return Dispatch(policy=PlanPolicy(plant, planner), planner=planner)
-    return Dispatch(policy=RulesPolicy(plant), planner=None)
+    return Dispatch(policy=RulesPolicy(), planner=None)

@@ -1,9 +1,5 @@
 """The slow loop: build the planning problem from what the plant knows, solve it off the cycle,
-swap in an immutable Plan; and the policy that follows it down the fallback ladder.
-
-Ladder: new plan -> last plan while it still covers now and is young enough -> rule-based
-staging -> (if the controller itself stops) the units' local control via the heartbeat.
-Each transition is logged once and counted.
+swap in an immutable Plan. The cycle follows it through `plan_policy.PlanPolicy`.
 """
 
 from __future__ import annotations
@@ -11,14 +7,12 @@ from __future__ import annotations
 import asyncio
 import logging
 import math
-from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from controller.config import Plant
-from controller.core.commands import Targets
 from controller.core.cop import unit_cop
-from controller.core.estimate import STATE_RUNNING, PlantState
+from controller.core.estimate import PlantState
 from controller.core.forecast import (
     HOUR,
     demand_correction,
@@ -30,7 +24,7 @@ from controller.core.forecast import (
 from controller.core.history import UnitHistory
 from controller.core.plan import Plan, PlanInputs, UnitPlanData, solve_plan
 from controller.core.report import CycleReport
-from controller.core.rules import rule_targets, unit_available
+from controller.core.rules import unit_available
 from controller.core.stage import supply_setpoint_c
 from controller.runtime.market import MarketFeed
 from controller.runtime.observations import HourlyLog
@@ -295,99 +289,6 @@ class PlannerService:
         after = plan.storage_kwh[step]
         elapsed = (now_utc - plan.inputs.start_utc).total_seconds() / plan.inputs.step_s - step
         return self.reserve_kwh + before + (after - before) * elapsed
-
-
-class PlanPolicy:
-    """Follows the plan's unit commitment, trimming load by measured demand and tank deviation."""
-
-    def __init__(self, plant: Plant, planner: PlannerService) -> None:
-        self._plant = plant
-        self._planner = planner
-        self.level = "rules"
-        self.transitions: Counter[tuple[str, str]] = Counter()
-
-    def targets(
-        self, state: PlantState, histories: dict[str, UnitHistory], previous: Targets | None
-    ) -> Targets:
-        plan = self._planner.current
-        level = "rules"
-        if plan is not None and plan.step_at(state.now_utc) is not None:
-            age_s = (state.now_utc - plan.inputs.start_utc).total_seconds()
-            fresh = plan is self._planner.last_attempt
-            if fresh and age_s < self._plant.control.planner.interval_s * 2:
-                level = "plan"
-            elif age_s < self._plant.control.planner.max_plan_age_s:
-                level = "last_plan"
-        self._move_to(level)
-        if level == "rules" or plan is None or state.soc is None:
-            targets = rule_targets(
-                state, histories, self._plant.site, self._plant.control.staging, previous
-            )
-            return targets
-        return self._follow(plan, level, state)
-
-    def _move_to(self, level: str) -> None:
-        if level != self.level:
-            better = ("rules", "last_plan", "plan")
-            rising = better.index(level) > better.index(self.level)
-            log.log(
-                logging.INFO if rising else logging.WARNING, "dispatch: %s -> %s", self.level, level
-            )
-            self.transitions[(self.level, level)] += 1
-            self.level = level
-
-    def _follow(self, plan: Plan, level: str, state: PlantState) -> Targets:
-        step = plan.step_at(state.now_utc)
-        assert step is not None
-        site = self._plant.site
-        staging = self._plant.control.staging
-        forecast_demand_kw = plan.inputs.heat_demand_kw[step]
-        demand_error_kw = (state.network_heat_kw or forecast_demand_kw) - forecast_demand_kw
-        soc = state.soc or 0.0
-        energy_kwh = state.energy_kwh or 0.0
-        planned_kwh = self._planner.planned_energy_kwh(state.now_utc)
-        stored_error_kwh = (planned_kwh if planned_kwh is not None else energy_kwh) - energy_kwh
-        soc_error_kw = stored_error_kwh / staging.soc_recovery_h
-        correction_kw = demand_error_kw + soc_error_kw
-        specs = {spec.name: spec for spec in site.units}
-        unit_on: dict[str, bool] = {}
-        unit_heat: dict[str, float] = {}
-        reasons: dict[str, str] = {}
-        running = [name for index, name in enumerate(plan.unit_names) if plan.unit_on[index][step]]
-        capacity_kw = sum(specs[name].heat_max_kw for name in running)
-        for index, name in enumerate(plan.unit_names):
-            on = plan.unit_on[index][step]
-            unit_on[name] = on
-            planned_kw = plan.unit_heat_kw[index][step]
-            share = specs[name].heat_max_kw / capacity_kw if on and capacity_kw > 0 else 0.0
-            unit_heat[name] = planned_kw + correction_kw * share if on else 0.0
-            price = plan.inputs.price_eur_per_mwh[step]
-            reasons[name] = (
-                f"{level}: run at {planned_kw:.0f} kW, price {price:.1f} EUR/MWh"
-                if on
-                else f"{level}: off"
-            )
-        boiler_kw = plan.boiler_heat_kw[step] if plan.boiler_heat_kw else 0.0
-        if site.boiler is not None and soc < staging.soc_boiler_on:
-            # a low tank: the boiler covers what the units confirmed running cannot (a unit
-            # that is still starting delivers nothing yet)
-            wanted_kw = max(
-                sum(unit_heat.values()),
-                (state.network_heat_kw or forecast_demand_kw) + max(0.0, soc_error_kw),
-            )
-            deliverable_kw = sum(
-                min(unit_heat[name], specs[name].heat_max_kw)
-                for name in running
-                if state.unit(name).state_code == STATE_RUNNING
-            )
-            boiler_kw = max(boiler_kw, min(site.boiler.heat_max_kw, wanted_kw - deliverable_kw))
-        return Targets(
-            unit_on=unit_on,
-            unit_heat_kw=unit_heat,
-            boiler_heat_kw=max(0.0, boiler_kw),
-            source=level,
-            reasons=reasons,
-        )
 
 
 def _floor(when_utc: datetime, step_s: float) -> datetime:

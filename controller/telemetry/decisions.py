@@ -20,7 +20,7 @@ from controller.core.forecast import hour_start
 from controller.core.plan import Plan
 from controller.runtime.dispatch import TargetPolicy
 from controller.runtime.market import MarketFeed
-from controller.runtime.planner import PlanPolicy
+from controller.runtime.plan_policy import PlanPolicy
 from controller.telemetry.counters import CounterMirror
 from controller.telemetry.daybook import DayBook, DayRecord
 from controller.telemetry.regret import Regret, hindsight_regret

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
 from controller.config import Plant, load_plant
+from controller.core.estimate import PlantState
+from controller.core.history import UnitHistory
+from controller.core.situation import Situation
 from drivers.site import SiteConfig
 
 RIVER = Path(__file__).resolve().parents[2] / "deploy" / "plants" / "river_20mw.toml"
@@ -27,6 +31,11 @@ class FakeSnapshot:
 
 def river() -> Plant:
     return load_plant(RIVER)
+
+
+def situation(plant: Plant, state: PlantState, histories: Mapping[str, UnitHistory]) -> Situation:
+    """The situation a cycle of this plant would decide in."""
+    return Situation(state, histories, plant.site, plant.control)
 
 
 def plant_snapshot(

@@ -84,7 +84,7 @@ async def controller(
 ) -> AsyncIterator[Controller]:
     audit = AuditStore(data_dir / "audit.sqlite3")
     sink = FanOut([audit])
-    desk = OperatorDesk(plant.site, RulesPolicy(plant), sink)
+    desk = OperatorDesk(plant.site, RulesPolicy(), sink)
     market = MqttMarket()
     bridge = MqttBridge(plant, clock, desk, market, **bridge_options)
     sink.sinks.append(bridge)

@@ -291,7 +291,7 @@ def test_every_metric_is_documented() -> None:
 async def test_operator_overrides_in_force_are_exported_by_kind() -> None:
     plant = load_plant(DEFAULT_PLANT).with_control(policy="rules")
     async with rig(plant) as r:
-        desk = OperatorDesk(r.plant.site, RulesPolicy(r.plant), FanOut([]))
+        desk = OperatorDesk(r.plant.site, RulesPolicy(), FanOut([]))
         r.cycle = ControlCycle(r.plant, r.pool, r.clock, desk)
         sources = MetricSources(health=r.pool.health, clock=r.clock, overrides=desk)
         metrics = ControllerMetrics(r.plant.site, sources, control=r.plant.control)

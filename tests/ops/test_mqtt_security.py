@@ -90,7 +90,7 @@ async def test_a_missing_password_file_is_a_config_error(
 ) -> None:
     plant = mqtt_plant(secured_broker, username="hpctl", password_file=str(tmp_path / "missing"))
     audit = AuditStore(tmp_path / "audit.sqlite3")
-    desk = OperatorDesk(plant.site, RulesPolicy(plant), FanOut([audit]))
+    desk = OperatorDesk(plant.site, RulesPolicy(), FanOut([audit]))
     with pytest.raises(ConfigError, match=r"control\.mqtt\.password_file"):
         MqttBridge(plant, SimClock(T0), desk)
     audit.close()

@@ -1,10 +1,10 @@
-"""The slow loop and the fallback ladder: new plan -> last plan -> rules, each step logged once
-and counted; re-planning on cadence and when new prices are published; `hpctl plan`."""
+"""The slow loop: re-planning on cadence and when new prices are published, the planning
+problem built from what the plant knows, `hpctl plan` (the fallback ladder that follows the
+plans is tested in test_plan_policy.py)."""
 
 from __future__ import annotations
 
 import json
-from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -12,137 +12,39 @@ import pytest
 
 import controller.runtime.planner as planning
 from controller.app.cli import main
-from controller.core.estimate import PlantState, estimate
+from controller.core.estimate import estimate
 from controller.core.history import first_history
 from controller.core.plan import Plan
-from controller.core.report import CycleReport
-from controller.runtime.market import ScenarioMarket
-from controller.runtime.planner import PlannerService, PlanPolicy
+from controller.runtime.plan_policy import PlanPolicy
+from controller.runtime.planner import PlannerService
 from controller.scenarios import default_scenario_path
 from drivers.clock import SimClock
-from drivers.scenario import load_scenario
-from tests.core.fakes import RIVER, plant_snapshot, river
-
-T0 = datetime(2024, 1, 9, 6, 0, tzinfo=UTC)  # 07:00 in Copenhagen: before the day-ahead results
-
-
-def _state(now: datetime, now_s: float, tank_c: float = 70.0) -> PlantState:
-    plant = river()
-    snap = plant_snapshot(plant.site, tank_c, now_s=now_s, demand_kw=15000.0)
-    snap.now_utc = now
-    return estimate(snap, plant.site)
-
-
-def _report(state: PlantState) -> CycleReport:
-    histories = {u.name: first_history(u, state.now_s - 10_000) for u in state.units}
-    empty = planning.Targets(
-        unit_on={}, unit_heat_kw={}, boiler_heat_kw=0.0, source="rules", reasons={}
-    )
-    from controller.core.commands import Commands
-
-    return CycleReport(
-        number=1,
-        state=state,
-        targets=empty,
-        commands=Commands(units={}, valves={}, boiler=None),
-        interlocks=(),
-        new_interlocks=(),
-        handed_back=False,
-        writes={},
-        write_errors={},
-        histories=histories,
-        duration_s=0.0,
-    )
-
-
-def _service() -> tuple[PlannerService, SimClock]:
-    plant = river()
-    scenario = load_scenario(default_scenario_path())
-    clock = SimClock(T0)
-    market = ScenarioMarket(
-        scenario, plant.control.planner.publication_time, plant.site.plant.timezone
-    )
-    return PlannerService(plant, market, clock), clock
-
-
-async def test_a_fresh_plan_drives_the_targets() -> None:
-    service, clock = _service()
-    policy = PlanPolicy(river(), service)
-    state = _state(T0, clock.monotonic_s())
-    service.observe(_report(state))
-    assert service.due()
-    plan = await service.replan()
-    assert plan is not None and plan.usable
-    assert not service.due()  # nothing changed since
-    histories = {u.name: first_history(u, -10_000) for u in state.units}
-    targets = policy.targets(state, histories, None)
-    assert targets.source == "plan"
-    step = plan.step_at(state.now_utc)
-    assert step is not None
-    assert targets.unit_on == {
-        name: plan.unit_on[i][step] for i, name in enumerate(plan.unit_names)
-    }
-    assert policy.transitions[("rules", "plan")] == 1
+from tests.core.fakes import RIVER, plant_snapshot, river, situation
+from tests.runtime.planner_rig import T0, cycle_report, planner_service, plant_state
 
 
 async def test_publication_of_new_prices_triggers_a_replan() -> None:
-    service, clock = _service()
-    service.observe(_report(_state(T0, 0.0)))
+    service, clock = planner_service()
+    service.observe(cycle_report(plant_state(T0, 0.0)))
     await service.replan()
     clock.advance(5 * 3600 - 60)  # 11:59 in Copenhagen: still the old prices, inside the cadence?
-    service.observe(_report(_state(T0 + timedelta(seconds=5 * 3600 - 60), clock.monotonic_s())))
+    service.observe(
+        cycle_report(plant_state(T0 + timedelta(seconds=5 * 3600 - 60), clock.monotonic_s()))
+    )
     assert service.due()  # the 15-minute cadence is long past
     await service.replan()
     clock.advance(120)  # 12:01: tomorrow's prices are out
-    service.observe(_report(_state(T0 + timedelta(seconds=5 * 3600 + 60), clock.monotonic_s())))
+    service.observe(
+        cycle_report(plant_state(T0 + timedelta(seconds=5 * 3600 + 60), clock.monotonic_s()))
+    )
     assert service.due()
-
-
-async def test_fallback_ladder_plan_last_plan_rules(monkeypatch: pytest.MonkeyPatch) -> None:
-    service, clock = _service()
-    plant = river()
-    policy = PlanPolicy(plant, service)
-    state = _state(T0, 0.0)
-    histories = {u.name: first_history(u, -10_000) for u in state.units}
-    service.observe(_report(state))
-    await service.replan()
-    assert policy.targets(state, histories, None).source == "plan"
-
-    def failing(inputs: planning.PlanInputs) -> Plan:
-        return Plan(
-            inputs=inputs,
-            status="error",
-            usable=False,
-            objective_eur=float("nan"),
-            mip_gap=float("nan"),
-            solve_time_s=0.0,
-            message="solver crashed",
-        )
-
-    monkeypatch.setattr(planning, "solve_plan", failing)
-    clock.advance(1800)
-    later = _state(T0 + timedelta(seconds=1800), clock.monotonic_s())
-    service.observe(_report(later))
-    failed = await service.replan()
-    assert failed is not None and not failed.usable
-    assert service.solve_failures_total == 1
-    assert policy.targets(later, histories, None).source == "last_plan"  # still covers now
-
-    much_later = T0 + timedelta(seconds=plant.control.planner.max_plan_age_s + 60)
-    stale = replace(later, now_utc=much_later)
-    assert policy.targets(stale, histories, None).source == "rules"
-    assert policy.transitions == {
-        ("rules", "plan"): 1,
-        ("plan", "last_plan"): 1,
-        ("last_plan", "rules"): 1,
-    }
 
 
 async def test_a_solver_exception_never_reaches_the_controller(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    service, _ = _service()
-    service.observe(_report(_state(T0, 0.0)))
+    service, _ = planner_service()
+    service.observe(cycle_report(plant_state(T0, 0.0)))
 
     def exploding(inputs: planning.PlanInputs) -> Plan:
         raise RuntimeError("segfault in disguise")
@@ -153,7 +55,7 @@ async def test_a_solver_exception_never_reaches_the_controller(
 
 
 def test_planner_inputs_carry_measured_history_and_forecasts_only() -> None:
-    service, _ = _service()
+    service, _ = planner_service()
     plant = river()
     snap = plant_snapshot(plant.site, 70.0, {"hp1": True}, now_s=5000.0)
     snap.now_utc = T0
@@ -228,9 +130,12 @@ async def test_no_plan_without_prices() -> None:
             return {}
 
     service = PlannerService(plant, SilentMarket(), SimClock(T0))
-    service.observe(_report(_state(T0, 0.0)))
+    service.observe(cycle_report(plant_state(T0, 0.0)))
     assert not service.due()
     assert await service.replan_if_due() is None
-    state = _state(T0, 0.0)
+    state = plant_state(T0, 0.0)
     histories = {u.name: first_history(u, -10_000) for u in state.units}
-    assert PlanPolicy(plant, service).targets(state, histories, None).source == "rules"
+    assert (
+        PlanPolicy(plant, service).targets(situation(plant, state, histories), None).source
+        == "rules"
+    )

@@ -1,0 +1,77 @@
+"""Plan following: the plan's step for now + the measured state -> targets (pure).
+
+The plan's unit commitment is kept; each running unit's load is trimmed by the measured demand's
+error against the plan's forecast and by the tank's deviation from the energy the plan expected
+now (closed over the recovery time), shared in proportion to size. A low tank calls the boiler
+for what the units confirmed running cannot deliver.
+"""
+
+from __future__ import annotations
+
+from controller.core.commands import Targets
+from controller.core.estimate import STATE_RUNNING
+from controller.core.plan import Plan
+from controller.core.situation import Situation
+
+
+def follow_plan(
+    plan: Plan, source: str, situation: Situation, planned_energy_kwh: float | None
+) -> Targets:
+    """Targets from the plan's step at the situation's time.
+
+    `source` names the ladder rung ("plan" or "last_plan") in the targets and their reasons;
+    `planned_energy_kwh` is the stored energy the plan expects now (None: take the measured).
+    The plan must cover the situation's time.
+    """
+    state = situation.state
+    step = plan.step_at(state.now_utc)
+    if step is None:
+        raise ValueError(f"the plan does not cover {state.now_utc.isoformat()}")
+    site = situation.site
+    staging = situation.control.staging
+    forecast_demand_kw = plan.inputs.heat_demand_kw[step]
+    demand_error_kw = (state.network_heat_kw or forecast_demand_kw) - forecast_demand_kw
+    soc = state.soc or 0.0
+    energy_kwh = state.energy_kwh or 0.0
+    planned_kwh = planned_energy_kwh if planned_energy_kwh is not None else energy_kwh
+    soc_error_kw = (planned_kwh - energy_kwh) / staging.soc_recovery_h
+    correction_kw = demand_error_kw + soc_error_kw
+    specs = {spec.name: spec for spec in site.units}
+    unit_on: dict[str, bool] = {}
+    unit_heat: dict[str, float] = {}
+    reasons: dict[str, str] = {}
+    running = [name for index, name in enumerate(plan.unit_names) if plan.unit_on[index][step]]
+    capacity_kw = sum(specs[name].heat_max_kw for name in running)
+    for index, name in enumerate(plan.unit_names):
+        on = plan.unit_on[index][step]
+        unit_on[name] = on
+        planned_kw = plan.unit_heat_kw[index][step]
+        share = specs[name].heat_max_kw / capacity_kw if on and capacity_kw > 0 else 0.0
+        unit_heat[name] = planned_kw + correction_kw * share if on else 0.0
+        price = plan.inputs.price_eur_per_mwh[step]
+        reasons[name] = (
+            f"{source}: run at {planned_kw:.0f} kW, price {price:.1f} EUR/MWh"
+            if on
+            else f"{source}: off"
+        )
+    boiler_kw = plan.boiler_heat_kw[step] if plan.boiler_heat_kw else 0.0
+    if site.boiler is not None and soc < staging.soc_boiler_on:
+        # a low tank: the boiler covers what the units confirmed running cannot (a unit
+        # that is still starting delivers nothing yet)
+        wanted_kw = max(
+            sum(unit_heat.values()),
+            (state.network_heat_kw or forecast_demand_kw) + max(0.0, soc_error_kw),
+        )
+        deliverable_kw = sum(
+            min(unit_heat[name], specs[name].heat_max_kw)
+            for name in running
+            if state.unit(name).state_code == STATE_RUNNING
+        )
+        boiler_kw = max(boiler_kw, min(site.boiler.heat_max_kw, wanted_kw - deliverable_kw))
+    return Targets(
+        unit_on=unit_on,
+        unit_heat_kw=unit_heat,
+        boiler_heat_kw=max(0.0, boiler_kw),
+        source=source,
+        reasons=reasons,
+    )

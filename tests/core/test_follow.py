@@ -1,0 +1,102 @@
+"""Plan following: the plan's step + the measured state -> targets."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import timedelta
+
+import pytest
+
+from controller.config import Plant
+from controller.core.estimate import estimate
+from controller.core.follow import follow_plan
+from controller.core.history import first_history
+from controller.core.plan import Plan
+from controller.core.situation import Situation
+from tests.core.fakes import T0, plant_snapshot, river, situation
+from tests.core.plan.factories import make_inputs
+
+STEPS = 4
+
+
+def _plan(demand_kw: float = 8000.0, hp1_kw: float = 6000.0, boiler_kw: float = 0.0) -> Plan:
+    """hp1 planned on, hp2 off, for an hour of quarter-hour steps from T0."""
+    inputs = make_inputs(
+        steps=STEPS,
+        start_utc=T0,
+        heat_demand_kw=(demand_kw,) * STEPS,
+        price_eur_per_mwh=(42.0,) * STEPS,
+    )
+    return Plan(
+        inputs=inputs,
+        status="optimal",
+        usable=True,
+        objective_eur=0.0,
+        mip_gap=0.0,
+        solve_time_s=0.0,
+        unit_names=("hp1", "hp2"),
+        unit_on=((True,) * STEPS, (False,) * STEPS),
+        unit_start=((False,) * STEPS, (False,) * STEPS),
+        unit_heat_kw=((hp1_kw,) * STEPS, (0.0,) * STEPS),
+        boiler_heat_kw=(boiler_kw,) * STEPS,
+        storage_kwh=(0.0,) * STEPS,
+    )
+
+
+def _now(plant: Plant, tank_c: float, running: dict[str, bool], demand_kw: float) -> Situation:
+    snap = plant_snapshot(plant.site, tank_c, running, demand_kw=demand_kw)
+    snap.now_utc = T0 + timedelta(minutes=20)
+    state = estimate(snap, plant.site)
+    return situation(plant, state, {u.name: first_history(u, -10_000.0) for u in state.units})
+
+
+def test_the_plans_commitment_and_load_are_followed_when_all_goes_to_plan() -> None:
+    plant = river()
+    now = _now(plant, 75.0, {"hp1": True}, demand_kw=8000.0)
+    targets = follow_plan(_plan(), "plan", now, now.state.energy_kwh)
+    assert targets.source == "plan"
+    assert targets.unit_on == {"hp1": True, "hp2": False}
+    assert targets.unit_heat_kw == {"hp1": 6000.0, "hp2": 0.0}
+    assert targets.boiler_heat_kw == 0.0
+    assert targets.reasons == {
+        "hp1": "plan: run at 6000 kW, price 42.0 EUR/MWh",
+        "hp2": "plan: off",
+    }
+
+
+def test_demand_and_tank_deviations_trim_the_running_units() -> None:
+    plant = river()
+    now = _now(plant, 75.0, {"hp1": True}, demand_kw=8500.0)
+    energy_kwh = now.state.energy_kwh
+    assert energy_kwh is not None
+    recovery_h = plant.control.staging.soc_recovery_h
+    # 500 kW more demand than forecast, and 300 kWh less in the tank than the plan expects
+    targets = follow_plan(_plan(), "last_plan", now, energy_kwh + 300.0)
+    assert targets.unit_heat_kw["hp1"] == pytest.approx(6000.0 + 500.0 + 300.0 / recovery_h)
+    assert targets.unit_heat_kw["hp2"] == 0.0
+    assert targets.reasons["hp1"].startswith("last_plan: run at 6000 kW")
+    # without a planned energy the tank counts as on plan
+    assert follow_plan(_plan(), "plan", now, None).unit_heat_kw["hp1"] == pytest.approx(6500.0)
+
+
+def test_a_low_tank_calls_the_boiler_for_what_the_confirmed_units_cannot_deliver() -> None:
+    plant = river()
+    # the tank nearly empty; hp1 is planned on but not yet confirmed running
+    now = _now(plant, 66.0, {}, demand_kw=8000.0)
+    soc = now.state.soc
+    assert soc is not None and soc < plant.control.staging.soc_boiler_on
+    targets = follow_plan(_plan(), "plan", now, now.state.energy_kwh)
+    assert targets.boiler_heat_kw == pytest.approx(8000.0)  # all of the demand
+    running = _now(plant, 66.0, {"hp1": True}, demand_kw=8000.0)
+    targets = follow_plan(_plan(), "plan", running, running.state.energy_kwh)
+    assert targets.boiler_heat_kw == pytest.approx(2000.0)  # the demand above hp1's 6000 kW
+    # the plan's own boiler heat is the floor
+    assert follow_plan(_plan(boiler_kw=3000.0), "plan", running, None).boiler_heat_kw == 3000.0
+
+
+def test_a_plan_that_does_not_cover_now_is_refused() -> None:
+    plant = river()
+    now = _now(plant, 75.0, {"hp1": True}, demand_kw=8000.0)
+    late = replace(now, state=replace(now.state, now_utc=T0 + timedelta(hours=2)))
+    with pytest.raises(ValueError, match="does not cover"):
+        follow_plan(_plan(), "plan", late, None)
