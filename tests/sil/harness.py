@@ -29,7 +29,6 @@ class Rig:
         model: PlantModel,
         servers: PlantServers,
         pool: DriverPool,
-        cycle: ControlCycle,
         clock: SimClock,
         lockstep: Lockstep,
         outdoor: FixedOutdoor,
@@ -38,10 +37,18 @@ class Rig:
         self.model = model
         self.servers = servers
         self.pool = pool
-        self.cycle = cycle
         self.clock = clock
         self.lockstep = lockstep
         self.outdoor = outdoor
+
+    @property
+    def cycle(self) -> ControlCycle:
+        return self.lockstep.cycle
+
+    @cycle.setter
+    def cycle(self, cycle: ControlCycle) -> None:
+        """A test composes its own cycle (with an operator desk, say) on the same plant."""
+        self.lockstep.cycle = cycle
 
     @property
     def ticking(self) -> bool:
@@ -79,4 +86,4 @@ async def rig(plant: Plant | None = None, initial_soc: float = 0.5) -> AsyncIter
         cycle = ControlCycle(io.plant, io.pool, clock)
         step_s = io.plant.control.cycle_s
         lockstep = Lockstep(model, clock, cycle, io, outdoor, step_s)
-        yield Rig(io.plant, model, io.servers, io.pool, cycle, clock, lockstep, outdoor)
+        yield Rig(io.plant, model, io.servers, io.pool, clock, lockstep, outdoor)

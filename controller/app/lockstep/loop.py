@@ -61,7 +61,7 @@ class Lockstep:
     ) -> None:
         self._model = model
         self._clock = clock
-        self._cycle = cycle
+        self.cycle = cycle  # a rig may swap in its own composition between runs
         self._io = io
         self._conditions = conditions
         self._step_s = step_s
@@ -91,7 +91,7 @@ class Lockstep:
             await self._planner.replan_if_due()
             self.planning_wall_s += time.perf_counter() - started
         if self.ticking:
-            self.last = await self._cycle.tick()
+            self.last = await self.cycle.tick()
         self.steps_done += 1
         if self._recorder is not None:
             self._recorder.stepped(instant)
