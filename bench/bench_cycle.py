@@ -26,17 +26,16 @@ from asyncua import Client, ua
 from pymodbus.client import AsyncModbusTcpClient
 
 from controller.app.demo import DEFAULT_PLANT, run_demo
+from controller.app.lockstep import Instant, Lockstep, SocketIO, socket_io
 from controller.config import Plant, load_plant, parse_control
 from controller.runtime.cycle import ControlCycle
 from controller.scenarios import default_scenario_path
 from drivers.clock import SimClock
 from drivers.modbus_blocks import plan_reads
 from drivers.pointmap import ModbusTable
-from drivers.pool import DriverPool
 from drivers.scenario import load_scenario
 from drivers.site import parse_site
 from sim_plant.physics import Boundary, PlantModel
-from sim_plant.servers import PlantServers
 
 ROOT = Path(__file__).resolve().parent.parent
 PLANTS = ROOT / "deploy" / "plants"
@@ -192,35 +191,48 @@ async def _floor_reader(
     return read_all, close
 
 
+class _TimedReads:
+    """`PlantIO` that, after each clock move, times the bare-library floor and then the drivers
+    reading the same devices, alternated in one run so both see the same machine."""
+
+    def __init__(self, io: SocketIO, read_floor: Callable[[], Awaitable[None]]) -> None:
+        self._io = io
+        self._read_floor = read_floor
+        self.poll_s: list[float] = []
+        self.floor_s: list[float] = []
+
+    async def publish(self) -> None:
+        await self._io.publish()
+
+    async def refresh(self) -> None:
+        started = time.perf_counter()
+        await self._read_floor()
+        self.floor_s.append(time.perf_counter() - started)
+        started = time.perf_counter()
+        await self._io.refresh()
+        self.poll_s.append(time.perf_counter() - started)
+
+
 async def bench_plant(plant: Plant, cycles: int) -> dict[str, Any]:
     plant = plant.with_control(cycle_s=1.0, policy="rules")
     clock = SimClock(START)
     model = PlantModel(plant.site, START)
-    boundary = Boundary(now_utc=START, outdoor_temp_c=-2.0)
-    async with PlantServers(plant.site, plant.maps, model) as servers:
-        live = plant.with_site(plant.site.with_ports(servers.ports))
-        read_floor, close_floor = await _floor_reader(live, servers.ports)
+    steady = Instant(Boundary(now_utc=START, outdoor_temp_c=-2.0))
+    async with socket_io(plant, model, clock) as io:
+        read_floor, close_floor = await _floor_reader(io.plant, io.servers.ports)
         try:
-            async with DriverPool(live.site, live.maps, clock) as pool:
-                cycle = ControlCycle(live, pool, clock)
-                cycle_s: list[float] = []
-                poll_s: list[float] = []
-                floor_s: list[float] = []
-                for _ in range(cycles):
-                    model.step(1.0, boundary)
-                    await servers.sync()
-                    clock.advance(1.0)
-                    started = time.perf_counter()
-                    await read_floor()
-                    floor_s.append(time.perf_counter() - started)
-                    started = time.perf_counter()
-                    await pool.poll_all()
-                    poll_s.append(time.perf_counter() - started)
-                    report = await cycle.tick()
-                    cycle_s.append(report.duration_s)
-                requests_per_poll = pool.requests_total / max(1, cycles)
+            reads = _TimedReads(io, read_floor)
+            cycle = ControlCycle(io.plant, io.pool, clock)
+            lockstep = Lockstep(model, clock, cycle, reads, lambda step, now: steady, 1.0)
+            cycle_s: list[float] = []
+            for _ in range(cycles):
+                report = await lockstep.step()
+                assert report is not None  # the lockstep ticks unless told not to
+                cycle_s.append(report.duration_s)
+            requests_per_poll = io.pool.requests_total / max(1, cycles)
         finally:
             await close_floor()
+    poll_s, floor_s = reads.poll_s, reads.floor_s
     drop = min(20, cycles // 10)  # connection warm-up
     cycle_s, poll_s, floor_s = cycle_s[drop:], poll_s[drop:], floor_s[drop:]
     return {

@@ -1,9 +1,9 @@
 """`hpctl demo`: the controller against the simulated plant over real sockets, in lockstep.
 
-The only place that joins controller and simulator in one process. Each tick: the plant steps
-its physics, the servers publish the new values, the simulated clock moves, the drivers poll
-over Modbus TCP and OPC UA, and the control cycle runs with its real socket writes. Runs are
-deterministic and as fast as the I/O allows.
+The composition on `controller.app.lockstep`, over sockets: each tick the plant steps its
+physics, the servers publish the new values, the simulated clock moves, the drivers poll over
+Modbus TCP and OPC UA, the planner replans if due, and the control cycle runs with its real
+socket writes. Runs are deterministic and as fast as the I/O allows.
 """
 
 from __future__ import annotations
@@ -13,25 +13,21 @@ import sys
 import time
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
-from itertools import pairwise
 from pathlib import Path
 from typing import TextIO
 
+from controller.app.lockstep import Lockstep, RunRecorder, scenario_conditions, socket_io
 from controller.config import Plant, load_plant
-from controller.core.report import CycleReport
 from controller.runtime.cycle import ControlCycle
 from controller.runtime.dispatch import build_dispatch
 from controller.runtime.market import ScenarioMarket
 from controller.scenarios import default_scenario_path
 from controller.telemetry.metrics import ControllerMetrics
 from drivers.clock import SimClock
-from drivers.pool import DriverPool
 from drivers.scenario import Scenario, load_scenario
-from sim_plant.physics import Boundary, PlantModel
-from sim_plant.servers import PlantServers
+from sim_plant.physics import PlantModel
 
 DEFAULT_PLANT = Path(__file__).resolve().parents[2] / "deploy" / "plants" / "river_20mw.toml"
-WATER_KWH_PER_M3_K = 975.0 * 4.19 / 3600.0  # the same water as TankSpec.capacity_kwh
 DEFAULT_START_OFFSET = timedelta(days=2)  # leaves two days of history before the demo day
 
 
@@ -113,59 +109,6 @@ class DemoSummary:
         return "\n".join(lines)
 
 
-class _Collector:
-    """Cycle durations, interlock events and each unit's measured switching, from the reports."""
-
-    def __init__(self) -> None:
-        self.durations_s: list[float] = []
-        self.interlocks: dict[str, int] = {}
-        self.switches: dict[str, list[tuple[float, bool]]] = {}
-        self.max_supply_temp_c: dict[str, float] = {}
-        self.policy_cycles: dict[str, int] = {}
-        self._was_on: dict[str, bool] = {}
-
-    def observe(self, report: CycleReport) -> None:
-        self.durations_s.append(report.duration_s)
-        source = report.targets.source
-        self.policy_cycles[source] = self.policy_cycles.get(source, 0) + 1
-        for interlock in report.new_interlocks:
-            self.interlocks[interlock.reason] = self.interlocks.get(interlock.reason, 0) + 1
-        for unit in report.state.units:
-            if unit.supply_temp_c is not None:
-                peak = self.max_supply_temp_c.get(unit.name, unit.supply_temp_c)
-                self.max_supply_temp_c[unit.name] = max(peak, unit.supply_temp_c)
-            if unit.state_code is None:
-                continue
-            was_on = self._was_on.get(unit.name)
-            if was_on is not None and unit.compressor_on != was_on:
-                self.switches.setdefault(unit.name, []).append(
-                    (report.state.now_s, unit.compressor_on)
-                )
-            self._was_on[unit.name] = unit.compressor_on
-
-    def max_starts_per_hour(self) -> dict[str, int]:
-        out: dict[str, int] = {}
-        for name, switches in self.switches.items():
-            starts = [t for t, on in switches if on]
-            out[name] = max(
-                (sum(1 for s in starts if t <= s < t + 3600.0) for t in starts), default=0
-            )
-        return out
-
-    def shortest_completed(self, on: bool) -> dict[str, float]:
-        """Shortest run (on=True) or standstill (on=False) that began and ended in the run."""
-        out: dict[str, float] = {}
-        for name, switches in self.switches.items():
-            spans = [
-                later - earlier
-                for (earlier, state), (later, _) in pairwise(switches)
-                if state is on
-            ]
-            if spans:
-                out[name] = min(spans)
-        return out
-
-
 class _Progress:
     def __init__(self, total: int, stream: TextIO | None) -> None:
         self._total = max(1, total)
@@ -185,28 +128,6 @@ class _Progress:
             self._stream.flush()
 
 
-def stored_heat_kwh(model: PlantModel, plant: Plant) -> float:
-    """Heat in the tanks above the network's return temperature: all of it can still be
-    delivered, so a run that ends with less must count the difference."""
-    return_c = plant.site.network.return_temp_c
-    total = 0.0
-    for tank in plant.site.tanks:
-        kwh_per_k = tank.volume_m3 / tank.layers * WATER_KWH_PER_M3_K
-        for index in range(1, tank.layers + 1):
-            total += kwh_per_k * (model.true_value(tank.name, "layer_temp_c", index) - return_c)
-    return total
-
-
-def boundary_at(scenario: Scenario, when: datetime, outdoor_default_c: float) -> Boundary:
-    row = scenario.at(when)
-    return Boundary(
-        now_utc=when,
-        outdoor_temp_c=row.outdoor_temp_c if row.outdoor_temp_c is not None else outdoor_default_c,
-        heat_demand_kw=row.heat_demand_kw,
-        source_temp_c=row.source_temp_c,
-    )
-
-
 async def run_demo(
     plant: Plant,
     scenario: Scenario,
@@ -219,8 +140,9 @@ async def run_demo(
     steps = round(days * 86400 / step_s)
     clock = SimClock(start_utc)
     model = PlantModel(plant.site, start_utc)
-    tank_energy_start_kwh = stored_heat_kwh(model, plant)
-    collector = _Collector()
+    recorder = RunRecorder(
+        model, plant.site.network.return_temp_c, steps_per_hour=max(1, round(3600.0 / step_s))
+    )
     market = ScenarioMarket(
         scenario, plant.control.planner.publication_time, plant.site.plant.timezone
     )
@@ -231,69 +153,51 @@ async def run_demo(
             dispatch.planner.observations.add(
                 "outdoor_temp_c", row.timestamp_utc, row.outdoor_temp_c
             )
-    outdoor_default_c = float(plant.site.sim.get("outdoor_temp_c", 0.0))
-    electricity_cost_eur = 0.0
-    co2_kg = 0.0
-    carbon_default = float(plant.site.sim.get("carbon_g_per_kwh", 0.0))
+    conditions = scenario_conditions(
+        scenario,
+        outdoor_default_c=float(plant.site.sim.get("outdoor_temp_c", 0.0)),
+        carbon_default_g_per_kwh=float(plant.site.sim.get("carbon_g_per_kwh", 0.0)),
+    )
     wall_start = time.perf_counter()
-    async with PlantServers(plant.site, plant.maps, model) as servers:
-        live = plant.with_site(plant.site.with_ports(servers.ports))
-        async with DriverPool(live.site, live.maps, clock) as pool:
-            cycle = ControlCycle(live, pool, clock, dispatch.policy)
-            cycle.add_observer(collector)
-            if dispatch.planner is not None:
-                cycle.add_observer(dispatch.planner)
-            if metrics is not None:
-                # what the caller gave (a bridge, in tests) stays; the run adds its own parts
-                metrics.attach(
-                    replace(
-                        metrics.sources,
-                        health=pool.health,
-                        clock=clock,
-                        planner=dispatch.planner,
-                        policy=dispatch.policy,
-                        market=market,
-                        cycle=cycle,
-                    )
+    async with socket_io(plant, model, clock) as io:
+        pool = io.pool
+        cycle = ControlCycle(io.plant, pool, clock, dispatch.policy)
+        lockstep = Lockstep(model, clock, cycle, io, conditions, step_s, dispatch.planner, recorder)
+        if dispatch.planner is not None:
+            cycle.add_observer(dispatch.planner)
+        if metrics is not None:
+            # what the caller gave (a bridge, in tests) stays; the run adds its own parts
+            metrics.attach(
+                replace(
+                    metrics.sources,
+                    health=pool.health,
+                    clock=clock,
+                    planner=dispatch.planner,
+                    policy=dispatch.policy,
+                    market=market,
+                    cycle=cycle,
                 )
-                cycle.add_observer(metrics)
-            bar = _Progress(steps, progress)
-            for step in range(steps):
-                now = clock.now()
-                row = scenario.at(now)
-                electricity_before = model.totals.electricity_kwh
-                model.step(step_s, boundary_at(scenario, now, outdoor_default_c))
-                electricity_kwh = model.totals.electricity_kwh - electricity_before
-                electricity_cost_eur += electricity_kwh * row.price_eur_per_mwh / 1000.0
-                carbon = (
-                    row.carbon_g_per_kwh if row.carbon_g_per_kwh is not None else carbon_default
-                )
-                co2_kg += electricity_kwh * carbon / 1000.0
-                await servers.sync()
-                clock.advance(step_s)
-                await pool.poll_all()
-                if dispatch.planner is not None:
-                    # lockstep: the solve completes before the tick, which keeps runs repeatable;
-                    # live, the planner runs in its own task and the cycle never waits for it
-                    await dispatch.planner.replan_if_due()
-                await cycle.tick()
-                bar.update(step + 1)
-            await cycle.hand_back()
+            )
+            cycle.add_observer(metrics)
+        await lockstep.run(steps, _Progress(steps, progress).update)
+        await cycle.hand_back()
     wall_s = time.perf_counter() - wall_start
+    recorder.finish()
     totals = model.totals
+    co2_kg = recorder.electricity_co2_kg
     boiler_fuel_cost = 0.0
     if plant.site.boiler is not None:
         boiler_fuel_cost = (
             totals.boiler_fuel_kwh * plant.site.boiler.fuel_price_eur_per_mwh / 1000.0
         )
         co2_kg += totals.boiler_fuel_kwh * plant.site.boiler.fuel_carbon_g_per_kwh / 1000.0
-    durations_ms = sorted(d * 1000.0 for d in collector.durations_s) or [0.0]
+    durations_ms = sorted(d * 1000.0 for d in recorder.durations_s) or [0.0]
     return DemoSummary(
         plant=plant.site.plant.name,
         start_utc=start_utc,
         simulated_s=steps * step_s,
         wall_s=wall_s,
-        cycles=len(collector.durations_s),
+        cycles=len(recorder.durations_s),
         heat_demand_kwh=totals.heat_demand_kwh,
         heat_delivered_kwh=totals.heat_delivered_kwh,
         unmet_heat_kwh=totals.unmet_heat_kwh,
@@ -301,7 +205,7 @@ async def run_demo(
         electricity_kwh=totals.electricity_kwh,
         boiler_heat_kwh=totals.boiler_heat_kwh,
         boiler_fuel_kwh=totals.boiler_fuel_kwh,
-        electricity_cost_eur=electricity_cost_eur,
+        electricity_cost_eur=recorder.electricity_cost_eur,
         boiler_fuel_cost_eur=boiler_fuel_cost,
         co2_kg=co2_kg,
         units={
@@ -317,14 +221,14 @@ async def run_demo(
         tank_max_temp_c=max(totals.tank_max_temp_c.values()),
         cycle_p50_ms=statistics.median(durations_ms),
         cycle_p99_ms=durations_ms[min(len(durations_ms) - 1, int(0.99 * len(durations_ms)))],
-        interlocks=collector.interlocks,
-        max_starts_in_any_hour=collector.max_starts_per_hour(),
-        shortest_run_s=collector.shortest_completed(True),
-        shortest_standstill_s=collector.shortest_completed(False),
-        max_unit_supply_temp_c=collector.max_supply_temp_c,
-        policy_cycles=collector.policy_cycles,
-        tank_energy_start_kwh=tank_energy_start_kwh,
-        tank_energy_end_kwh=stored_heat_kwh(model, plant),
+        interlocks=recorder.interlocks,
+        max_starts_in_any_hour=recorder.max_starts_per_hour(),
+        shortest_run_s=recorder.shortest_completed(True),
+        shortest_standstill_s=recorder.shortest_completed(False),
+        max_unit_supply_temp_c=recorder.max_supply_temp_c,
+        policy_cycles=recorder.policy_cycles,
+        tank_energy_start_kwh=recorder.stored_start_kwh,
+        tank_energy_end_kwh=recorder.stored_kwh(),
     )
 
 

@@ -1,49 +1,79 @@
-"""A lockstep rig: simulated plant, its servers on free loopback ports, drivers and the cycle."""
+"""A lockstep rig over real sockets: the demo's loop with a steady outdoor temperature and no
+planner, so a test can drive the plant, inject faults and silence the controller."""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from controller.app.demo import DEFAULT_PLANT
+from controller.app.lockstep import FixedOutdoor, Lockstep, socket_io
 from controller.config import Plant, load_plant
 from controller.core.report import CycleReport
 from controller.runtime.cycle import ControlCycle
 from drivers.clock import SimClock
 from drivers.pool import DriverPool
-from sim_plant.physics import Boundary, PlantModel
+from sim_plant.physics import PlantModel
 from sim_plant.servers import PlantServers
 
 START = datetime(2024, 1, 8, tzinfo=UTC)
 
 
-@dataclass
 class Rig:
-    plant: Plant
-    model: PlantModel
-    servers: PlantServers
-    pool: DriverPool
-    cycle: ControlCycle
-    clock: SimClock
-    outdoor_temp_c: float = -2.0
-    last: CycleReport | None = None
-    ticking: bool = True
+    """The plant, its servers, the drivers and the cycle of one lockstep run."""
+
+    def __init__(
+        self,
+        plant: Plant,
+        model: PlantModel,
+        servers: PlantServers,
+        pool: DriverPool,
+        clock: SimClock,
+        lockstep: Lockstep,
+        outdoor: FixedOutdoor,
+    ) -> None:
+        self.plant = plant
+        self.model = model
+        self.servers = servers
+        self.pool = pool
+        self.clock = clock
+        self.lockstep = lockstep
+        self.outdoor = outdoor
+
+    @property
+    def cycle(self) -> ControlCycle:
+        return self.lockstep.cycle
+
+    @cycle.setter
+    def cycle(self, cycle: ControlCycle) -> None:
+        """A test composes its own cycle (with an operator desk, say) on the same plant."""
+        self.lockstep.cycle = cycle
+
+    @property
+    def ticking(self) -> bool:
+        """Off: the controller is silent (no writes, no heartbeat) while the plant runs on."""
+        return self.lockstep.ticking
+
+    @ticking.setter
+    def ticking(self, on: bool) -> None:
+        self.lockstep.ticking = on
+
+    @property
+    def outdoor_temp_c(self) -> float:
+        return self.outdoor.outdoor_temp_c
+
+    @outdoor_temp_c.setter
+    def outdoor_temp_c(self, temp_c: float) -> None:
+        self.outdoor.outdoor_temp_c = temp_c
+
+    @property
+    def last(self) -> CycleReport | None:
+        return self.lockstep.last
 
     async def run(self, seconds: float) -> CycleReport | None:
-        """Step plant and controller together; with `ticking` off the controller is silent."""
-        step_s = self.plant.control.cycle_s
-        for _ in range(round(seconds / step_s)):
-            self.model.step(
-                step_s, Boundary(now_utc=self.clock.now(), outdoor_temp_c=self.outdoor_temp_c)
-            )
-            await self.servers.sync()
-            self.clock.advance(step_s)
-            await self.pool.poll_all()
-            if self.ticking:
-                self.last = await self.cycle.tick()
-        return self.last
+        """Step plant and controller together for `seconds` of simulated time."""
+        return await self.lockstep.run(round(seconds / self.plant.control.cycle_s))
 
 
 @asynccontextmanager
@@ -51,7 +81,9 @@ async def rig(plant: Plant | None = None, initial_soc: float = 0.5) -> AsyncIter
     plant = plant or load_plant(DEFAULT_PLANT).with_control(policy="rules")
     clock = SimClock(START)
     model = PlantModel(plant.site, START, initial_soc=initial_soc)
-    async with PlantServers(plant.site, plant.maps, model) as servers:
-        live = plant.with_site(plant.site.with_ports(servers.ports))
-        async with DriverPool(live.site, live.maps, clock) as pool:
-            yield Rig(live, model, servers, pool, ControlCycle(live, pool, clock), clock)
+    outdoor = FixedOutdoor(outdoor_temp_c=-2.0)
+    async with socket_io(plant, model, clock) as io:
+        cycle = ControlCycle(io.plant, io.pool, clock)
+        step_s = io.plant.control.cycle_s
+        lockstep = Lockstep(model, clock, cycle, io, outdoor, step_s)
+        yield Rig(io.plant, model, io.servers, io.pool, clock, lockstep, outdoor)
