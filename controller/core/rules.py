@@ -80,7 +80,12 @@ def rule_targets(situation: Situation, previous: Targets | None) -> Targets:
     reasons: dict[str, str] = {}
     all_confirmed = all(state.unit(name).compressor_on for name in staged)
     staged_max_kw = sum(specs[name].heat_max_kw for name in staged)
-    idle = sorted((name for name in available if name not in staged), key=run_hours)
+    # plant order breaks ties in run hours: iterating the set would follow string hashing, which
+    # changes from process to process and made the lead unit differ between identical runs
+    idle = sorted(
+        (unit.name for unit in state.units if unit.name in available and unit.name not in staged),
+        key=run_hours,
+    )
     if idle and soc < staging.soc_start_next and all_confirmed and staged_max_kw < heat_kw:
         lead = idle[0]
         staged.append(lead)
