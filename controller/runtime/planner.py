@@ -18,7 +18,7 @@ from datetime import datetime, timedelta
 from controller.config import Plant
 from controller.core.commands import Targets
 from controller.core.cop import unit_cop
-from controller.core.estimate import STATE_RUNNING, PlantState
+from controller.core.estimate import PlantState
 from controller.core.forecast import (
     HOUR,
     demand_correction,
@@ -35,6 +35,7 @@ from controller.core.stage import supply_setpoint_c
 from controller.runtime.market import MarketFeed
 from controller.runtime.observations import HourlyLog
 from drivers.clock import Clock
+from drivers.kinds import StateCode
 
 log = logging.getLogger(__name__)
 
@@ -378,7 +379,7 @@ class PlanPolicy:
             deliverable_kw = sum(
                 min(unit_heat[name], specs[name].heat_max_kw)
                 for name in running
-                if state.unit(name).state_code == STATE_RUNNING
+                if state.unit(name).state_code == StateCode.RUNNING
             )
             boiler_kw = max(boiler_kw, min(site.boiler.heat_max_kw, wanted_kw - deliverable_kw))
         return Targets(
