@@ -187,7 +187,9 @@ class Plant:
 Model = TypeVar("Model", bound=StrictModel)
 
 
-def _changed(model: Model, changes: dict[str, object], title: str, prefix: tuple[str, ...]) -> Model:
+def _changed(
+    model: Model, changes: dict[str, object], title: str, prefix: tuple[str, ...]
+) -> Model:
     # model_copy(update=) would skip validation: cycle_s="fast" would be accepted
     try:
         return type(model).model_validate({**model.model_dump(), **changes})

@@ -103,9 +103,7 @@ def to_raw(point: Point, value: float) -> float | int:
     return raw
 
 
-def decode_registers(
-    point: Point, registers: Sequence[int], word_order: WordOrder
-) -> float | None:
+def decode_registers(point: Point, registers: Sequence[int], word_order: WordOrder) -> float | None:
     """Registers (exactly the point's width) to an engineering value; NaN passes through.
 
     None for a code the point's value map does not list."""

@@ -190,7 +190,5 @@ def value_label(role: str, label: str) -> int:
         raise ValueError(f"role '{role}' has no named values; map to numbers")
     names = {member.name.lower(): int(member) for member in enum}
     if label.lower() not in names:
-        raise ValueError(
-            f"'{label}' is not a value of role '{role}' (known: {', '.join(names)})"
-        )
+        raise ValueError(f"'{label}' is not a value of role '{role}' (known: {', '.join(names)})")
     return names[label.lower()]

@@ -76,7 +76,9 @@ class ModbusConnection:
                 self._client.close()
                 self._client = None
 
-    def attach(self, binding: DeviceBinding, point_map: PointMap, cache: PointCache) -> ModbusDevice:
+    def attach(
+        self, binding: DeviceBinding, point_map: PointMap, cache: PointCache
+    ) -> ModbusDevice:
         """A device (unit id) behind this connection."""
         return ModbusDevice(binding, point_map, self, cache, self._clock)
 

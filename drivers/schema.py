@@ -60,9 +60,7 @@ def error_message(
     return "\n".join([title, *(f"  {line}" for line in lines)])
 
 
-def _location(
-    location: list[int | str], data: Any, skip: int, labels: Mapping[str, str]
-) -> str:
+def _location(location: list[int | str], data: Any, skip: int, labels: Mapping[str, str]) -> str:
     parts: list[str] = []
     node: Any = data
     for position, part in enumerate(location):

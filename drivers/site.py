@@ -185,12 +185,12 @@ class SiteConfig(StrictModel):
     network: NetworkSpec
     source: SourceSpec
     units: list[UnitSpec]
-    valves: list[ValveSpec] = []
+    valves: list[ValveSpec] = Field(default_factory=list)
     tanks: list[TankSpec]
     boiler: BoilerSpec | None = None
     plant_io: DeviceBinding | None = None  # plant-wide measurements (network, outdoor, source)
-    control: dict[str, Any] = {}
-    sim: dict[str, Any] = {}
+    control: dict[str, Any] = Field(default_factory=dict)
+    sim: dict[str, Any] = Field(default_factory=dict)
     base_dir: str = "."  # directory of the plant file, for relative point-map paths
 
     @model_validator(mode="after")

@@ -170,7 +170,9 @@ def estimate(snapshot: SnapshotView, site: SiteConfig) -> PlantState:
         state_code = _as_int(snapshot.value(name, Role.STATE_CODE))
         heat_kw = snapshot.value(name, Role.HEAT_KW)
         valve_pct = (
-            snapshot.value(spec.isolation_valve, Role.POSITION_PCT) if spec.isolation_valve else None
+            snapshot.value(spec.isolation_valve, Role.POSITION_PCT)
+            if spec.isolation_valve
+            else None
         )
         units.append(
             UnitState(

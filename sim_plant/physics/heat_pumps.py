@@ -172,7 +172,9 @@ class HeatPumpBank:
         cleared = tripped & (self.reset_s >= TRIP_RESET_S)
         start = (state == StateCode.OFF) & want
         abort = (state == StateCode.STARTING) & ~want
-        begin_run = (state == StateCode.STARTING) & want & (self.state_time_s >= self.startup_delay_s)
+        begin_run = (
+            (state == StateCode.STARTING) & want & (self.state_time_s >= self.startup_delay_s)
+        )
         stop = (state == StateCode.RUNNING) & ~want
         stopped = (state == StateCode.STOPPING) & (self.state_time_s >= STOPPING_S)
         new_state = state.copy()

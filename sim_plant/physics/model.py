@@ -117,7 +117,9 @@ class PlantModel:
         self.units.source_out_temp_c[:] = source_c
         self._acc.plant = {
             Role.NETWORK_HEAT_KW: 0.0,
-            Role.NETWORK_SUPPLY_TEMP_C: float(self._tank_share @ [t.top_temp_c for t in self.tanks]),
+            Role.NETWORK_SUPPLY_TEMP_C: float(
+                self._tank_share @ [t.top_temp_c for t in self.tanks]
+            ),
             Role.NETWORK_RETURN_TEMP_C: site.network.return_temp_c,
             Role.OUTDOOR_TEMP_C: math.nan,  # unknown until the first step brings a boundary
             Role.SOURCE_TEMP_C: source_c,

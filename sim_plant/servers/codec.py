@@ -31,6 +31,8 @@ _MODBUS_TYPES: dict[DataType, ModbusClientMixin.DATATYPE] = {
     DataType.FLOAT32: _DATATYPE.FLOAT32,
     DataType.FLOAT64: _DATATYPE.FLOAT64,
 }
+
+
 def to_raw(point: Point, value: float) -> float | int | bool:
     """The raw value a device holds for an engineering value (ints rounded and saturated)."""
     code = code_of(point, value) if point.value_map is not None else None

@@ -71,7 +71,9 @@ class _ServedPoint:
                 self.words[word] &= ~(1 << bit)
         else:
             span = slice(self.start, self.start + self.width)
-            self.words[span] = encode_registers(self.point, value, self.word_order, self.words[span])
+            self.words[span] = encode_registers(
+                self.point, value, self.word_order, self.words[span]
+            )
 
 
 @dataclass(slots=True)
