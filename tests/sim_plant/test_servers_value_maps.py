@@ -16,10 +16,11 @@ from drivers.cache import PointCache
 from drivers.clock import SimClock
 from drivers.kinds import Role, StateCode
 from drivers.modbus import ModbusConnection, ModbusDevice
-from drivers.pointmap import PointMap, load_point_map
+from drivers.opcua import OpcUaConnection, OpcUaDevice
+from drivers.pointmap import PointMap, load_point_map, parse_point_map
 from drivers.reading import Quality
 from drivers.site import Connection, DeviceBinding
-from sim_plant.servers import ModbusPlantServer
+from sim_plant.servers import ModbusPlantServer, OpcUaPlantServer
 from tests.sim_plant.servers_support import CLIENT_TIMEOUT_S, FakeModel
 
 T0 = datetime(2025, 1, 15, 6, tzinfo=UTC)
@@ -182,3 +183,44 @@ async def test_a_write_goes_out_as_the_vendors_code(rig: Rig) -> None:
         client.close()
     assert on_the_wire.registers == [0x0055]
     assert await rig.read(Role.ENABLE_CMD) == 1.0
+
+
+async def test_an_opc_ua_status_code_round_trips_through_its_value_map() -> None:
+    vendor = parse_point_map(
+        {
+            "device": {"kind": "boiler", "protocol": "opcua"},
+            "points": [
+                {"name": "status", "role": Role.STATE_CODE, "node_id": "{device}.Status",
+                 "data_type": "int32", "value_map": {"-1": "tripped", "0": "off", "8": "running"}},
+                {"name": "heat_kw", "role": Role.HEAT_KW, "node_id": "{device}.HeatKw",
+                 "data_type": "float64"},
+                *(
+                    {"name": role.value, "role": role, "node_id": f"{{device}}.{role.value}",
+                     "data_type": "bool", "writable": True, "min": 0, "max": 1,
+                     "safe_default": 0}
+                    for role in (Role.REMOTE_REQUEST, Role.ENABLE_CMD, Role.HEAT_SETPOINT_KW)
+                ),
+            ],
+        },
+        "vendor_boiler.toml",
+    )  # fmt: skip
+    binding = DeviceBinding(name="boiler", pointmap="vendor_boiler.toml", connection="scada")
+    model = FakeModel({("boiler", Role.STATE_CODE, None): StateCode.TRIPPED})
+    server = OpcUaPlantServer("scada", [(binding, vendor)], model)
+    await server.start()
+    clock = SimClock(T0)
+    connection = OpcUaConnection(
+        "scada", Connection(protocol="opcua", port=server.port, timeout_s=1.0), clock
+    )
+    cache = PointCache({"boiler": vendor})
+    device = OpcUaDevice(binding, vendor, connection, cache, clock)
+    try:
+        assert await device.poll()
+        assert cache.snapshot(T0, 0.0).value("boiler", Role.STATE_CODE) == StateCode.TRIPPED
+        model.values[("boiler", Role.STATE_CODE, None)] = StateCode.RUNNING
+        await server.sync()
+        assert await device.poll()
+        assert cache.snapshot(T0, 0.0).value("boiler", Role.STATE_CODE) == StateCode.RUNNING
+    finally:
+        await connection.close()
+        await server.stop()
