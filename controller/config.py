@@ -177,6 +177,15 @@ class Plant:
         control = _changed(self.control, changes, f"{self.path}: invalid [control] change", ())
         return Plant(path=self.path, site=self.site, control=control, maps=self.maps)
 
+    def with_replay_step(self, step_s: float) -> Plant:
+        """A copy whose cycle is the offline replay's step (minutes, beyond the live bound of
+        60 s), so that ramps and protections count in that step. The one unvalidated copy:
+        only `cycle_s` changes, and it must be positive."""
+        if not step_s > 0:
+            raise ConfigError(f"{self.path}: replay step {step_s} s is not positive")
+        control = self.control.model_copy(update={"cycle_s": step_s})
+        return Plant(path=self.path, site=self.site, control=control, maps=self.maps)
+
     def with_planner(self, **changes: object) -> Plant:
         """A copy with `[control.planner]` settings changed, validated."""
         title = f"{self.path}: invalid [control.planner] change"
@@ -190,11 +199,16 @@ Model = TypeVar("Model", bound=StrictModel)
 def _changed(
     model: Model, changes: dict[str, object], title: str, prefix: tuple[str, ...]
 ) -> Model:
-    # model_copy(update=) would skip validation: cycle_s="fast" would be accepted
+    """`model` with `changes`, each changed field validated as if it were read from the file.
+
+    model_copy(update=) alone would skip validation (cycle_s="fast" would be accepted). The
+    unchanged fields keep their values, which were validated when loaded (or, for the replay's
+    cycle, set on purpose by `with_replay_step`), so they are not checked again."""
     try:
-        return type(model).model_validate({**model.model_dump(), **changes})
+        checked = type(model).model_validate(changes)
     except ValidationError as exc:
         raise ConfigError(error_message(title, exc, changes, ("control", *prefix))) from None
+    return model.model_copy(update={name: getattr(checked, name) for name in changes})
 
 
 def parse_control(raw: dict[str, object], source: str) -> ControlConfig:
