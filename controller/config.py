@@ -10,11 +10,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import time
 from pathlib import Path
-from typing import Annotated, Literal, Self
+from typing import Annotated, Literal, Self, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import Field, ValidationError, model_validator
 
+from drivers.kinds import Role
 from drivers.pointmap import PointMap, PointMapError
+from drivers.schema import StrictModel, error_message
 from drivers.site import SiteConfig, SiteError, load_site
 
 Fraction = Annotated[float, Field(ge=0, le=1)]
@@ -24,11 +26,7 @@ class ConfigError(ValueError):
     """A configuration the controller refuses to start with; the message says where and why."""
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class StagingConfig(_Strict):
+class StagingConfig(StrictModel):
     """Rule-based staging on the tank's state of charge (the fallback and the baseline)."""
 
     soc_start_next: Fraction = 0.40  # below this, start another unit
@@ -52,7 +50,7 @@ class StagingConfig(_Strict):
         return self
 
 
-class SafetyConfig(_Strict):
+class SafetyConfig(StrictModel):
     """Margins the interlocks keep from the equipment's limits."""
 
     tank_high_margin_k: Annotated[float, Field(ge=0)] = 2.0  # stop charging this close to max
@@ -63,7 +61,7 @@ class SafetyConfig(_Strict):
     stale_handback_s: Annotated[float, Field(gt=0)] = 30.0  # tank blind this long: hand back
 
 
-class PlannerConfig(_Strict):
+class PlannerConfig(StrictModel):
     """The MILP dispatch planner: cadence, horizon, solver limits, market information."""
 
     interval_s: Annotated[float, Field(ge=60)] = 900.0  # re-plan this often, and on new prices
@@ -98,13 +96,13 @@ class PlannerConfig(_Strict):
         return round(self.horizon_h * 3600.0 / self.step_s)
 
 
-class MarketConfig(_Strict):
+class MarketConfig(StrictModel):
     """Where live prices come from: a scenario-format CSV the trading system keeps up to date."""
 
     price_file: str | None = None  # relative to the plant file
 
 
-class MqttTlsConfig(_Strict):
+class MqttTlsConfig(StrictModel):
     """TLS to the broker: a CA to trust, and a client certificate when the broker asks for one."""
 
     ca_file: str | None = None  # None: the system's trusted CAs
@@ -118,7 +116,7 @@ class MqttTlsConfig(_Strict):
         return self
 
 
-class MqttConfig(_Strict):
+class MqttConfig(StrictModel):
     """The MQTT bridge (state, plan, events out; prices, carbon, operator requests in)."""
 
     enabled: bool = False
@@ -144,7 +142,7 @@ class MqttConfig(_Strict):
         return self
 
 
-class ControlConfig(_Strict):
+class ControlConfig(StrictModel):
     cycle_s: Annotated[float, Field(ge=0.2, le=60)] = 2.0
     read_only: bool = False
     policy: Literal["planner", "rules"] = "rules"
@@ -175,24 +173,50 @@ class Plant:
         return Plant(path=self.path, site=site, control=self.control, maps=self.maps)
 
     def with_control(self, **changes: object) -> Plant:
-        return Plant(
-            path=self.path,
-            site=self.site,
-            control=self.control.model_copy(update=changes),
-            maps=self.maps,
-        )
+        """A copy with `[control]` settings changed, validated as if read from the file."""
+        control = _changed(self.control, changes, f"{self.path}: invalid [control] change", ())
+        return Plant(path=self.path, site=self.site, control=control, maps=self.maps)
+
+    def with_replay_step(self, step_s: float) -> Plant:
+        """A copy whose cycle is the offline replay's step (minutes, beyond the live bound of
+        60 s), so that ramps and protections count in that step. The one unvalidated copy:
+        only `cycle_s` changes, and it must be positive."""
+        if not step_s > 0:
+            raise ConfigError(f"{self.path}: replay step {step_s} s is not positive")
+        control = self.control.model_copy(update={"cycle_s": step_s})
+        return Plant(path=self.path, site=self.site, control=control, maps=self.maps)
+
+    def with_planner(self, **changes: object) -> Plant:
+        """A copy with `[control.planner]` settings changed, validated."""
+        title = f"{self.path}: invalid [control.planner] change"
+        planner = _changed(self.control.planner, changes, title, ("planner",))
+        return self.with_control(planner=planner)
+
+
+Model = TypeVar("Model", bound=StrictModel)
+
+
+def _changed(
+    model: Model, changes: dict[str, object], title: str, prefix: tuple[str, ...]
+) -> Model:
+    """`model` with `changes`, each changed field validated as if it were read from the file.
+
+    model_copy(update=) alone would skip validation (cycle_s="fast" would be accepted). The
+    unchanged fields keep their values, which were validated when loaded (or, for the replay's
+    cycle, set on purpose by `with_replay_step`), so they are not checked again."""
+    try:
+        checked = type(model).model_validate(changes)
+    except ValidationError as exc:
+        raise ConfigError(error_message(title, exc, changes, ("control", *prefix))) from None
+    return model.model_copy(update={name: getattr(checked, name) for name in changes})
 
 
 def parse_control(raw: dict[str, object], source: str) -> ControlConfig:
     try:
         return ControlConfig.model_validate(raw)
     except ValidationError as exc:
-        lines = [f"{source}: invalid [control] table"]
-        for error in exc.errors():
-            where = ".".join(str(part) for part in ("control", *error["loc"]))
-            message = str(error["msg"]).removeprefix("Value error, ")
-            lines.append(f"  {where}: {message}")
-        raise ConfigError("\n".join(lines)) from None
+        title = f"{source}: invalid [control] table"
+        raise ConfigError(error_message(title, exc, raw, ("control",))) from None
 
 
 def load_plant(path: Path) -> Plant:
@@ -212,7 +236,7 @@ def load_plant(path: Path) -> Plant:
 
 def _check_tank_sensors(site: SiteConfig, maps: dict[str, PointMap], source: str) -> None:
     for tank in site.tanks:
-        sensors = maps[tank.name].by_role("layer_temp_c")
+        sensors = maps[tank.name].by_role(Role.LAYER_TEMP_C)
         if len(sensors) != tank.layers:
             raise ConfigError(
                 f"{source}: tank '{tank.name}' has layers = {tank.layers} but its point map "

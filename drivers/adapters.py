@@ -1,217 +1,20 @@
-"""Protocol-agnostic typed views of devices, and command builders, all by role.
+"""Command builders by role: what the outputs write, without a register, node id or point name.
 
-The controller reads `HeatPumpView(snapshot, "hp1").heat_kw` and writes
-`HeatPumpCommand(...).to_points(point_map)`; it never sees a register, a node id or a point
-name. Every view property is None unless the underlying reading is GOOD.
+`HeatPumpCommand(...).to_points(point_map)` gives {point name: value} for the map's writable
+points with the command roles of `drivers.kinds`; the heartbeat and the hand-back to local
+control are built the same way. Measurements are read straight from the snapshot by role.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from enum import IntEnum
 
-from drivers.cache import Snapshot
 from drivers.errors import PermanentError
+from drivers.kinds import Role
 from drivers.pointmap import PointMap
 
 
-class UnitState(IntEnum):
-    """The `state_code` convention of the generic heat-pump and boiler maps."""
-
-    OFF = 0
-    STARTING = 1
-    RUNNING = 2
-    STOPPING = 3
-    TRIPPED = 4
-
-
-class _View:
-    def __init__(self, snapshot: Snapshot, device: str) -> None:
-        self.snapshot = snapshot
-        self.device = device
-
-    def _value(self, role: str, index: int | None = None) -> float | None:
-        return self.snapshot.value(self.device, role, index)
-
-    def _flag(self, role: str) -> bool | None:
-        value = self._value(role)
-        return None if value is None else value >= 0.5
-
-    def _state(self) -> UnitState | None:
-        value = self._value("state_code")
-        if value is None or round(value) not in UnitState._value2member_map_:
-            return None
-        return UnitState(round(value))
-
-    def _state_is(self, *states: UnitState) -> bool | None:
-        state = self._state()
-        return None if state is None else state in states
-
-    @property
-    def all_good(self) -> bool:
-        """Whether every point of the device is GOOD in this snapshot."""
-        point_map = self.snapshot.point_map(self.device)
-        return all(self.snapshot.get(self.device, p.name).good for p in point_map.points)
-
-
-class HeatPumpView(_View):
-    """A heat-pump unit's measurements."""
-
-    @property
-    def state(self) -> UnitState | None:
-        return self._state()
-
-    @property
-    def state_code(self) -> float | None:
-        return self._value("state_code")
-
-    @property
-    def running(self) -> bool | None:
-        return self._state_is(UnitState.RUNNING)
-
-    @property
-    def starting(self) -> bool | None:
-        return self._state_is(UnitState.STARTING)
-
-    @property
-    def tripped(self) -> bool | None:
-        return self._state_is(UnitState.TRIPPED)
-
-    @property
-    def remote_active(self) -> bool | None:
-        return self._flag("remote_active")
-
-    @property
-    def alarm_code(self) -> float | None:
-        return self._value("alarm_code")
-
-    @property
-    def heat_kw(self) -> float | None:
-        return self._value("heat_kw")
-
-    @property
-    def power_kw(self) -> float | None:
-        return self._value("power_kw")
-
-    @property
-    def cop(self) -> float | None:
-        return self._value("cop")
-
-    @property
-    def supply_temp_c(self) -> float | None:
-        return self._value("supply_temp_c")
-
-    @property
-    def return_temp_c(self) -> float | None:
-        return self._value("return_temp_c")
-
-    @property
-    def source_in_temp_c(self) -> float | None:
-        return self._value("source_in_temp_c")
-
-    @property
-    def source_out_temp_c(self) -> float | None:
-        return self._value("source_out_temp_c")
-
-    @property
-    def run_hours_h(self) -> float | None:
-        return self._value("run_hours_h")
-
-    @property
-    def starts_total(self) -> float | None:
-        return self._value("starts_total")
-
-
-class BoilerView(_View):
-    """The backup boiler's measurements."""
-
-    @property
-    def state(self) -> UnitState | None:
-        return self._state()
-
-    @property
-    def state_code(self) -> float | None:
-        return self._value("state_code")
-
-    @property
-    def running(self) -> bool | None:
-        return self._state_is(UnitState.RUNNING)
-
-    @property
-    def tripped(self) -> bool | None:
-        return self._state_is(UnitState.TRIPPED)
-
-    @property
-    def remote_active(self) -> bool | None:
-        return self._flag("remote_active")
-
-    @property
-    def heat_kw(self) -> float | None:
-        return self._value("heat_kw")
-
-    @property
-    def fuel_kw(self) -> float | None:
-        return self._value("fuel_kw")
-
-    @property
-    def starts_total(self) -> float | None:
-        return self._value("starts_total")
-
-
-class ValveView(_View):
-    """An isolation valve's position and fault flag."""
-
-    @property
-    def position_pct(self) -> float | None:
-        return self._value("position_pct")
-
-    @property
-    def fault(self) -> bool | None:
-        return self._flag("fault")
-
-    def is_open(self, min_open_pct: float = 90.0) -> bool | None:
-        position_pct = self.position_pct
-        return None if position_pct is None else position_pct >= min_open_pct
-
-
-class TankView(_View):
-    """A stratified tank: layer temperatures bottom to top, None where not GOOD."""
-
-    @property
-    def layer_temps_c(self) -> list[float | None]:
-        readings = self.snapshot.all_by_role(self.device, "layer_temp_c")
-        return [r.value if r.good else None for r in readings]
-
-
-class PlantIoView(_View):
-    """Plant-wide measurements: network heat meter and temperatures, outdoor, source."""
-
-    @property
-    def network_heat_kw(self) -> float | None:
-        return self._value("network_heat_kw")
-
-    @property
-    def network_supply_temp_c(self) -> float | None:
-        return self._value("network_supply_temp_c")
-
-    @property
-    def network_return_temp_c(self) -> float | None:
-        return self._value("network_return_temp_c")
-
-    @property
-    def outdoor_temp_c(self) -> float | None:
-        return self._value("outdoor_temp_c")
-
-    @property
-    def source_temp_c(self) -> float | None:
-        return self._value("source_temp_c")
-
-    @property
-    def cooling_demand_kw(self) -> float | None:
-        return self._value("cooling_demand_kw")
-
-
-def _point_for(point_map: PointMap, role: str, required: bool = True) -> str | None:
+def _point_for(point_map: PointMap, role: Role, required: bool = True) -> str | None:
     points = [p for p in point_map.by_role(role) if p.writable]
     if not points:
         if required:
@@ -221,7 +24,7 @@ def _point_for(point_map: PointMap, role: str, required: bool = True) -> str | N
 
 
 def _build(
-    point_map: PointMap, values: dict[str, float | None], optional: set[str]
+    point_map: PointMap, values: dict[Role, float | None], optional: set[Role]
 ) -> dict[str, float]:
     result: dict[str, float] = {}
     for role, value in values.items():
@@ -247,12 +50,12 @@ class HeatPumpCommand:
         return _build(
             point_map,
             {
-                "remote_request": 1.0 if self.remote else 0.0,
-                "enable_cmd": 1.0 if self.enable else 0.0,
-                "heat_setpoint_kw": self.heat_setpoint_kw,
-                "supply_temp_setpoint_c": self.supply_temp_setpoint_c,
+                Role.REMOTE_REQUEST: 1.0 if self.remote else 0.0,
+                Role.ENABLE_CMD: 1.0 if self.enable else 0.0,
+                Role.HEAT_SETPOINT_KW: self.heat_setpoint_kw,
+                Role.SUPPLY_TEMP_SETPOINT_C: self.supply_temp_setpoint_c,
             },
-            optional={"supply_temp_setpoint_c"},
+            optional={Role.SUPPLY_TEMP_SETPOINT_C},
         )
 
 
@@ -268,9 +71,9 @@ class BoilerCommand:
         return _build(
             point_map,
             {
-                "remote_request": 1.0 if self.remote else 0.0,
-                "enable_cmd": 1.0 if self.enable else 0.0,
-                "heat_setpoint_kw": self.heat_setpoint_kw,
+                Role.REMOTE_REQUEST: 1.0 if self.remote else 0.0,
+                Role.ENABLE_CMD: 1.0 if self.enable else 0.0,
+                Role.HEAT_SETPOINT_KW: self.heat_setpoint_kw,
             },
             optional=set(),
         )
@@ -281,12 +84,12 @@ class ValveCommand:
     position_pct: float
 
     def to_points(self, point_map: PointMap) -> dict[str, float]:
-        return _build(point_map, {"position_cmd_pct": self.position_pct}, optional=set())
+        return _build(point_map, {Role.POSITION_CMD_PCT: self.position_pct}, optional=set())
 
 
 def heartbeat_points(point_map: PointMap, counter: int) -> dict[str, float]:
     """The heartbeat write for this cycle (empty if the map has none); wraps within its range."""
-    name = _point_for(point_map, "heartbeat", required=False)
+    name = _point_for(point_map, Role.HEARTBEAT, required=False)
     if name is None:
         return {}
     point = point_map.point(name)

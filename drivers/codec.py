@@ -4,6 +4,11 @@ The register conversion is pymodbus's own (`convert_from_registers` / `convert_t
 with the word order the map declares); this module adds the map's scale and offset
 (engineering = raw * scale + offset), the integer rounding, and the range checks that keep a
 value that does not fit its type from being silently wrapped or truncated on the wire.
+
+A point with a `value_map` translates vendor codes to the role's values instead of scaling; a
+code the map does not list decodes to None (the point reads BAD, never a guessed state). A
+bit field is cut out of its register's unsigned value before either. The simulator encodes
+through the same functions, so what it serves is what a driver reads back.
 """
 
 from __future__ import annotations
@@ -15,6 +20,7 @@ from typing import Literal
 from pymodbus.client import ModbusTcpClient
 
 from drivers.errors import WriteRefused
+from drivers.pointmap import INTEGER_RANGES as INTEGER_RANGES
 from drivers.pointmap import DataType, Point, PointMap
 
 WordOrder = Literal["big", "little"]
@@ -28,14 +34,6 @@ _PYMODBUS_TYPES = {
     DataType.FLOAT64: ModbusTcpClient.DATATYPE.FLOAT64,
 }
 
-INTEGER_RANGES: dict[DataType, tuple[int, int]] = {
-    DataType.BOOL: (0, 1),
-    DataType.INT16: (-(2**15), 2**15 - 1),
-    DataType.UINT16: (0, 2**16 - 1),
-    DataType.INT32: (-(2**31), 2**31 - 1),
-    DataType.UINT32: (0, 2**32 - 1),
-}
-
 FLOAT32_MAX = 3.4028234663852886e38
 
 
@@ -43,18 +41,51 @@ class EncodeError(ValueError):
     """The value cannot be represented in the point's data type (NaN, out of range)."""
 
 
-def to_engineering(point: Point, raw: float) -> float:
-    """Raw device value to engineering units."""
+def to_engineering(point: Point, raw: float) -> float | None:
+    """Raw device value (a whole register's value for a bit field) to engineering units.
+
+    None when the point has a value map that does not list the code."""
+    if point.bit is not None:
+        raw = float(extract_field(point, int(raw)))
+    if point.value_map is not None:
+        return point.value_map.get(int(raw)) if float(raw).is_integer() else None
     return raw * point.scale + point.offset
+
+
+def extract_field(point: Point, register_value: int) -> int:
+    """The point's bits of an unsigned register value (the value itself if not a bit field)."""
+    if point.bit is None:
+        return register_value
+    return (register_value >> point.bit) & ((1 << (point.bit_width or 1)) - 1)
+
+
+def insert_field(point: Point, register_value: int, field: int) -> int:
+    """`register_value` with the point's bits replaced by `field` (other bits untouched)."""
+    if point.bit is None:
+        return field
+    mask = ((1 << (point.bit_width or 1)) - 1) << point.bit
+    return (register_value & ~mask) | ((field << point.bit) & mask)
+
+
+def code_of(point: Point, value: float) -> int | None:
+    """The vendor code of a role value (the lowest when several codes mean it), None if none."""
+    codes = [code for code, mapped in (point.value_map or {}).items() if mapped == value]
+    return min(codes) if codes else None
 
 
 def to_raw(point: Point, value: float) -> float | int:
     """Engineering value to the raw value the device stores; integers are rounded, range-checked.
 
-    Raises `EncodeError` for NaN or infinity, and for values outside the data type's range.
+    Raises `EncodeError` for NaN or infinity, for values outside the data type's range and for
+    a value its value map has no code for.
     """
     if not math.isfinite(value):
         raise EncodeError(f"{value} is not a finite number")
+    if point.value_map is not None:
+        code = code_of(point, value)
+        if code is None:
+            raise EncodeError(f"{value:g} has no code in the point's value_map")
+        return code
     raw = (value - point.offset) / point.scale
     limits = INTEGER_RANGES.get(point.data_type)
     if limits is not None:
@@ -72,8 +103,10 @@ def to_raw(point: Point, value: float) -> float | int:
     return raw
 
 
-def decode_registers(point: Point, registers: Sequence[int], word_order: WordOrder) -> float:
-    """Registers (exactly the point's width) to an engineering value; NaN passes through."""
+def decode_registers(point: Point, registers: Sequence[int], word_order: WordOrder) -> float | None:
+    """Registers (exactly the point's width) to an engineering value; NaN passes through.
+
+    None for a code the point's value map does not list."""
     if len(registers) != point.data_type.register_count:
         raise ValueError(
             f"point '{point.name}' needs {point.data_type.register_count} registers, "
@@ -99,7 +132,7 @@ def encode_registers(point: Point, value: float, word_order: WordOrder) -> list[
     )
 
 
-def decode_bit(point: Point, bit: bool) -> float:
+def decode_bit(point: Point, bit: bool) -> float | None:
     """A coil or discrete input to an engineering value (0.0 / 1.0, after scale and offset)."""
     return to_engineering(point, 1.0 if bit else 0.0)
 

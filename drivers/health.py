@@ -10,7 +10,9 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
+from drivers.cache import PointCache
 from drivers.clock import Clock
+from drivers.errors import BackedOff, DriverError
 
 MIN_BACKOFF_S = 1.0
 MAX_BACKOFF_S = 30.0
@@ -61,13 +63,25 @@ class Backoff:
 
 
 class DeviceStatus:
-    """Counters and back-off of one device; logs only on failure and recovery transitions."""
+    """Counters and back-off of one device; logs only on failure and recovery transitions.
 
-    def __init__(self, device: str, protocol: str, clock: Clock, logger: logging.Logger) -> None:
+    It owns the device's points' quality in the cache on failure: `lost()` is the one place
+    where a request that could not be made or failed turns the device's points BAD."""
+
+    def __init__(
+        self,
+        device: str,
+        protocol: str,
+        clock: Clock,
+        logger: logging.Logger,
+        cache: PointCache,
+    ) -> None:
         self.device = device
         self.protocol = protocol
         self.backoff = Backoff(clock)
         self._logger = logger
+        self._cache = cache
+        self._bad_points: set[str] = set()
         self.good = False
         self.last_error: str | None = None
         self.comm_errors_total = 0
@@ -91,6 +105,27 @@ class DeviceStatus:
                 error,
                 delay_s,
             )
+
+    def lost(self, exc: DriverError) -> None:
+        """A request was not sent (backed off) or failed: the points go BAD, and it is recorded."""
+        self._cache.mark_bad(self.device)
+        if isinstance(exc, BackedOff):
+            self.waiting(str(exc))
+        else:
+            self.failure(str(exc))
+
+    def store(self, point: str, value: float | None, read_at_s: float, problem: str = "") -> None:
+        """A point's value (None: BAD, with `problem` saying why); logs when it turns bad or good."""
+        if value is None:
+            if point not in self._bad_points:
+                self._logger.warning(
+                    "device %s point %s: bad value (%s)", self.device, point, problem
+                )
+                self._bad_points.add(point)
+        elif point in self._bad_points:
+            self._logger.warning("device %s point %s: value good again", self.device, point)
+            self._bad_points.discard(point)
+        self._cache.update(self.device, point, value, read_at_s)
 
     def waiting(self, error: str) -> None:
         """Nothing was sent (the connection is backed off): BAD, but not a failed attempt."""

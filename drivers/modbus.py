@@ -55,6 +55,7 @@ class ModbusConnection:
         self._connect_backoff = Backoff(clock)
         self._was_connected = False
         self.requests_total = 0
+        self.devices: list[ModbusDevice] = []
 
     @property
     def connected(self) -> bool:
@@ -74,6 +75,17 @@ class ModbusConnection:
             if self._client is not None:
                 self._client.close()
                 self._client = None
+
+    def attach(
+        self, binding: DeviceBinding, point_map: PointMap, cache: PointCache
+    ) -> ModbusDevice:
+        """A device (unit id) behind this connection."""
+        return ModbusDevice(binding, point_map, self, cache, self._clock)
+
+    async def poll_devices(self) -> dict[str, bool]:
+        """Every device's poll; the connection lock puts their requests one after another."""
+        outcomes = await asyncio.gather(*(device.poll() for device in self.devices))
+        return dict(zip((device.name for device in self.devices), outcomes, strict=True))
 
     async def request(self, call: Request, what: str) -> ModbusPDU:
         """Send one request under the connection lock; errors come back classified."""
@@ -139,10 +151,10 @@ class ModbusDevice:
         self.binding = binding
         self.point_map = point_map
         self.connection = connection
-        self._cache = cache
         self._clock = clock
         self.read_blocks = plan_reads(point_map)
-        self.status = DeviceStatus(self.name, self.protocol, clock, logger)
+        self.status = DeviceStatus(self.name, self.protocol, clock, logger, cache)
+        connection.devices.append(self)
 
     @property
     def poll_interval_s(self) -> float:
@@ -155,7 +167,7 @@ class ModbusDevice:
         """Read every block into the cache. False if backed off or failed (points then BAD)."""
         if not self.status.ready():
             return False
-        results: list[tuple[str, float, float]] = []
+        results: list[tuple[str, float | None, float]] = []
         try:
             for block in self.read_blocks:
                 self.status.reads_total += 1
@@ -165,18 +177,22 @@ class ModbusDevice:
                 read_at_s = self._clock.monotonic_s()
                 for name, value in self._decode(block, response):
                     results.append((name, value, read_at_s))
-        except BackedOff as exc:
-            self._cache.mark_bad(self.name)
-            self.status.waiting(str(exc))
-            return False
         except DriverError as exc:
-            self._cache.mark_bad(self.name)
-            self.status.failure(str(exc))
+            self.status.lost(exc)
             return False
         for name, value, read_at_s in results:
-            self._cache.update(self.name, name, value, read_at_s)
+            self.status.store(name, value, read_at_s, "a code its value_map does not list")
         self.status.success()
         return True
+
+    async def start_live(self, publishing_interval_s: float) -> None:
+        """Nothing to prepare: a Modbus device is read on its schedule."""
+
+    async def poll_live(self) -> bool:
+        return await self.poll()
+
+    async def stop_live(self) -> None:
+        """Nothing to stop."""
 
     async def write(self, values: Mapping[str, float]) -> None:
         """Write engineering values after validating all of them (WriteRefused otherwise).
@@ -198,8 +214,7 @@ class ModbusDevice:
         except BackedOff:
             raise
         except RetryableIOError as exc:
-            self._cache.mark_bad(self.name)
-            self.status.failure(str(exc))
+            self.status.lost(exc)
             raise
 
     def _encode(self, point: Point, value: float) -> list[int]:
@@ -207,7 +222,7 @@ class ModbusDevice:
             return [int(encode_bit(point, value))]
         return encode_registers(point, value, self.point_map.word_order_of(point))
 
-    def _decode(self, block: ReadBlock, response: ModbusPDU) -> list[tuple[str, float]]:
+    def _decode(self, block: ReadBlock, response: ModbusPDU) -> list[tuple[str, float | None]]:
         if block.table in BIT_TABLES:
             bits: list[bool] = list(response.bits)
             if len(bits) < block.count:
@@ -216,7 +231,7 @@ class ModbusDevice:
         registers: list[int] = list(response.registers)
         if len(registers) != block.count:
             raise PermanentError(f"{self._describe(block, 'read')}: got {len(registers)} registers")
-        decoded: list[tuple[str, float]] = []
+        decoded: list[tuple[str, float | None]] = []
         for member in block.points:
             words = registers[member.offset : member.offset + member.width]
             word_order = self.point_map.word_order_of(member.point)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -90,6 +90,7 @@ class OpcUaConnection:
         self._was_connected = False
         self.generation = 0  # bumped per new session: devices re-resolve nodes and re-subscribe
         self.requests_total = 0
+        self.devices: list[OpcUaDevice] = []
 
     @property
     def connected(self) -> bool:
@@ -106,6 +107,39 @@ class OpcUaConnection:
 
     async def close(self) -> None:
         await self._drop()
+
+    def attach(self, binding: DeviceBinding, point_map: PointMap, cache: PointCache) -> OpcUaDevice:
+        """A device whose nodes live on this server."""
+        return OpcUaDevice(binding, point_map, self, cache, self._clock)
+
+    async def poll_devices(self) -> dict[str, bool]:
+        """One batched Read for all the attached devices: one round trip instead of one per
+        device (the lockstep harness polls everything every tick). Each device keeps its own
+        health; a point with a bad status is BAD on its own, as in `OpcUaDevice.poll`."""
+        out = {device.name: False for device in self.devices}
+        ready = [device for device in self.devices if device.status.ready()]
+        if not ready:
+            return out
+        try:
+            node_lists = [list((await device.nodes()).values()) for device in ready]
+            nodes = [node for device_nodes in node_lists for node in device_nodes]
+            for device in ready:
+                device.status.reads_total += 1
+            results = await self.call(
+                lambda client: client.read_attributes(nodes, AttributeIds.Value),
+                f"{len(ready)} devices read {len(nodes)} nodes",
+            )
+        except DriverError as exc:
+            for device in ready:
+                device.status.lost(exc)
+            return out
+        read_at_s = self._clock.monotonic_s()
+        offset = 0
+        for device, device_nodes in zip(ready, node_lists, strict=True):
+            device.store_read(results[offset : offset + len(device_nodes)], read_at_s)
+            offset += len(device_nodes)
+            out[device.name] = True
+        return out
 
     async def session(self) -> Client:
         """The connected client, connecting first if needed (unless backed off)."""
@@ -211,7 +245,7 @@ class OpcUaDevice:
         self.connection = connection
         self._cache = cache
         self._clock = clock
-        self.status = DeviceStatus(self.name, self.protocol, clock, logger)
+        self.status = DeviceStatus(self.name, self.protocol, clock, logger, cache)
         self._nodes: dict[str, Node] = {}
         self._nodes_generation = -1
         self._by_node_id: dict[str, Point] = {}
@@ -219,7 +253,7 @@ class OpcUaDevice:
         self._subscription_generation = -1
         self._subscription_lost = False
         self.publishing_interval_s: float | None = None
-        self._bad_points: set[str] = set()
+        connection.devices.append(self)
 
     @property
     def poll_interval_s(self) -> float:
@@ -237,25 +271,32 @@ class OpcUaDevice:
         if not self.status.ready():
             return False
         try:
-            nodes = await self._resolve()
+            nodes = await self.nodes()
             self.status.reads_total += 1
             results = await self.connection.call(
                 lambda client: client.read_attributes(list(nodes.values()), AttributeIds.Value),
                 f"device '{self.name}' read {len(nodes)} nodes",
             )
-        except BackedOff as exc:
-            self._cache.mark_bad(self.name)
-            self.status.waiting(str(exc))
-            return False
         except DriverError as exc:
-            self._cache.mark_bad(self.name)
-            self.status.failure(str(exc))
+            self.status.lost(exc)
             return False
-        read_at_s = self._clock.monotonic_s()
-        for point, data_value in zip(self.point_map.points, results, strict=True):
+        self.store_read(results, self._clock.monotonic_s())
+        return True
+
+    def store_read(self, data_values: list[DataValue], read_at_s: float) -> None:
+        """A successful Read of `nodes()` (same order): every point into the cache."""
+        for point, data_value in zip(self.point_map.points, data_values, strict=True):
             self._store(point, data_value, read_at_s)
         self.status.success()
-        return True
+
+    async def start_live(self, publishing_interval_s: float) -> None:
+        await self.start_subscription(publishing_interval_s)
+
+    async def poll_live(self) -> bool:
+        return await self.refresh()
+
+    async def stop_live(self) -> None:
+        await self.stop_subscription()
 
     async def start_subscription(self, publishing_interval_s: float) -> bool:
         """Switch to data-change notifications; False (points BAD) if it cannot be set up yet.
@@ -276,13 +317,8 @@ class OpcUaDevice:
             return False
         try:
             await self._subscribe(self.publishing_interval_s)
-        except BackedOff as exc:
-            self._cache.mark_bad(self.name)
-            self.status.waiting(str(exc))
-            return False
         except DriverError as exc:
-            self._cache.mark_bad(self.name)
-            self.status.failure(str(exc))
+            self.status.lost(exc)
             return False
         self.status.success()
         return True
@@ -302,7 +338,7 @@ class OpcUaDevice:
         if not self.status.ready():
             raise RetryableIOError(f"device '{self.name}' is backed off after failures")
         try:
-            nodes = await self._resolve()
+            nodes = await self.nodes()
             data_values = [
                 DataValue(Variant(_variant_value(p, values[p.name]), VARIANT_TYPES[p.data_type]))
                 for p in points
@@ -317,8 +353,7 @@ class OpcUaDevice:
         except BackedOff:
             raise
         except RetryableIOError as exc:
-            self._cache.mark_bad(self.name)
-            self.status.failure(str(exc))
+            self.status.lost(exc)
             raise
         refused = [
             f"{p.name}: {s.name}" for p, s in zip(points, results, strict=True) if not s.is_good()
@@ -336,8 +371,7 @@ class OpcUaDevice:
 
     def status_change_notification(self, status: Any) -> None:
         self._subscription_lost = True
-        self._cache.mark_bad(self.name)
-        self.status.failure(f"subscription status {status}")
+        self.status.lost(RetryableIOError(f"subscription status {status}"))
 
     # --- internals ---------------------------------------------------------------------------
     def _subscription_alive(self) -> bool:
@@ -349,7 +383,7 @@ class OpcUaDevice:
         )
 
     async def _subscribe(self, publishing_interval_s: float) -> None:
-        nodes = await self._resolve()
+        nodes = await self.nodes()
         self._subscription = None
         self._subscription_lost = False
         parameters = subscription_parameters(publishing_interval_s)
@@ -364,8 +398,9 @@ class OpcUaDevice:
         self._subscription = subscription
         self._subscription_generation = self.connection.generation
 
-    async def _resolve(self) -> dict[str, Node]:
-        """Point name -> Node, rebuilt per session (the namespace index may change on restart)."""
+    async def nodes(self) -> dict[str, Node]:
+        """Point name -> Node in map order, rebuilt per session (the namespace index may change
+        on a server restart)."""
         client = await self.connection.session()
         if self._nodes_generation == self.connection.generation:
             return self._nodes
@@ -383,63 +418,16 @@ class OpcUaDevice:
         return self._nodes
 
     def _store(self, point: Point, data_value: DataValue, read_at_s: float) -> None:
-        value = _numeric(data_value)
+        raw = _numeric(data_value)
         status = data_value.StatusCode
-        problem = None
         if status is not None and not status.is_good():
-            problem = status.name
-        elif value is None:
+            self.status.store(point.name, None, read_at_s, status.name)
+        elif raw is None:
             problem = f"non-numeric value {data_value.Value!r}"
-        if problem is not None or value is None:
-            if point.name not in self._bad_points:
-                logger.warning("device %s point %s: bad value (%s)", self.name, point.name, problem)
-                self._bad_points.add(point.name)
-            self._cache.update(self.name, point.name, None, read_at_s)
-            return
-        if point.name in self._bad_points:
-            logger.warning("device %s point %s: value good again", self.name, point.name)
-            self._bad_points.discard(point.name)
-        self._cache.update(self.name, point.name, to_engineering(point, value), read_at_s)
-
-
-async def poll_together(devices: Sequence[OpcUaDevice]) -> dict[str, bool]:
-    """One batched Read for several devices of the same connection: one round trip instead
-    of one per device (the lockstep harness polls everything every tick). Each device keeps
-    its own health; a point with a bad status is BAD on its own, as in `OpcUaDevice.poll`."""
-    out = {device.name: False for device in devices}
-    ready = [device for device in devices if device.status.ready()]
-    if not ready:
-        return out
-    connection = ready[0].connection
-    try:
-        node_lists = [list((await device._resolve()).values()) for device in ready]
-        nodes = [node for device_nodes in node_lists for node in device_nodes]
-        for device in ready:
-            device.status.reads_total += 1
-        results = await connection.call(
-            lambda client: client.read_attributes(nodes, AttributeIds.Value),
-            f"{len(ready)} devices read {len(nodes)} nodes",
-        )
-    except BackedOff as exc:
-        for device in ready:
-            device._cache.mark_bad(device.name)
-            device.status.waiting(str(exc))
-        return out
-    except DriverError as exc:
-        for device in ready:
-            device._cache.mark_bad(device.name)
-            device.status.failure(str(exc))
-        return out
-    read_at_s = ready[0]._clock.monotonic_s()
-    offset = 0
-    for device, device_nodes in zip(ready, node_lists, strict=True):
-        values = results[offset : offset + len(device_nodes)]
-        offset += len(device_nodes)
-        for point, data_value in zip(device.point_map.points, values, strict=True):
-            device._store(point, data_value, read_at_s)
-        device.status.success()
-        out[device.name] = True
-    return out
+            self.status.store(point.name, None, read_at_s, problem)
+        else:
+            value = to_engineering(point, raw)
+            self.status.store(point.name, value, read_at_s, f"code {raw:g} not in its value_map")
 
 
 def subscription_parameters(publishing_interval_s: float) -> CreateSubscriptionParameters:

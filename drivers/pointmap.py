@@ -1,8 +1,11 @@
 """Point maps: a device type described as data (TOML), validated with pydantic.
 
-A map lists each point's name, role, address (Modbus) or node id (OPC UA), data type, word
-order, scale, unit, max age, and whether it may be written (with its range and safe default).
-Errors name the file and the point so that a commissioning engineer can fix the map directly.
+A map names its device kind and lists each point's name, role, address (Modbus) or node id
+(OPC UA), data type, word order, scale, unit, max age, and whether it may be written (with its
+range and safe default). A point may translate a vendor's codes onto the role's values
+(`value_map`) and may be one bit, or a run of bits, of a register (`bit`, `bit_count`).
+The roles are checked against the kind (`drivers.kinds`). Errors name the file and the point
+so that a commissioning engineer can fix the map directly.
 """
 
 from __future__ import annotations
@@ -10,9 +13,12 @@ from __future__ import annotations
 import tomllib
 from enum import Enum
 from pathlib import Path
-from typing import Annotated, Literal, Self
+from typing import Annotated, Any, Literal, Self
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import Field, ValidationError, ValidationInfo, field_validator, model_validator
+
+from drivers.kinds import KINDS, DeviceKind, KindSpec, closest_role, value_label
+from drivers.schema import StrictModel, error_message
 
 
 class PointMapError(ValueError):
@@ -49,19 +55,18 @@ class ModbusTable(str, Enum):
     DISCRETE = "discrete"  # function code 2, read-only
 
 
-class DeviceKind(str, Enum):
-    HEAT_PUMP = "heat_pump"
-    VALVE = "valve"
-    TANK = "tank"
-    BOILER = "boiler"
-    PLANT = "plant"  # plant-wide measurements: network supply/return, demand, outdoor, source
+INTEGER_RANGES: dict[DataType, tuple[int, int]] = {
+    DataType.BOOL: (0, 1),
+    DataType.INT16: (-(2**15), 2**15 - 1),
+    DataType.UINT16: (0, 2**16 - 1),
+    DataType.INT32: (-(2**31), 2**31 - 1),
+    DataType.UINT32: (0, 2**32 - 1),
+}
+CODE_TYPES = (DataType.INT16, DataType.UINT16, DataType.INT32, DataType.UINT32)
+BIT_FIELD_TYPES = (DataType.UINT16, DataType.UINT32)  # unsigned: a bit is a bit, not a sign
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class Point(_Strict):
+class Point(StrictModel):
     """One value on a device. Writable points carry a range and the value that is safe."""
 
     name: Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$")]
@@ -84,6 +89,90 @@ class Point(_Strict):
     node_id: str | None = None
     # Role index for repeated roles (tank layers 1..N, bottom to top)
     index: Annotated[int, Field(ge=0)] | None = None
+    # Vendor code -> the role's value ("0x0010" = "running"); replaces scale and offset
+    value_map: dict[int, float] | None = None
+    # Modbus registers: the point is bits bit..bit+bit_count-1 (bit 0 least significant)
+    bit: Annotated[int, Field(ge=0, le=31)] | None = None
+    bit_count: Annotated[int, Field(ge=1, le=32)] | None = None
+
+    @field_validator("value_map", mode="before")
+    @classmethod
+    def _parse_value_map(cls, raw: Any, info: ValidationInfo) -> Any:
+        """TOML keys are strings ("0x0010", "16"); values are numbers or the role's names."""
+        if not isinstance(raw, dict):
+            return raw
+        role = info.data.get("role")
+        parsed: dict[int, float] = {}
+        for key, value in raw.items():
+            try:
+                code = key if isinstance(key, int) else int(str(key), 0)
+            except ValueError:
+                raise ValueError(f"value_map key '{key}' is not an integer") from None
+            if isinstance(value, str):
+                if not isinstance(role, str):
+                    raise ValueError(f"value_map value '{value}' needs a valid role")
+                parsed[code] = float(value_label(role, value))
+            elif isinstance(value, int | float) and not isinstance(value, bool):
+                parsed[code] = float(value)
+            else:
+                raise ValueError(f"value_map value {value!r} for key '{key}' is not a number")
+        return parsed
+
+    @property
+    def bit_width(self) -> int | None:
+        """Bits of the field, None unless the point is a bit field."""
+        if self.bit is None:
+            return None
+        return self.bit_count or 1
+
+    @model_validator(mode="after")
+    def _check_codes(self) -> Self:
+        if self.bit_count is not None and self.bit is None:
+            raise ValueError("'bit_count' needs 'bit' (the field's lowest bit)")
+        if self.bit is not None:
+            self._check_bit_field()
+        if self.value_map is not None:
+            self._check_value_map()
+        return self
+
+    def _check_bit_field(self) -> None:
+        width = self.bit_width or 1
+        if self.data_type not in BIT_FIELD_TYPES:
+            raise ValueError(
+                f"a bit field needs an unsigned register type (uint16, uint32), "
+                f"not {self.data_type.value}"
+            )
+        if self.node_id is not None or self.table in (ModbusTable.COIL, ModbusTable.DISCRETE):
+            raise ValueError("a bit field is part of a Modbus holding or input register")
+        register_bits = 16 * self.data_type.register_count
+        if (self.bit or 0) + width > register_bits:
+            raise ValueError(
+                f"bits {self.bit}..{(self.bit or 0) + width - 1} do not fit a "
+                f"{register_bits}-bit {self.data_type.value}"
+            )
+        if self.writable:
+            # writing a field would overwrite the other bits of its register
+            raise ValueError("a bit field cannot be writable")
+
+    def _check_value_map(self) -> None:
+        value_map = self.value_map or {}
+        if self.data_type not in CODE_TYPES:
+            raise ValueError(
+                f"a value map needs an integer type (int16, uint16, int32, uint32), "
+                f"not {self.data_type.value}"
+            )
+        if not value_map:
+            raise ValueError("value_map is empty")
+        if self.scale != 1.0 or self.offset != 0.0:
+            raise ValueError("a value map replaces scale and offset; give one or the other")
+        width = self.bit_width
+        low, high = (0, 2**width - 1) if width is not None else INTEGER_RANGES[self.data_type]
+        what = f"a {width}-bit field" if width is not None else self.data_type.value
+        for code in value_map:
+            if not low <= code <= high:
+                raise ValueError(f"value_map key {code} is outside {what} [{low}, {high}]")
+        if self.writable and self.safe_default not in value_map.values():
+            raise ValueError(f"safe_default {self.safe_default} is not a value of the value_map")
 
     @model_validator(mode="after")
     def _check_write_range(self) -> Self:
@@ -101,17 +190,17 @@ class Point(_Strict):
         return self
 
 
-class ModbusOptions(_Strict):
+class ModbusOptions(StrictModel):
     word_order: Literal["big", "little"] = "big"
     max_registers_per_read: Annotated[int, Field(ge=1, le=125)] = 100
     max_gap_registers: Annotated[int, Field(ge=0, le=64)] = 8  # read across holes this small
 
 
-class OpcUaOptions(_Strict):
+class OpcUaOptions(StrictModel):
     namespace_uri: str = "urn:hpctl:plant"
 
 
-class DeviceInfo(_Strict):
+class DeviceInfo(StrictModel):
     kind: DeviceKind
     protocol: Literal["modbus", "opcua"]
     vendor: str = ""
@@ -119,7 +208,7 @@ class DeviceInfo(_Strict):
     description: str = ""
 
 
-class PointMap(_Strict):
+class PointMap(StrictModel):
     """A device type: its protocol options and its points."""
 
     device: DeviceInfo
@@ -140,7 +229,41 @@ class PointMap(_Strict):
             for point in self.points:
                 if not point.node_id:
                     raise ValueError(f"point '{point.name}': an OPC UA point needs 'node_id'")
+        self._check_roles(KINDS[self.device.kind])
         return self
+
+    def _check_roles(self, spec: KindSpec) -> None:
+        """Every point's role is one the kind has, written where the kind writes it."""
+        kind = spec.kind.value
+        seen: dict[tuple[str, int | None], str] = {}
+        for point in self.points:
+            where = f"point '{point.name}'"
+            role = point.role
+            if role not in spec.roles:
+                near = closest_role(spec, role)
+                hint = f" (did you mean '{near}'?)" if near else ""
+                raise ValueError(
+                    f"{where}: unknown role '{role}' for a {kind}{hint}; "
+                    f"its roles: {', '.join(sorted(spec.roles))}"
+                )
+            if role in spec.writable and not point.writable:
+                raise ValueError(
+                    f"{where}: role '{role}' is a command of a {kind} and must be writable "
+                    "(writable = true, with min, max and safe_default)"
+                )
+            if point.writable and role not in spec.writable:
+                raise ValueError(f"{where}: role '{role}' of a {kind} is read-only")
+            indexed = role in spec.indexed
+            if indexed != (point.index is not None):
+                need = "needs an 'index'" if indexed else "takes no 'index'"
+                raise ValueError(f"{where}: role '{role}' {need}")
+            key = (role, point.index)
+            if key in seen:
+                raise ValueError(f"{where}: role '{role}' is already point '{seen[key]}'")
+            seen[key] = point.name
+        missing = sorted(spec.required - {role for role, _ in seen})
+        if missing:
+            raise ValueError(f"a {kind} map needs role(s): {', '.join(missing)}")
 
     def _check_modbus(self) -> None:
         used: dict[tuple[ModbusTable, int], str] = {}
@@ -156,12 +279,30 @@ class PointMap(_Strict):
             width = 1 if bit_table else point.data_type.register_count
             for offset in range(width):
                 key = (point.table, point.address + offset)
-                if key in used:
+                if key in used and not self._bits_share(self.point(used[key]), point):
                     raise ValueError(
                         f"{where} overlaps point '{used[key]}' at {point.table.value} "
                         f"address {point.address + offset}"
                     )
                 used[key] = point.name
+
+    def _bits_share(self, first: Point, second: Point) -> bool:
+        """Two points may share a register only as disjoint bit fields of the same word."""
+        if first.bit is None or second.bit is None:
+            return False
+        if (first.address, first.data_type) != (second.address, second.data_type):
+            return False
+        for point in self.points:
+            if point is second or point.bit is None or point.address != second.address:
+                continue
+            if point.table is not second.table:
+                continue
+            if _bit_mask(point) & _bit_mask(second):
+                raise ValueError(
+                    f"point '{second.name}': bits overlap point '{point.name}' at "
+                    f"{second.table.value if second.table else ''} address {second.address}"
+                )
+        return True
 
     def point(self, name: str) -> Point:
         for point in self.points:
@@ -180,12 +321,18 @@ class PointMap(_Strict):
         return self.modbus.word_order if self.modbus else "big"
 
 
+def _bit_mask(point: Point) -> int:
+    return ((1 << (point.bit_width or 0)) - 1) << (point.bit or 0)
+
+
 def parse_point_map(data: dict[str, object], source: str = "<memory>") -> PointMap:
     """Validate a point map from a parsed TOML document; errors name `source` and the field."""
     try:
         return PointMap.model_validate({**data, "source": source})
     except ValidationError as exc:
-        raise PointMapError(_describe(exc, source, data)) from None
+        raise PointMapError(
+            error_message(f"{source}: invalid point map", exc, data, by_name={"points": "point"})
+        ) from None
 
 
 def load_point_map(path: Path) -> PointMap:
@@ -198,20 +345,3 @@ def load_point_map(path: Path) -> PointMap:
     except tomllib.TOMLDecodeError as exc:
         raise PointMapError(f"{path}: not valid TOML: {exc}") from None
     return parse_point_map(data, str(path))
-
-
-def _describe(exc: ValidationError, source: str, data: dict[str, object]) -> str:
-    lines = [f"{source}: invalid point map"]
-    raw_points = data.get("points")
-    for error in exc.errors():
-        location = list(error["loc"])
-        where = ".".join(str(part) for part in location) or "(top level)"
-        index = location[1] if len(location) >= 2 and location[0] == "points" else None
-        if isinstance(index, int) and isinstance(raw_points, list) and index < len(raw_points):
-            entry = raw_points[index]
-            if isinstance(entry, dict) and "name" in entry:
-                rest = ".".join(str(part) for part in location[2:])
-                where = f"point '{entry['name']}'" + (f" field '{rest}'" if rest else "")
-        message = str(error["msg"]).removeprefix("Value error, ")
-        lines.append(f"  {where}: {message}")
-    return "\n".join(lines)

@@ -17,17 +17,15 @@ from typing import Self
 
 from drivers.cache import PointCache, Snapshot
 from drivers.clock import Clock
+from drivers.device import ConnectionDriver, Device
 from drivers.errors import PermanentError
 from drivers.health import DeviceHealth
-from drivers.modbus import ModbusConnection, ModbusDevice
-from drivers.opcua import OpcUaConnection, OpcUaDevice, poll_together
+from drivers.modbus import ModbusConnection
+from drivers.opcua import OpcUaConnection
 from drivers.pointmap import PointMap
 from drivers.site import SiteConfig
 
 logger = logging.getLogger(__name__)
-
-Device = ModbusDevice | OpcUaDevice
-ConnectionDriver = ModbusConnection | OpcUaConnection
 
 
 class DriverPool:
@@ -52,14 +50,7 @@ class DriverPool:
             if binding.name not in maps:
                 raise PermanentError(f"device '{binding.name}' has no point map")
             connection = self.connections[binding.connection]
-            if isinstance(connection, ModbusConnection):
-                self.devices[binding.name] = ModbusDevice(
-                    binding, maps[binding.name], connection, self.cache, clock
-                )
-            else:
-                self.devices[binding.name] = OpcUaDevice(
-                    binding, maps[binding.name], connection, self.cache, clock
-                )
+            self.devices[binding.name] = connection.attach(binding, maps[binding.name], self.cache)
 
     async def __aenter__(self) -> Self:
         results = await asyncio.gather(*(c.open() for c in self.connections.values()))
@@ -75,8 +66,7 @@ class DriverPool:
         traceback: TracebackType | None,
     ) -> None:
         for device in self.devices.values():
-            if isinstance(device, OpcUaDevice):
-                await device.stop_subscription()
+            await device.stop_live()
         for connection in self.connections.values():
             await connection.close()
 
@@ -85,21 +75,11 @@ class DriverPool:
 
         Modbus devices are read one after another on their connection; the OPC UA devices of
         a connection are read together in one batched request."""
-        modbus = [d for d in self.devices.values() if isinstance(d, ModbusDevice)]
-        by_connection: dict[str, list[OpcUaDevice]] = {}
-        for device in self.devices.values():
-            if isinstance(device, OpcUaDevice):
-                by_connection.setdefault(device.connection.name, []).append(device)
         results: dict[str, bool] = {}
-
-        async def modbus_polls() -> None:
-            outcomes = await asyncio.gather(*(d.poll() for d in modbus))
-            results.update(zip((d.name for d in modbus), outcomes, strict=True))
-
-        async def opcua_polls(group: list[OpcUaDevice]) -> None:
-            results.update(await poll_together(group))
-
-        await asyncio.gather(modbus_polls(), *(opcua_polls(g) for g in by_connection.values()))
+        for outcome in await asyncio.gather(
+            *(connection.poll_devices() for connection in self.connections.values())
+        ):
+            results.update(outcome)
         return {name: results[name] for name in self.devices}
 
     def snapshot(self) -> Snapshot:
@@ -128,16 +108,12 @@ class DriverPool:
     async def _poll_forever(self, device: Device, publishing_interval_s: float | None) -> None:
         interval_s = device.poll_interval_s
         task = asyncio.current_task()
-        if isinstance(device, OpcUaDevice):
-            await device.start_subscription(publishing_interval_s or interval_s)
+        await device.start_live(publishing_interval_s or interval_s)
         while True:
             now_s = self.clock.monotonic_s()
             next_s = (math.floor(now_s / interval_s) + 1) * interval_s
             await self.clock.sleep(next_s - now_s)
-            if isinstance(device, OpcUaDevice):
-                await device.refresh()
-            else:
-                await device.poll()
+            await device.poll_live()
             if task is not None and task.cancelling():
                 # Python 3.11's asyncio.wait_for (inside pymodbus and asyncua) returns the
                 # answer and drops a cancel that lands as the answer arrives; a task group that

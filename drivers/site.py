@@ -12,11 +12,15 @@ import tomllib
 from pathlib import Path
 from typing import Annotated, Any, Literal, Self
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import Field, ValidationError, model_validator
 
-from drivers.pointmap import DeviceKind, PointMap, PointMapError, load_point_map
+from drivers.kinds import DeviceKind
+from drivers.pointmap import PointMap, PointMapError, load_point_map
+from drivers.schema import StrictModel, error_message
 
 PositiveKw = Annotated[float, Field(gt=0)]
+PositiveM3 = Annotated[float, Field(gt=0)]
+PositiveM = Annotated[float, Field(gt=0)]
 Fraction = Annotated[float, Field(ge=0, le=1)]
 
 
@@ -24,17 +28,13 @@ class SiteError(ValueError):
     """A plant file that cannot be used; the message names the file, the field and the problem."""
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class PlantInfo(_Strict):
+class PlantInfo(StrictModel):
     name: Annotated[str, Field(min_length=1)]
     description: str = ""
     timezone: str = "Europe/Copenhagen"
 
 
-class OpcUaSecurity(_Strict):
+class OpcUaSecurity(StrictModel):
     """OPC UA message security and user identity. Paths are relative to the plant file.
 
     The only policy offered is Basic256Sha256 (the lowest one still recommended); the password
@@ -56,7 +56,7 @@ class OpcUaSecurity(_Strict):
         return self
 
 
-class Connection(_Strict):
+class Connection(StrictModel):
     """Where devices are reached. Modbus: host and port; OPC UA: an endpoint URL."""
 
     protocol: Literal["modbus", "opcua"]
@@ -78,7 +78,7 @@ class Connection(_Strict):
         return f"opc.tcp://{self.host}:{self.port}{self.endpoint_path}"
 
 
-class DeviceBinding(_Strict):
+class DeviceBinding(StrictModel):
     """A device instance: its name, its point map (a path relative to the plant file) and address."""
 
     name: Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$")]
@@ -121,8 +121,8 @@ class ValveSpec(DeviceBinding):
 
 
 class TankSpec(DeviceBinding):
-    volume_m3: PositiveKw
-    height_m: PositiveKw = 10.0
+    volume_m3: PositiveM3
+    height_m: PositiveM = 10.0
     layers: Annotated[int, Field(ge=6, le=50)] = 8
     min_temp_c: float = 60.0  # state of charge 0 %: the coolest water the network can use
     max_temp_c: float = 90.0  # state of charge 100 %
@@ -151,7 +151,7 @@ class BoilerSpec(DeviceBinding):
     heartbeat_timeout_s: Annotated[float, Field(gt=0)] = 60.0
 
 
-class NetworkSpec(_Strict):
+class NetworkSpec(StrictModel):
     """The district-heating (or process) network the plant serves."""
 
     design_heat_kw: PositiveKw
@@ -165,7 +165,7 @@ class NetworkSpec(_Strict):
     cooling_design_kw: Annotated[float, Field(ge=0)] = 0.0  # hospital-type plants
 
 
-class SourceSpec(_Strict):
+class SourceSpec(StrictModel):
     """The heat source: its temperature drives the COP."""
 
     kind: Literal["river", "borehole", "waste_heat", "sea", "air"]
@@ -177,7 +177,7 @@ class SourceSpec(_Strict):
     max_temp_c: float = 45.0
 
 
-class SiteConfig(_Strict):
+class SiteConfig(StrictModel):
     """A whole plant file: equipment, ratings, connections; raw `control` and `sim` tables."""
 
     plant: PlantInfo
@@ -185,12 +185,12 @@ class SiteConfig(_Strict):
     network: NetworkSpec
     source: SourceSpec
     units: list[UnitSpec]
-    valves: list[ValveSpec] = []
+    valves: list[ValveSpec] = Field(default_factory=list)
     tanks: list[TankSpec]
     boiler: BoilerSpec | None = None
     plant_io: DeviceBinding | None = None  # plant-wide measurements (network, outdoor, source)
-    control: dict[str, Any] = {}
-    sim: dict[str, Any] = {}
+    control: dict[str, Any] = Field(default_factory=dict)
+    sim: dict[str, Any] = Field(default_factory=dict)
     base_dir: str = "."  # directory of the plant file, for relative point-map paths
 
     @model_validator(mode="after")
@@ -223,11 +223,19 @@ class SiteConfig(_Strict):
         return self
 
     def devices(self) -> list[DeviceBinding]:
-        found: list[DeviceBinding] = [*self.units, *self.valves, *self.tanks]
+        return [binding for _, binding in self.bindings()]
+
+    def bindings(self) -> list[tuple[DeviceKind, DeviceBinding]]:
+        """Every device with the kind its point map must be for (the site's tables say it)."""
+        found: list[tuple[DeviceKind, DeviceBinding]] = [
+            *((DeviceKind.HEAT_PUMP, unit) for unit in self.units),
+            *((DeviceKind.VALVE, valve) for valve in self.valves),
+            *((DeviceKind.TANK, tank) for tank in self.tanks),
+        ]
         if self.boiler is not None:
-            found.append(self.boiler)
+            found.append((DeviceKind.BOILER, self.boiler))
         if self.plant_io is not None:
-            found.append(self.plant_io)
+            found.append((DeviceKind.PLANT_IO, self.plant_io))
         return found
 
     def device(self, name: str) -> DeviceBinding:
@@ -241,20 +249,9 @@ class SiteConfig(_Strict):
 
     def load_point_maps(self) -> dict[str, PointMap]:
         """Each device's point map, checked against the kind and protocol the site expects."""
-        expected: dict[str, DeviceKind] = {}
-        for unit in self.units:
-            expected[unit.name] = DeviceKind.HEAT_PUMP
-        for valve in self.valves:
-            expected[valve.name] = DeviceKind.VALVE
-        for tank in self.tanks:
-            expected[tank.name] = DeviceKind.TANK
-        if self.boiler is not None:
-            expected[self.boiler.name] = DeviceKind.BOILER
-        if self.plant_io is not None:
-            expected[self.plant_io.name] = DeviceKind.PLANT
         maps: dict[str, PointMap] = {}
         cache: dict[Path, PointMap] = {}
-        for device in self.devices():
+        for kind, device in self.bindings():
             path = self.point_map_path(device)
             if path not in cache:
                 try:
@@ -263,10 +260,9 @@ class SiteConfig(_Strict):
                     raise PointMapError(f"device '{device.name}': {exc}") from None
             point_map = cache[path]
             where = f"device '{device.name}' ({path})"
-            if point_map.device.kind is not expected[device.name]:
+            if point_map.device.kind is not kind:
                 raise PointMapError(
-                    f"{where}: map is for a {point_map.device.kind.value}, "
-                    f"expected a {expected[device.name].value}"
+                    f"{where}: map is for a {point_map.device.kind.value}, expected a {kind.value}"
                 )
             protocol = self.connections[device.connection].protocol
             if point_map.device.protocol != protocol:
@@ -281,7 +277,12 @@ class SiteConfig(_Strict):
         """A copy whose named connections point at other ports (simulator on free ports)."""
         connections = dict(self.connections)
         for name, port in ports.items():
-            connections[name] = connections[name].model_copy(update={"port": port, "host": host})
+            moved = {**connections[name].model_dump(), "port": port, "host": host}
+            try:  # validated, unlike model_copy(update=)
+                connections[name] = Connection.model_validate(moved)
+            except ValidationError as exc:
+                title = f"connection '{name}': cannot move to {host}:{port}"
+                raise SiteError(error_message(title, exc, moved)) from None
         return self.model_copy(update={"connections": connections})
 
 
@@ -290,12 +291,7 @@ def parse_site(data: dict[str, Any], source: str, base_dir: str = ".") -> SiteCo
     try:
         return SiteConfig.model_validate({**data, "base_dir": base_dir})
     except ValidationError as exc:
-        lines = [f"{source}: invalid plant config"]
-        for error in exc.errors():
-            where = _location(list(error["loc"]), data)
-            message = str(error["msg"]).removeprefix("Value error, ")
-            lines.append(f"  {where}: {message}")
-        raise SiteError("\n".join(lines)) from None
+        raise SiteError(error_message(f"{source}: invalid plant config", exc, data)) from None
 
 
 def load_site(path: Path) -> SiteConfig:
@@ -308,20 +304,3 @@ def load_site(path: Path) -> SiteConfig:
     except tomllib.TOMLDecodeError as exc:
         raise SiteError(f"{path}: not valid TOML: {exc}") from None
     return parse_site(data, str(path), str(path.resolve().parent))
-
-
-def _location(location: list[int | str], data: dict[str, Any]) -> str:
-    """`units.1.heat_max_kw` becomes `units[1] 'hp2' field 'heat_max_kw'` when a name is known."""
-    if not location:
-        return "(top level)"
-    parts: list[str] = []
-    node: Any = data
-    for part in location:
-        if isinstance(part, int):
-            name = node[part].get("name") if isinstance(node, list) and part < len(node) else None
-            parts[-1] = f"{parts[-1]}[{part}]" + (f" '{name}'" if isinstance(name, str) else "")
-            node = node[part] if isinstance(node, list) and part < len(node) else None
-        else:
-            parts.append(str(part))
-            node = node.get(part) if isinstance(node, dict) else None
-    return ".".join(parts)

@@ -103,3 +103,34 @@ def test_validate_accepts_all_shipped_files(capsys: pytest.CaptureFixture[str]) 
     ]
     assert main(["validate", *files]) == 0
     assert capsys.readouterr().out.count("ok ") == len(files)
+
+
+def test_validate_refuses_a_map_with_a_misspelt_role_in_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    maps = PLANTS.parent / "pointmaps"
+    bad = tmp_path / "acme_valve.toml"
+    bad.write_text(
+        (maps / "generic_valve.toml").read_text().replace('role = "fault"', 'role = "faults"')
+    )
+    good = maps / "generic_boiler.toml"
+    assert main(["validate", str(good), str(bad)]) == 1
+    captured = capsys.readouterr()
+    assert captured.out.count("ok ") == 1
+    (line,) = captured.err.splitlines()
+    assert line.startswith(f"BAD {bad}: invalid point map: point 'fault': unknown role 'faults'")
+    assert "did you mean 'fault'?" in line
+
+
+def test_a_changed_control_setting_is_validated() -> None:
+    plant = load_plant(RIVER)
+    assert plant.with_control(cycle_s=1.0).control.cycle_s == 1.0
+    with pytest.raises(ConfigError, match=r"control\.cycle_s: Input should be a valid number"):
+        plant.with_control(cycle_s="fast")
+    with pytest.raises(ConfigError, match=r"control\.cycle_seconds: Extra inputs"):
+        plant.with_control(cycle_seconds=1.0)
+    assert plant.with_planner(horizon_h=24).control.planner.horizon_h == 24
+    with pytest.raises(ConfigError, match=r"control\.planner\.horizon_h: Input should be less"):
+        plant.with_planner(horizon_h=200)
+    with pytest.raises(ConfigError, match=r"control\.staging: need soc_start_next"):
+        plant.with_control(staging={"soc_start_next": 0.9})

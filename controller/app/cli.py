@@ -228,7 +228,7 @@ def _plan(args: argparse.Namespace) -> int:
     if args.carbon_price_eur_per_t is not None:
         changes["carbon_price_eur_per_t"] = args.carbon_price_eur_per_t
     if changes:
-        plant = plant.with_control(planner=plant.control.planner.model_copy(update=changes))
+        plant = plant.with_planner(**changes)
     if not 0.0 <= args.soc <= 1.0:
         raise ConfigError(f"--soc {args.soc} is outside 0..1")
     run = plan_once(plant, scenario, args.start, args.soc)

@@ -20,6 +20,7 @@ from controller.telemetry.audit import AUDIT_FILE, AuditObserver, AuditStore, Fa
 from controller.telemetry.mqtt.bridge import MqttBridge
 from controller.telemetry.mqtt.market import MqttMarket
 from drivers.clock import Clock
+from drivers.kinds import Role
 
 
 @dataclass
@@ -42,7 +43,7 @@ class Operations:
         audit = AuditStore(data_dir / AUDIT_FILE, retention_days=plant.control.audit_retention_days)
         sink = FanOut([audit])
         planner = dispatch.planner
-        heartbeat = {p.name for m in plant.maps.values() for p in m.by_role("heartbeat")}
+        heartbeat = {p.name for m in plant.maps.values() for p in m.by_role(Role.HEARTBEAT)}
         observer = AuditObserver(
             sink,
             plan_source=(lambda: planner.last_attempt) if planner is not None else None,

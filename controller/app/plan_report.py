@@ -13,12 +13,13 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from controller.config import Plant
-from controller.core.estimate import STATE_OFF, PlantState, TankState, UnitState
+from controller.core.estimate import PlantState, TankState, UnitState
 from controller.core.history import UnitHistory
 from controller.core.plan import Plan, solve_plan
 from controller.runtime.market import ScenarioMarket
 from controller.runtime.planner import Forecast, PlannerService
 from drivers.clock import SimClock
+from drivers.kinds import StateCode
 from drivers.scenario import Scenario
 
 
@@ -39,7 +40,7 @@ def resting_state(plant: Plant, scenario: Scenario, start_utc: datetime, soc: fl
         UnitState(
             name=spec.name,
             data_good=True,
-            state_code=STATE_OFF,
+            state_code=StateCode.OFF,
             remote_active=True,
             alarm_code=0,
             heat_kw=0.0,

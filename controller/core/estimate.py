@@ -10,13 +10,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
+from drivers.kinds import Role, StateCode
 from drivers.site import SiteConfig, TankSpec
-
-STATE_OFF = 0
-STATE_STARTING = 1
-STATE_RUNNING = 2
-STATE_STOPPING = 3
-STATE_TRIPPED = 4
 
 
 class SnapshotView(Protocol):
@@ -52,11 +47,11 @@ class UnitState:
     @property
     def compressor_on(self) -> bool:
         """Starting or running: the compressor is (about to be) turning."""
-        return self.state_code in (STATE_STARTING, STATE_RUNNING)
+        return self.state_code in (StateCode.STARTING, StateCode.RUNNING)
 
     @property
     def tripped(self) -> bool:
-        return self.state_code == STATE_TRIPPED
+        return self.state_code == StateCode.TRIPPED
 
     @property
     def cop(self) -> float | None:
@@ -172,32 +167,34 @@ def estimate(snapshot: SnapshotView, site: SiteConfig) -> PlantState:
     units = []
     for spec in site.units:
         name = spec.name
-        state_code = _as_int(snapshot.value(name, "state_code"))
-        heat_kw = snapshot.value(name, "heat_kw")
+        state_code = _as_int(snapshot.value(name, Role.STATE_CODE))
+        heat_kw = snapshot.value(name, Role.HEAT_KW)
         valve_pct = (
-            snapshot.value(spec.isolation_valve, "position_pct") if spec.isolation_valve else None
+            snapshot.value(spec.isolation_valve, Role.POSITION_PCT)
+            if spec.isolation_valve
+            else None
         )
         units.append(
             UnitState(
                 name=name,
                 data_good=state_code is not None and heat_kw is not None,
                 state_code=state_code,
-                remote_active=_as_bool(snapshot.value(name, "remote_active")),
-                alarm_code=_as_int(snapshot.value(name, "alarm_code")),
+                remote_active=_as_bool(snapshot.value(name, Role.REMOTE_ACTIVE)),
+                alarm_code=_as_int(snapshot.value(name, Role.ALARM_CODE)),
                 heat_kw=heat_kw,
-                power_kw=snapshot.value(name, "power_kw"),
-                supply_temp_c=snapshot.value(name, "supply_temp_c"),
-                source_temp_c=snapshot.value(name, "source_in_temp_c"),
-                run_hours_h=snapshot.value(name, "run_hours_h"),
-                starts_total=snapshot.value(name, "starts_total"),
+                power_kw=snapshot.value(name, Role.POWER_KW),
+                supply_temp_c=snapshot.value(name, Role.SUPPLY_TEMP_C),
+                source_temp_c=snapshot.value(name, Role.SOURCE_IN_TEMP_C),
+                run_hours_h=snapshot.value(name, Role.RUN_HOURS_H),
+                starts_total=snapshot.value(name, Role.STARTS_TOTAL),
                 valve_position_pct=valve_pct,
-                return_temp_c=snapshot.value(name, "return_temp_c"),
+                return_temp_c=snapshot.value(name, Role.RETURN_TEMP_C),
             )
         )
     tanks = []
     for tank_spec in site.tanks:
         temps = tuple(
-            snapshot.value(tank_spec.name, "layer_temp_c", index)
+            snapshot.value(tank_spec.name, Role.LAYER_TEMP_C, index)
             for index in range(1, tank_spec.layers + 1)
         )
         soc = tank_soc(temps, tank_spec)
@@ -214,18 +211,18 @@ def estimate(snapshot: SnapshotView, site: SiteConfig) -> PlantState:
     boiler = None
     if site.boiler is not None:
         name = site.boiler.name
-        boiler_state = _as_int(snapshot.value(name, "state_code"))
-        boiler_heat = snapshot.value(name, "heat_kw")
+        boiler_state = _as_int(snapshot.value(name, Role.STATE_CODE))
+        boiler_heat = snapshot.value(name, Role.HEAT_KW)
         boiler = BoilerState(
             name=name,
             data_good=boiler_state is not None and boiler_heat is not None,
             state_code=boiler_state,
             heat_kw=boiler_heat,
-            fuel_kw=snapshot.value(name, "fuel_kw"),
+            fuel_kw=snapshot.value(name, Role.FUEL_KW),
         )
     io = site.plant_io.name if site.plant_io is not None else None
 
-    def plant_value(role: str) -> float | None:
+    def plant_value(role: Role) -> float | None:
         return snapshot.value(io, role) if io is not None else None
 
     return PlantState(
@@ -234,9 +231,9 @@ def estimate(snapshot: SnapshotView, site: SiteConfig) -> PlantState:
         units=tuple(units),
         tanks=tuple(tanks),
         boiler=boiler,
-        network_heat_kw=plant_value("network_heat_kw"),
-        network_supply_temp_c=plant_value("network_supply_temp_c"),
-        outdoor_temp_c=plant_value("outdoor_temp_c"),
-        source_temp_c=plant_value("source_temp_c"),
-        cooling_demand_kw=plant_value("cooling_demand_kw"),
+        network_heat_kw=plant_value(Role.NETWORK_HEAT_KW),
+        network_supply_temp_c=plant_value(Role.NETWORK_SUPPLY_TEMP_C),
+        outdoor_temp_c=plant_value(Role.OUTDOOR_TEMP_C),
+        source_temp_c=plant_value(Role.SOURCE_TEMP_C),
+        cooling_demand_kw=plant_value(Role.COOLING_DEMAND_KW),
     )

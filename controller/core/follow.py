@@ -9,9 +9,9 @@ for what the units confirmed running cannot deliver.
 from __future__ import annotations
 
 from controller.core.commands import Targets
-from controller.core.estimate import STATE_RUNNING
 from controller.core.plan import Plan
 from controller.core.situation import Situation
+from drivers.kinds import StateCode
 
 
 def follow_plan(
@@ -65,7 +65,7 @@ def follow_plan(
         deliverable_kw = sum(
             min(unit_heat[name], specs[name].heat_max_kw)
             for name in running
-            if state.unit(name).state_code == STATE_RUNNING
+            if state.unit(name).state_code == StateCode.RUNNING
         )
         boiler_kw = max(boiler_kw, min(site.boiler.heat_max_kw, wanted_kw - deliverable_kw))
     return Targets(

@@ -98,8 +98,7 @@ def _planner_plant(
         changes["mip_rel_gap"] = mip_rel_gap
     if carbon_price_eur_per_t is not None:
         changes["carbon_price_eur_per_t"] = carbon_price_eur_per_t
-    planner = plant.control.planner.model_copy(update=changes)
-    return plant.with_control(planner=planner, policy="planner")
+    return plant.with_planner(**changes).with_control(policy="planner")
 
 
 def baseline(plant: Plant) -> PolicySetup:

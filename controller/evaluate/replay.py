@@ -177,5 +177,5 @@ def replay(
     hours = int((end_utc - start_utc) / timedelta(hours=1))
     if hours < 1:
         raise ValueError("the replay needs at least one hour")
-    plant = plant.with_control(cycle_s=step_s)
+    plant = plant.with_replay_step(step_s)
     return asyncio.run(_replay(plant, data, make_setup, start_utc, hours, step_s, progress))

@@ -11,6 +11,7 @@ from controller.core.commands import Commands
 from drivers.adapters import BoilerCommand as BoilerPoints
 from drivers.adapters import HeatPumpCommand, heartbeat_points, safe_default_points
 from drivers.adapters import ValveCommand as ValvePoints
+from drivers.kinds import Role
 from drivers.pointmap import PointMap
 
 HEARTBEAT_MODULUS = 65536
@@ -53,7 +54,7 @@ def handback_points(maps: dict[str, PointMap], devices: list[str]) -> dict[str, 
     """Safe defaults of every writable point except the heartbeat: local control takes over."""
     out: dict[str, dict[str, float]] = {}
     for name in devices:
-        heartbeat = {p.name for p in maps[name].by_role("heartbeat")}
+        heartbeat = {p.name for p in maps[name].by_role(Role.HEARTBEAT)}
         values = {k: v for k, v in safe_default_points(maps[name]).items() if k not in heartbeat}
         if values:
             out[name] = values

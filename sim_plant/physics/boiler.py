@@ -14,13 +14,8 @@ before it fires, which gives the heat pumps, on their own thermostats, time to s
 
 from __future__ import annotations
 
+from drivers.kinds import KINDS, DeviceKind, Role, StateCode
 from drivers.site import BoilerSpec
-from sim_plant.physics.heat_pumps import (
-    STATE_OFF,
-    STATE_RUNNING,
-    STATE_STARTING,
-    STATE_STOPPING,
-)
 from sim_plant.physics.water import SECONDS_PER_HOUR
 
 RAMP_FULL_RANGE_S = 60.0
@@ -30,7 +25,7 @@ MIN_FLOW_DT_K = 10.0
 LOCAL_ON_ABOVE_MIN_K = 2.0  # local thermostat: on below network supply_temp_min_c + 2 K
 LOCAL_HYSTERESIS_K = 5.0  # and off 5 K above that
 LOCAL_START_DELAY_S = 600.0
-WRITABLE_ROLES = ("heartbeat", "remote_request", "enable_cmd", "heat_setpoint_kw")
+WRITABLE_ROLES = KINDS[DeviceKind.BOILER].writable
 
 
 class Boiler:
@@ -45,7 +40,7 @@ class Boiler:
         self.heat_setpoint_kw = 0.0
         self.last_heartbeat_change_s = float("-inf")
         self.now_s = 0.0
-        self.state = STATE_OFF
+        self.state = StateCode.OFF
         self.state_time_s = 0.0
         self.remote_active = False
         self.local_on = False
@@ -60,7 +55,7 @@ class Boiler:
     def write(self, role: str, value: float) -> None:
         if role not in WRITABLE_ROLES:
             raise KeyError(f"device '{self.spec.name}' (boiler) has no writable role '{role}'")
-        if role == "heartbeat" and value != self.heartbeat:
+        if role == Role.HEARTBEAT and value != self.heartbeat:
             self.last_heartbeat_change_s = self.now_s
         setattr(self, role, float(value))
 
@@ -76,7 +71,7 @@ class Boiler:
         on_below_c = min_c + LOCAL_ON_ABOVE_MIN_K
         self.local_cold_s = self.local_cold_s + dt_s if tank_top_c < on_below_c else 0.0
         if self.remote_active:
-            self.local_on = self.state in (STATE_STARTING, STATE_RUNNING)
+            self.local_on = self.state in (StateCode.STARTING, StateCode.RUNNING)
             want = self.enable_cmd >= 0.5
             target_kw = min(spec.heat_max_kw, max(self.heat_min_kw, self.heat_setpoint_kw))
         else:
@@ -88,24 +83,24 @@ class Boiler:
             target_kw = spec.heat_max_kw
 
         previous = self.state
-        if self.state == STATE_OFF and want:
-            self.state = STATE_STARTING
-        elif self.state == STATE_STARTING and not want:
-            self.state = STATE_OFF
-        elif self.state == STATE_STARTING and self.state_time_s >= spec.startup_delay_s:
-            self.state = STATE_RUNNING
+        if self.state == StateCode.OFF and want:
+            self.state = StateCode.STARTING
+        elif self.state == StateCode.STARTING and not want:
+            self.state = StateCode.OFF
+        elif self.state == StateCode.STARTING and self.state_time_s >= spec.startup_delay_s:
+            self.state = StateCode.RUNNING
             self.starts_total += 1
-        elif self.state == STATE_RUNNING and not want:
-            self.state = STATE_STOPPING
-        elif self.state == STATE_STOPPING and self.state_time_s >= STOPPING_S:
-            self.state = STATE_OFF
+        elif self.state == StateCode.RUNNING and not want:
+            self.state = StateCode.STOPPING
+        elif self.state == StateCode.STOPPING and self.state_time_s >= STOPPING_S:
+            self.state = StateCode.OFF
         if self.state != previous:
             self.state_time_s = 0.0
 
         self.flow_temp_c = max(need_c, inlet_c + MIN_FLOW_DT_K)
-        if self.state == STATE_RUNNING and previous == STATE_STARTING:
+        if self.state == StateCode.RUNNING and previous == StateCode.STARTING:
             self.heat_kw = self.heat_min_kw  # the burner lights at minimum fire
-        elif self.state == STATE_RUNNING and self.flow_temp_c <= MAX_FLOW_TEMP_C:
+        elif self.state == StateCode.RUNNING and self.flow_temp_c <= MAX_FLOW_TEMP_C:
             ramp_kw = spec.heat_max_kw / RAMP_FULL_RANGE_S * dt_s
             heat_kw = self.heat_kw + min(ramp_kw, max(-ramp_kw, target_kw - self.heat_kw))
             self.heat_kw = min(spec.heat_max_kw, max(self.heat_min_kw, heat_kw))

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
+from drivers.kinds import KINDS, DeviceKind, Role, StateCode
 from drivers.site import UnitSpec
 from sim_plant.physics.water import KELVIN_OFFSET, SECONDS_PER_HOUR
 
@@ -31,7 +32,8 @@ FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
 BoolArray = npt.NDArray[np.bool_]
 
-STATE_OFF, STATE_STARTING, STATE_RUNNING, STATE_STOPPING, STATE_TRIPPED = 0, 1, 2, 3, 4
+# setpoints and switches the supervisor writes; the heartbeat is counted separately
+COMMAND_ROLES = KINDS[DeviceKind.HEAT_PUMP].writable - {Role.HEARTBEAT}
 ALARM_NONE, ALARM_LOW_FLOW, ALARM_HIGH_SUPPLY, ALARM_HIGH_LIFT = 0, 1, 2, 3
 ALARM_INTERNAL = 5  # the point map's "sensor fault": what an injected trip reports
 
@@ -122,18 +124,18 @@ class HeatPumpBank:
 
     def write(self, unit: int, role: str, value: float) -> None:
         """A register write from the supervisor; a heartbeat counts only when it changes."""
-        if role == "heartbeat":
+        if role == Role.HEARTBEAT:
             if value != self.heartbeat[unit]:
                 self.last_heartbeat_change_s[unit] = self.now_s
             self.heartbeat[unit] = value
-        elif role in ("remote_request", "enable_cmd", "heat_setpoint_kw", "supply_temp_setpoint_c"):
+        elif role in COMMAND_ROLES:
             getattr(self, role)[unit] = value
         else:
             raise KeyError(f"device '{self.names[unit]}' (unit) has no writable role '{role}'")
 
     def trip(self, mask: BoolArray, alarm_code: IntArray | int) -> None:
         """Latch a trip: compressor off at once, alarm shown until the reset completes."""
-        self.state[mask] = STATE_TRIPPED
+        self.state[mask] = StateCode.TRIPPED
         self.alarm_code[mask] = np.broadcast_to(alarm_code, mask.shape)[mask]
         for array in (self.heat_kw, self.power_kw, self.cop, self.state_time_s):
             array[mask] = 0.0
@@ -143,7 +145,7 @@ class HeatPumpBank:
 
     def step(self, dt_s: float, conditions: UnitConditions) -> None:
         state = self.state
-        compressor_on = (state == STATE_STARTING) | (state == STATE_RUNNING)
+        compressor_on = (state == StateCode.STARTING) | (state == StateCode.RUNNING)
         self.remote_active = (self.remote_request >= 0.5) & (
             self.now_s - self.last_heartbeat_change_s <= self.heartbeat_timeout_s
         )
@@ -165,26 +167,28 @@ class HeatPumpBank:
             self.heat_max_kw,
         )
 
-        tripped = state == STATE_TRIPPED
+        tripped = state == StateCode.TRIPPED
         self.reset_s = np.where(tripped & (self.enable_cmd < 0.5), self.reset_s + dt_s, 0.0)
         cleared = tripped & (self.reset_s >= TRIP_RESET_S)
-        start = (state == STATE_OFF) & want
-        abort = (state == STATE_STARTING) & ~want
-        begin_run = (state == STATE_STARTING) & want & (self.state_time_s >= self.startup_delay_s)
-        stop = (state == STATE_RUNNING) & ~want
-        stopped = (state == STATE_STOPPING) & (self.state_time_s >= STOPPING_S)
+        start = (state == StateCode.OFF) & want
+        abort = (state == StateCode.STARTING) & ~want
+        begin_run = (
+            (state == StateCode.STARTING) & want & (self.state_time_s >= self.startup_delay_s)
+        )
+        stop = (state == StateCode.RUNNING) & ~want
+        stopped = (state == StateCode.STOPPING) & (self.state_time_s >= STOPPING_S)
         new_state = state.copy()
-        new_state[start] = STATE_STARTING
-        new_state[abort | stopped | cleared] = STATE_OFF
-        new_state[begin_run] = STATE_RUNNING
-        new_state[stop] = STATE_STOPPING
+        new_state[start] = StateCode.STARTING
+        new_state[abort | stopped | cleared] = StateCode.OFF
+        new_state[begin_run] = StateCode.RUNNING
+        new_state[stop] = StateCode.STOPPING
         self.state_time_s[new_state != state] = 0.0
         self.since_switch_s[start | abort | stop] = 0.0
         self.alarm_code[cleared] = ALARM_NONE
         self.starts_total += begin_run
         self.state = new_state
 
-        running = new_state == STATE_RUNNING
+        running = new_state == StateCode.RUNNING
         ramp_kw = self.ramp_kw_per_s * dt_s
         heat_kw = np.where(
             begin_run,
@@ -212,7 +216,7 @@ class HeatPumpBank:
         trips = running & (alarm != ALARM_NONE)
         if trips.any():
             self.trip(trips, alarm)
-            running = self.state == STATE_RUNNING
+            running = self.state == StateCode.RUNNING
 
         sink_k = supply_c + (KELVIN_OFFSET + APPROACH_K)
         source_k = source_c + (KELVIN_OFFSET - APPROACH_K)
@@ -220,7 +224,7 @@ class HeatPumpBank:
             COP_MAX, self.carnot_efficiency * sink_k / np.maximum(sink_k - source_k, 1e-6)
         )
         self.cop = np.where(running, cop, 0.0)
-        transient = (self.state == STATE_STARTING) | (self.state == STATE_STOPPING)
+        transient = (self.state == StateCode.STARTING) | (self.state == StateCode.STOPPING)
         self.power_kw = np.where(
             running,
             self.heat_kw / cop,

@@ -16,6 +16,7 @@ from datetime import datetime, timedelta
 
 import numpy as np
 
+from drivers.kinds import Role
 from drivers.site import SiteConfig
 from sim_plant.faults import Faults
 from sim_plant.physics.boiler import Boiler
@@ -115,12 +116,14 @@ class PlantModel:
         self.units.source_in_temp_c[:] = source_c
         self.units.source_out_temp_c[:] = source_c
         self._acc.plant = {
-            "network_heat_kw": 0.0,
-            "network_supply_temp_c": float(self._tank_share @ [t.top_temp_c for t in self.tanks]),
-            "network_return_temp_c": site.network.return_temp_c,
-            "outdoor_temp_c": math.nan,  # unknown until the first step brings a boundary
-            "source_temp_c": source_c,
-            "cooling_demand_kw": 0.0,
+            Role.NETWORK_HEAT_KW: 0.0,
+            Role.NETWORK_SUPPLY_TEMP_C: float(
+                self._tank_share @ [t.top_temp_c for t in self.tanks]
+            ),
+            Role.NETWORK_RETURN_TEMP_C: site.network.return_temp_c,
+            Role.OUTDOOR_TEMP_C: math.nan,  # unknown until the first step brings a boundary
+            Role.SOURCE_TEMP_C: source_c,
+            Role.COOLING_DEMAND_KW: 0.0,
         }
         self._points = PointReader(self)
         self.faults = Faults(site, self)
@@ -206,11 +209,11 @@ class PlantModel:
         acc.cooling_delivered_kwh += cooling_delivered_kw * hours
         acc.simulated_s += dt_s
         plant = acc.plant
-        plant["network_heat_kw"] = discharged_kj / dt_s
-        plant["network_supply_temp_c"] = draw.supply_temp_c
-        plant["outdoor_temp_c"] = outdoor_c
-        plant["source_temp_c"] = source_c
-        plant["cooling_demand_kw"] = cooling_kw
+        plant[Role.NETWORK_HEAT_KW] = discharged_kj / dt_s
+        plant[Role.NETWORK_SUPPLY_TEMP_C] = draw.supply_temp_c
+        plant[Role.OUTDOOR_TEMP_C] = outdoor_c
+        plant[Role.SOURCE_TEMP_C] = source_c
+        plant[Role.COOLING_DEMAND_KW] = cooling_kw
 
     def value(self, device: str, role: str, index: int | None = None) -> float:
         """What the device's point with this role shows now, faults included."""

@@ -1,6 +1,6 @@
 """Point access by (device, role, index): how the servers and tests see the model's state.
 
-Roles are the point-map roles of drivers.pointmap; a role a device does not have, or a device
+Roles and kinds are those of drivers.kinds; a role a device does not have, or a device
 the site does not have, raises KeyError naming both.
 """
 
@@ -9,48 +9,41 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING
 
-from sim_plant.physics.boiler import WRITABLE_ROLES as BOILER_WRITABLE
+from drivers.kinds import KINDS, DeviceKind, Role
 
 if TYPE_CHECKING:
     from sim_plant.physics.model import PlantModel
 
 # role -> attribute of HeatPumpBank (an array, one element per unit)
 UNIT_ROLES = {
-    "state_code": "state",
-    "remote_active": "remote_active",
-    "alarm_code": "alarm_code",
-    "heat_kw": "heat_kw",
-    "power_kw": "power_kw",
-    "supply_temp_c": "supply_temp_c",
-    "return_temp_c": "return_temp_c",
-    "source_in_temp_c": "source_in_temp_c",
-    "source_out_temp_c": "source_out_temp_c",
-    "run_hours_h": "run_hours_h",
-    "starts_total": "starts_total",
-    "cop": "cop",
-    "heartbeat": "heartbeat",
-    "remote_request": "remote_request",
-    "enable_cmd": "enable_cmd",
-    "heat_setpoint_kw": "heat_setpoint_kw",
-    "supply_temp_setpoint_c": "supply_temp_setpoint_c",
+    Role.STATE_CODE: "state",
+    Role.REMOTE_ACTIVE: "remote_active",
+    Role.ALARM_CODE: "alarm_code",
+    Role.HEAT_KW: "heat_kw",
+    Role.POWER_KW: "power_kw",
+    Role.SUPPLY_TEMP_C: "supply_temp_c",
+    Role.RETURN_TEMP_C: "return_temp_c",
+    Role.SOURCE_IN_TEMP_C: "source_in_temp_c",
+    Role.SOURCE_OUT_TEMP_C: "source_out_temp_c",
+    Role.RUN_HOURS_H: "run_hours_h",
+    Role.STARTS_TOTAL: "starts_total",
+    Role.COP: "cop",
+    **{role: role.value for role in KINDS[DeviceKind.HEAT_PUMP].writable},
 }
-VALVE_ROLES = {"position_pct": "position_pct", "fault": "stuck", "position_cmd_pct": "command_pct"}
+VALVE_ROLES = {
+    Role.POSITION_PCT: "position_pct",
+    Role.FAULT: "stuck",
+    Role.POSITION_CMD_PCT: "command_pct",
+}
 BOILER_ROLES = {
-    "state_code": "state",
-    "remote_active": "remote_active",
-    "heat_kw": "heat_kw",
-    "fuel_kw": "fuel_kw",
-    "starts_total": "starts_total",
-    **{role: role for role in BOILER_WRITABLE},
+    Role.STATE_CODE: "state",
+    Role.REMOTE_ACTIVE: "remote_active",
+    Role.HEAT_KW: "heat_kw",
+    Role.FUEL_KW: "fuel_kw",
+    Role.STARTS_TOTAL: "starts_total",
+    **{role: role.value for role in KINDS[DeviceKind.BOILER].writable},
 }
-PLANT_ROLES = (
-    "network_heat_kw",
-    "network_supply_temp_c",
-    "network_return_temp_c",
-    "outdoor_temp_c",
-    "source_temp_c",
-    "cooling_demand_kw",
-)
+PLANT_ROLES = KINDS[DeviceKind.PLANT_IO].roles
 
 
 class PointReader:
@@ -59,19 +52,19 @@ class PointReader:
     def __init__(self, model: PlantModel) -> None:
         self._model = model
         site = model.site
-        self._kind: dict[str, tuple[str, int]] = {}
+        self._kind: dict[str, tuple[DeviceKind, int]] = {}
         for i, unit in enumerate(site.units):
-            self._kind[unit.name] = ("unit", i)
+            self._kind[unit.name] = (DeviceKind.HEAT_PUMP, i)
         for i, valve in enumerate(site.valves):
-            self._kind[valve.name] = ("valve", i)
+            self._kind[valve.name] = (DeviceKind.VALVE, i)
         for i, tank in enumerate(site.tanks):
-            self._kind[tank.name] = ("tank", i)
+            self._kind[tank.name] = (DeviceKind.TANK, i)
         if site.boiler is not None:
-            self._kind[site.boiler.name] = ("boiler", 0)
+            self._kind[site.boiler.name] = (DeviceKind.BOILER, 0)
         if site.plant_io is not None:
-            self._kind[site.plant_io.name] = ("plant", 0)
+            self._kind[site.plant_io.name] = (DeviceKind.PLANT_IO, 0)
 
-    def _locate(self, device: str) -> tuple[str, int]:
+    def _locate(self, device: str) -> tuple[DeviceKind, int]:
         try:
             return self._kind[device]
         except KeyError:
@@ -80,8 +73,8 @@ class PointReader:
     def read(self, device: str, role: str, index: int | None) -> float:
         kind, i = self._locate(device)
         model = self._model
-        if kind == "tank":
-            if role == "layer_temp_c":
+        if kind is DeviceKind.TANK:
+            if role == Role.LAYER_TEMP_C:
                 temps = model.tanks[i].temps_c
                 if index is not None and 1 <= index <= temps.size:
                     return float(temps[index - 1])
@@ -90,26 +83,26 @@ class PointReader:
                 )
         elif index is not None:
             raise KeyError(f"device '{device}' role '{role}' takes no index (got {index})")
-        elif kind == "unit" and role in UNIT_ROLES:
-            return float(getattr(model.units, UNIT_ROLES[role])[i])
-        elif kind == "valve" and role in VALVE_ROLES:
-            return float(getattr(model.valves, VALVE_ROLES[role])[i])
-        elif kind == "boiler" and role in BOILER_ROLES:
-            return float(getattr(model.boiler, BOILER_ROLES[role]))
-        elif kind == "plant" and role in PLANT_ROLES:
+        elif kind is DeviceKind.HEAT_PUMP and role in UNIT_ROLES:
+            return float(getattr(model.units, UNIT_ROLES[Role(role)])[i])
+        elif kind is DeviceKind.VALVE and role in VALVE_ROLES:
+            return float(getattr(model.valves, VALVE_ROLES[Role(role)])[i])
+        elif kind is DeviceKind.BOILER and role in BOILER_ROLES:
+            return float(getattr(model.boiler, BOILER_ROLES[Role(role)]))
+        elif kind is DeviceKind.PLANT_IO and role in PLANT_ROLES:
             return model.plant_measurements[role]
-        raise KeyError(f"device '{device}' ({kind}) has no role '{role}'")
+        raise KeyError(f"device '{device}' ({kind.value}) has no role '{role}'")
 
     def write(self, device: str, role: str, value: float) -> None:
         kind, i = self._locate(device)
         if not math.isfinite(value):
             raise ValueError(f"device '{device}' role '{role}': refusing non-finite value {value}")
         model = self._model
-        if kind == "unit":
+        if kind is DeviceKind.HEAT_PUMP:
             model.units.write(i, role, value)
-        elif kind == "valve" and role == "position_cmd_pct":
+        elif kind is DeviceKind.VALVE and role == Role.POSITION_CMD_PCT:
             model.valves.command(device, value)
-        elif kind == "boiler" and model.boiler is not None:
+        elif kind is DeviceKind.BOILER and model.boiler is not None:
             model.boiler.write(role, value)
         else:
-            raise KeyError(f"device '{device}' ({kind}) has no writable role '{role}'")
+            raise KeyError(f"device '{device}' ({kind.value}) has no writable role '{role}'")

@@ -6,7 +6,8 @@ input tables. Each device keeps its own image of every table; `sync()` encodes t
 into the images (only points whose value changed), and the device's access hook copies the image
 into the datastore on each request, so a client always reads the state of the last sync.
 
-Like a real PLC the device refuses what its map does not allow: a write that touches a register
+Points that are bit fields of one status register share that register: each sync sets only
+its own bits. Like a real PLC the device refuses what its map does not allow: a write that touches a register
 that is not a declared writable point is answered with ILLEGAL_ADDRESS, a value outside the
 point's range with ILLEGAL_VALUE. Accepted writes reach `model.command` inside the request, before
 the reply is sent. Holes between points in a table read as zero (drivers read across small gaps).
@@ -69,8 +70,10 @@ class _ServedPoint:
             else:
                 self.words[word] &= ~(1 << bit)
         else:
-            registers = encode_registers(self.point, value, self.word_order)
-            self.words[self.start : self.start + self.width] = registers
+            span = slice(self.start, self.start + self.width)
+            self.words[span] = encode_registers(
+                self.point, value, self.word_order, self.words[span]
+            )
 
 
 @dataclass(slots=True)
@@ -132,8 +135,8 @@ class ModbusDevice:
             if point.writable:
                 for covered in range(address, address + width):
                     image.writable[covered] = served
-            if bits:
-                continue
+            if bits or address < cursor:
+                continue  # bit tables are one block; bit fields share their register's block
             if address > cursor:
                 layout.append(_hole(cursor, address - cursor))
             layout.append(

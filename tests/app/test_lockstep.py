@@ -19,11 +19,11 @@ from controller.app.lockstep import (
     stored_heat_kwh,
 )
 from controller.config import Plant
-from controller.core.estimate import STATE_RUNNING
 from controller.core.report import CycleReport
 from controller.evaluate.plantio import ModelPool
 from controller.runtime.cycle import ControlCycle
 from drivers.clock import SimClock
+from drivers.kinds import StateCode
 from sim_plant.physics import Boundary, PlantModel
 from tests.core.fakes import river
 
@@ -34,7 +34,7 @@ STOPPED = 0  # any state code that is neither starting nor running
 
 @pytest.fixture
 def plant() -> Plant:
-    return river().with_control(cycle_s=STEP_S, policy="rules")
+    return river().with_replay_step(STEP_S).with_control(policy="rules")
 
 
 def test_max_starts_counts_a_sliding_hour_not_clock_hours() -> None:
@@ -55,7 +55,7 @@ def _report(now_s: float, state_code: int | None, supply_temp_c: float | None) -
     unit = SimpleNamespace(
         name="hp1",
         state_code=state_code,
-        compressor_on=state_code == STATE_RUNNING,
+        compressor_on=state_code == StateCode.RUNNING,
         supply_temp_c=supply_temp_c,
     )
     return cast(
@@ -74,13 +74,13 @@ def test_recorder_measures_switching_and_skips_unreadable_units(plant: Plant) ->
     recorder = RunRecorder(model, plant.site.network.return_temp_c, steps_per_hour=12)
     sequence = [
         (0.0, STOPPED, 60.0),
-        (300.0, STATE_RUNNING, 75.0),  # start
+        (300.0, StateCode.RUNNING, 75.0),  # start
         (600.0, None, None),  # unreadable: neither a stop nor, when it reads again, a start
-        (900.0, STATE_RUNNING, 80.0),
+        (900.0, StateCode.RUNNING, 80.0),
         (1200.0, STOPPED, 70.0),  # stop: ran 900 s
-        (2400.0, STATE_RUNNING, 78.0),  # start: stood still 1200 s
+        (2400.0, StateCode.RUNNING, 78.0),  # start: stood still 1200 s
         (5000.0, STOPPED, 65.0),
-        (5400.0, STATE_RUNNING, 76.0),
+        (5400.0, StateCode.RUNNING, 76.0),
     ]
     for now_s, code, supply_c in sequence:
         recorder.observe(_report(now_s, code, supply_c))

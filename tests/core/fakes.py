@@ -11,6 +11,7 @@ from controller.config import Plant, load_plant
 from controller.core.estimate import PlantState
 from controller.core.history import UnitHistory
 from controller.core.situation import Situation
+from drivers.kinds import Role, StateCode
 from drivers.site import SiteConfig
 
 RIVER = Path(__file__).resolve().parents[2] / "deploy" / "plants" / "river_20mw.toml"
@@ -21,12 +22,12 @@ T0 = datetime(2024, 1, 8, tzinfo=UTC)
 class FakeSnapshot:
     now_utc: datetime = T0
     taken_at_s: float = 10_000.0
-    values: dict[tuple[str, str, int | None], float] = field(default_factory=dict)
+    values: dict[tuple[str, Role, int | None], float] = field(default_factory=dict)
 
     def value(
         self, device: str, role: str, index: int | None = None, default: float | None = None
     ) -> float | None:
-        return self.values.get((device, role, index), default)
+        return self.values.get((device, Role(role), index), default)
 
 
 def river() -> Plant:
@@ -52,25 +53,25 @@ def plant_snapshot(
         on = running.get(spec.name, False)
         snap.values.update(
             {
-                (spec.name, "state_code", None): 2.0 if on else 0.0,
-                (spec.name, "remote_active", None): 1.0,
-                (spec.name, "alarm_code", None): 0.0,
-                (spec.name, "heat_kw", None): spec.heat_max_kw * 0.8 if on else 0.0,
-                (spec.name, "power_kw", None): spec.heat_max_kw * 0.3 if on else 0.0,
-                (spec.name, "supply_temp_c", None): 78.0 if on else 40.0,
-                (spec.name, "run_hours_h", None): 100.0,
-                (spec.name, "starts_total", None): 10.0,
+                (spec.name, Role.STATE_CODE, None): StateCode.RUNNING if on else StateCode.OFF,
+                (spec.name, Role.REMOTE_ACTIVE, None): 1.0,
+                (spec.name, Role.ALARM_CODE, None): 0.0,
+                (spec.name, Role.HEAT_KW, None): spec.heat_max_kw * 0.8 if on else 0.0,
+                (spec.name, Role.POWER_KW, None): spec.heat_max_kw * 0.3 if on else 0.0,
+                (spec.name, Role.SUPPLY_TEMP_C, None): 78.0 if on else 40.0,
+                (spec.name, Role.RUN_HOURS_H, None): 100.0,
+                (spec.name, Role.STARTS_TOTAL, None): 10.0,
             }
         )
         if spec.isolation_valve:
-            snap.values[(spec.isolation_valve, "position_pct", None)] = 100.0 if on else 0.0
+            snap.values[(spec.isolation_valve, Role.POSITION_PCT, None)] = 100.0 if on else 0.0
     for tank in site.tanks:
         for index in range(1, tank.layers + 1):
-            snap.values[(tank.name, "layer_temp_c", index)] = tank_temp_c
+            snap.values[(tank.name, Role.LAYER_TEMP_C, index)] = tank_temp_c
     if site.plant_io is not None:
-        snap.values[(site.plant_io.name, "network_heat_kw", None)] = demand_kw
-        snap.values[(site.plant_io.name, "outdoor_temp_c", None)] = -2.0
+        snap.values[(site.plant_io.name, Role.NETWORK_HEAT_KW, None)] = demand_kw
+        snap.values[(site.plant_io.name, Role.OUTDOOR_TEMP_C, None)] = -2.0
     if site.boiler is not None:
-        snap.values[(site.boiler.name, "state_code", None)] = 0.0
-        snap.values[(site.boiler.name, "heat_kw", None)] = 0.0
+        snap.values[(site.boiler.name, Role.STATE_CODE, None)] = StateCode.OFF
+        snap.values[(site.boiler.name, Role.HEAT_KW, None)] = 0.0
     return snap

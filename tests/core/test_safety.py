@@ -11,20 +11,13 @@ from hypothesis import strategies as st
 
 from controller.config import Plant, load_plant
 from controller.core.commands import BoilerCommand, Commands, Interlock, UnitCommand, ValveCommand
-from controller.core.estimate import (
-    STATE_OFF,
-    STATE_RUNNING,
-    STATE_STARTING,
-    STATE_STOPPING,
-    STATE_TRIPPED,
-    PlantState,
-    estimate,
-)
+from controller.core.estimate import PlantState, estimate
 from controller.core.history import UnitHistory, first_history
 from controller.core.rules import rule_targets
 from controller.core.safety import apply_safety, interlock_keys, newly_active
 from controller.core.situation import Situation
 from controller.core.stage import may_start, stage
+from drivers.kinds import Role, StateCode
 from tests.core.fakes import RIVER, plant_snapshot, river, situation
 
 
@@ -54,7 +47,7 @@ def test_safety_stops_heat_input_at_the_tank_limit_even_inside_min_run() -> None
 
 def test_safety_blocks_a_tripped_unit_and_a_unit_with_stale_data() -> None:
     plant, snap, _, histories, commands = _staged_on(60.0, {"hp1": True, "hp2": True})
-    snap.values[("hp1", "state_code", None)] = 4.0
+    snap.values[("hp1", Role.STATE_CODE, None)] = float(StateCode.TRIPPED)
     del snap.values[("hp2", "heat_kw", None)]
     state = estimate(snap, plant.site)
     result = apply_safety(commands, situation(plant, state, histories), 0.0)
@@ -108,7 +101,7 @@ T = TypeVar("T")
 PLANTS = tuple(load_plant(path) for path in sorted(RIVER.parent.glob("*.toml")))
 NOW_S = 10_000.0
 # None: the state is unknown (BAD or stale)
-STATE_CODES = (None, STATE_OFF, STATE_STARTING, STATE_RUNNING, STATE_STOPPING, STATE_TRIPPED)
+STATE_CODES = (None, *StateCode)
 
 
 def _rarely(
@@ -132,7 +125,9 @@ def _plant_states(draw: st.DrawFn, plant: Plant) -> PlantState:
     snap = plant_snapshot(site, 60.0, now_s=NOW_S)
     for spec in site.units:
         code = draw(
-            _rarely(st.sampled_from(STATE_CODES), st.sampled_from([STATE_OFF, STATE_RUNNING]))
+            _rarely(
+                st.sampled_from(STATE_CODES), st.sampled_from([StateCode.OFF, StateCode.RUNNING])
+            )
         )
         values: dict[str, float | None] = {
             "state_code": None if code is None else float(code),

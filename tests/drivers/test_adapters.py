@@ -1,4 +1,5 @@
-"""Typed views and command builders work by role; the controller never sees point names."""
+"""Command builders work by role, and measurements are read from the snapshot by role: the
+controller never sees point names."""
 
 from __future__ import annotations
 
@@ -10,17 +11,13 @@ import pytest
 from drivers.adapters import (
     BoilerCommand,
     HeatPumpCommand,
-    HeatPumpView,
-    PlantIoView,
-    TankView,
-    UnitState,
     ValveCommand,
-    ValveView,
     heartbeat_points,
     safe_default_points,
 )
 from drivers.cache import PointCache
 from drivers.errors import PermanentError
+from drivers.kinds import Role, StateCode
 from drivers.pointmap import PointMap, load_point_map
 
 POINTMAPS = Path(__file__).resolve().parents[2] / "deploy" / "pointmaps"
@@ -38,7 +35,7 @@ def maps() -> dict[str, PointMap]:
     }
 
 
-def test_heat_pump_view(maps: dict[str, PointMap]) -> None:
+def test_heat_pump_read_by_role(maps: dict[str, PointMap]) -> None:
     cache = PointCache(maps)
     for name, value in {
         "state_code": 4.0,
@@ -50,30 +47,35 @@ def test_heat_pump_view(maps: dict[str, PointMap]) -> None:
         "starts_total": 17.0,
     }.items():
         cache.update("hp1", name, value, 0.0)
-    view = HeatPumpView(cache.snapshot(NOW, 0.0), "hp1")
-    assert view.state is UnitState.TRIPPED
-    assert (view.tripped, view.running, view.starting) == (True, False, False)
-    assert view.remote_active is True
-    assert (view.heat_kw, view.power_kw, view.supply_temp_c) == (7000.0, 2500.0, 78.0)
-    assert (view.run_hours_h, view.starts_total) == (1234.5, 17.0)
-    assert view.return_temp_c is None  # never read
-    assert not view.all_good
+    snapshot = cache.snapshot(NOW, 0.0)
+
+    def value(role: Role) -> float | None:
+        return snapshot.value("hp1", role)
+
+    assert value(Role.STATE_CODE) == StateCode.TRIPPED
+    assert value(Role.REMOTE_ACTIVE) == 1.0
+    assert (value(Role.HEAT_KW), value(Role.POWER_KW), value(Role.SUPPLY_TEMP_C)) == (
+        7000.0,
+        2500.0,
+        78.0,
+    )
+    assert (value(Role.RUN_HOURS_H), value(Role.STARTS_TOTAL)) == (1234.5, 17.0)
+    assert value(Role.RETURN_TEMP_C) is None  # never read
+    assert not all(snapshot.get("hp1", p.name).good for p in maps["hp1"].points)
 
 
-def test_view_properties_are_none_unless_good(maps: dict[str, PointMap]) -> None:
+def test_values_by_role_are_none_unless_good(maps: dict[str, PointMap]) -> None:
     cache = PointCache(maps)
     cache.update("hp1", "state_code", 2.0, 0.0)
     cache.update("hp1", "heat_kw", 5000.0, 0.0)
-    assert HeatPumpView(cache.snapshot(NOW, 10.0), "hp1").running is True
-    stale = HeatPumpView(cache.snapshot(NOW, 11.0), "hp1")  # max age 10 s
-    assert (stale.heat_kw, stale.running, stale.state) == (None, None, None)
-    cache.update("hp1", "state_code", 9.0, 11.0)  # not a state the map defines
-    assert HeatPumpView(cache.snapshot(NOW, 11.0), "hp1").state is None
+    assert cache.snapshot(NOW, 10.0).value("hp1", Role.STATE_CODE) == StateCode.RUNNING
+    stale = cache.snapshot(NOW, 11.0)  # max age 10 s
+    assert (stale.value("hp1", Role.HEAT_KW), stale.value("hp1", Role.STATE_CODE)) == (None, None)
     cache.mark_bad("hp1")
-    assert HeatPumpView(cache.snapshot(NOW, 11.0), "hp1").heat_kw is None
+    assert cache.snapshot(NOW, 11.0).value("hp1", Role.HEAT_KW) is None
 
 
-def test_tank_valve_and_plant_views(maps: dict[str, PointMap]) -> None:
+def test_tank_valve_and_plant_read_by_role(maps: dict[str, PointMap]) -> None:
     cache = PointCache(maps)
     for layer in range(1, 9):
         if layer != 5:
@@ -83,7 +85,8 @@ def test_tank_valve_and_plant_views(maps: dict[str, PointMap]) -> None:
     cache.update("plant", "network_heat_kw", 15000.0, 0.0)
     cache.update("plant", "outdoor_temp_c", -3.0, 0.0)
     snapshot = cache.snapshot(NOW, 0.0)
-    assert TankView(snapshot, "tank1").layer_temps_c == [
+    layers = snapshot.all_by_role("tank1", Role.LAYER_TEMP_C)
+    assert [r.value if r.good else None for r in layers] == [
         41.0,
         42.0,
         43.0,
@@ -93,14 +96,15 @@ def test_tank_valve_and_plant_views(maps: dict[str, PointMap]) -> None:
         47.0,
         48.0,
     ]
-    valve = ValveView(snapshot, "v1")
-    assert (valve.position_pct, valve.fault, valve.is_open()) == (95.0, False, True)
-    plant = PlantIoView(snapshot, "plant")
-    assert (plant.network_heat_kw, plant.outdoor_temp_c, plant.source_temp_c) == (
-        15000.0,
-        -3.0,
-        None,
+    assert (snapshot.value("v1", Role.POSITION_PCT), snapshot.value("v1", Role.FAULT)) == (
+        95.0,
+        0.0,
     )
+    plant = [
+        snapshot.value("plant", role)
+        for role in (Role.NETWORK_HEAT_KW, Role.OUTDOOR_TEMP_C, Role.SOURCE_TEMP_C)
+    ]
+    assert plant == [15000.0, -3.0, None]
 
 
 def test_heat_pump_command_maps_roles_to_points(maps: dict[str, PointMap]) -> None:

@@ -12,6 +12,7 @@ import pytest
 from drivers.cache import PointCache
 from drivers.clock import SimClock
 from drivers.errors import RetryableIOError, WriteRefused
+from drivers.kinds import Role
 from drivers.modbus import ModbusConnection, ModbusDevice
 from drivers.pointmap import ModbusTable, PointMap, parse_point_map
 from drivers.pool import DriverPool
@@ -215,19 +216,19 @@ async def test_server_down_at_start_does_not_stop_the_pool(
 async def test_little_word_order_floats(clock: SimClock) -> None:
     point_map = parse_point_map(
         {
-            "device": {"kind": "heat_pump", "protocol": "modbus"},
+            "device": {"kind": "valve", "protocol": "modbus"},
             "modbus": {"word_order": "little"},
             "points": [
                 {
                     "name": "a_kw",
-                    "role": "a_kw",
+                    "role": Role.POSITION_PCT,
                     "table": "input",
                     "address": 10,
                     "data_type": "float32",
                 },
                 {
                     "name": "b_kw",
-                    "role": "b_kw",
+                    "role": Role.FAULT,
                     "table": "input",
                     "address": 12,
                     "data_type": "float32",
@@ -235,7 +236,7 @@ async def test_little_word_order_floats(clock: SimClock) -> None:
                 },
                 {
                     "name": "set_kw",
-                    "role": "set_kw",
+                    "role": Role.POSITION_CMD_PCT,
                     "table": "holding",
                     "address": 3,
                     "data_type": "float64",
@@ -260,8 +261,8 @@ async def test_little_word_order_floats(clock: SimClock) -> None:
         device = ModbusDevice(binding, point_map, connection, cache, clock)
         assert await device.poll()
         snapshot = cache.snapshot(clock.now(), clock.monotonic_s())
-        assert snapshot.value("x", "a_kw") == 42.75
-        assert snapshot.value("x", "b_kw") == 42.75
+        assert snapshot.value("x", Role.POSITION_PCT) == 42.75
+        assert snapshot.value("x", Role.FAULT) == 42.75
 
         await device.write({"set_kw": 1.0})
         words = list(struct.unpack(">HHHH", struct.pack(">d", 1.0)))

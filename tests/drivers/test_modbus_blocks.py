@@ -5,24 +5,32 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from drivers.kinds import Role
 from drivers.modbus_blocks import plan_reads, plan_writes
 from drivers.pointmap import ModbusTable, PointMap, load_point_map, parse_point_map
 
 POINTMAPS = Path(__file__).resolve().parents[2] / "deploy" / "pointmaps"
 
 
-def modbus_map(points: list[dict[str, Any]], **options: Any) -> PointMap:
+def modbus_map(points: list[dict[str, Any]], kind: str = "tank", **options: Any) -> PointMap:
+    """A map of these points; points without a role are the tank's layers, in order."""
+    layers = [
+        {"role": Role.LAYER_TEMP_C, "index": i, **point} if "role" not in point else point
+        for i, point in enumerate(points, start=1)
+    ]
     return parse_point_map(
-        {
-            "device": {"kind": "heat_pump", "protocol": "modbus"},
-            "modbus": options,
-            "points": points,
-        }
+        {"device": {"kind": kind, "protocol": "modbus"}, "modbus": options, "points": layers}
     )
 
 
 def reg(name: str, address: int, table: str = "input", data_type: str = "uint16") -> dict[str, Any]:
-    return {"name": name, "role": name, "table": table, "address": address, "data_type": data_type}
+    return {"name": name, "table": table, "address": address, "data_type": data_type}
+
+
+def command(name: str, role: Role, address: int, table: str, **extra: Any) -> dict[str, Any]:
+    data_type = "bool" if table == "coil" else "uint16"
+    writable = {"writable": True, "min": 0, "max": 1, "safe_default": 0}
+    return {**reg(name, address, table, data_type), "role": role, **writable, **extra}
 
 
 def spans(point_map: PointMap) -> list[tuple[str, int, int]]:
@@ -100,22 +108,13 @@ def test_writes_merge_only_contiguous_registers() -> None:
 def test_coil_writes_merge_separately_from_registers() -> None:
     point_map = modbus_map(
         [
-            {
-                **reg("c0", 0, "coil", "bool"),
-                "writable": True,
-                "min": 0,
-                "max": 1,
-                "safe_default": 0,
-            },
-            {
-                **reg("c1", 1, "coil", "bool"),
-                "writable": True,
-                "min": 0,
-                "max": 1,
-                "safe_default": 0,
-            },
-            {**reg("h1", 1, "holding"), "writable": True, "min": 0, "max": 9, "safe_default": 0},
-        ]
+            command("c0", Role.REMOTE_REQUEST, 0, "coil"),
+            command("c1", Role.ENABLE_CMD, 1, "coil"),
+            command("h1", Role.HEAT_SETPOINT_KW, 1, "holding", max=9),
+            {**reg("state", 10), "role": Role.STATE_CODE},
+            {**reg("heat", 11), "role": Role.HEAT_KW},
+        ],
+        kind="heat_pump",
     )
     encoded = [
         (point_map.point("c1"), [1]),

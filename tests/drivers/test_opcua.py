@@ -14,6 +14,7 @@ from asyncua.ua.uatypes import UInt32
 from drivers.cache import PointCache
 from drivers.clock import SimClock
 from drivers.errors import WriteRefused
+from drivers.kinds import Role
 from drivers.opcua import OpcUaConnection, OpcUaDevice
 from drivers.pointmap import PointMap, parse_point_map
 from drivers.reading import Quality
@@ -22,11 +23,13 @@ from tests.drivers.conftest import wait_until
 from tests.drivers.servers import OpcUaTestServer
 
 
-def _command(name: str, data_type: str, low: float, high: float, **extra: Any) -> dict[str, Any]:
+def _command(
+    name: str, role: Role, data_type: str, low: float, high: float, **extra: Any
+) -> dict[str, Any]:
     node_id = "{device}." + "".join(part.title() for part in name.split("_"))
     return {
         "name": name,
-        "role": name,
+        "role": role,
         "node_id": node_id,
         "data_type": data_type,
         "writable": True,
@@ -39,14 +42,20 @@ def _command(name: str, data_type: str, low: float, high: float, **extra: Any) -
 
 COMMANDS = parse_point_map(
     {
-        "device": {"kind": "boiler", "protocol": "opcua"},
+        "device": {"kind": "heat_pump", "protocol": "opcua"},
         "opcua": {"namespace_uri": "urn:test:commands"},
         "points": [
-            _command("enable", "bool", 0, 1),
-            _command("mode", "int16", -5, 5),
-            _command("counter", "uint32", 0, 4e9),
-            _command("setpoint_kw", "float32", 0, 1e4),
-            _command("limit_c", "float64", 0, 100, scale=0.1),
+            _command("enable", Role.REMOTE_REQUEST, "bool", 0, 1),
+            _command("mode", Role.ENABLE_CMD, "int16", -5, 5),
+            _command("counter", Role.HEARTBEAT, "uint32", 0, 4e9),
+            _command("setpoint_kw", Role.HEAT_SETPOINT_KW, "float32", 0, 1e4),
+            _command("limit_c", Role.SUPPLY_TEMP_SETPOINT_C, "float64", 0, 100, scale=0.1),
+            {
+                "name": "state_code",
+                "role": "state_code",
+                "node_id": "{device}.StateCode",
+                "data_type": "uint16",
+            },
             {
                 "name": "heat_kw",
                 "role": "heat_kw",

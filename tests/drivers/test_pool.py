@@ -9,8 +9,9 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from drivers.adapters import HeatPumpCommand, HeatPumpView, TankView
+from drivers.adapters import HeatPumpCommand
 from drivers.clock import SimClock
+from drivers.kinds import Role
 from drivers.pointmap import ModbusTable, PointMap
 from drivers.pool import DriverPool
 from drivers.site import SiteConfig
@@ -42,8 +43,8 @@ async def test_poll_all_fills_every_device(
     results = await pool.poll_all()
     assert all(results.values()), results
     snapshot = pool.snapshot()
-    assert HeatPumpView(snapshot, "hp2").heat_kw == 4200.0
-    assert TankView(snapshot, "tank1").layer_temps_c[-1] == 84.0
+    assert snapshot.value("hp2", Role.HEAT_KW) == 4200.0
+    assert snapshot.all_by_role("tank1", Role.LAYER_TEMP_C)[-1].value == 84.0
     assert snapshot.value("plant", "outdoor_temp_c") == -7.5
     assert all(h.good and h.connected for h in pool.health().values())
 

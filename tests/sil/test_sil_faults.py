@@ -9,9 +9,9 @@ import urllib.request
 
 from controller.app.demo import DEFAULT_PLANT
 from controller.config import load_plant
-from controller.core.estimate import STATE_RUNNING
 from controller.telemetry.metrics import ControllerMetrics
 from controller.telemetry.sources import MetricSources
+from drivers.kinds import StateCode
 from drivers.reading import Quality
 from tests.sil.harness import rig
 
@@ -59,7 +59,9 @@ async def test_units_fall_back_to_local_control_when_the_heartbeat_stops() -> No
         await r.run(timeout_s + 30)
         assert r.model.value("hp1", "remote_active") == 0
         await r.run(900)
-        assert any(r.model.value(u.name, "state_code") == STATE_RUNNING for u in r.plant.site.units)
+        assert any(
+            r.model.value(u.name, "state_code") == StateCode.RUNNING for u in r.plant.site.units
+        )
         r.ticking = True  # the controller comes back: the heartbeat resumes, units follow it again
         await r.run(60)
         assert r.model.value("hp1", "remote_active") == 1
@@ -82,7 +84,7 @@ async def test_a_tripped_unit_is_held_off_and_counted() -> None:
         running = [
             u.name
             for u in r.plant.site.units
-            if r.model.value(u.name, "state_code") == STATE_RUNNING
+            if r.model.value(u.name, "state_code") == StateCode.RUNNING
         ]
         assert running, "a cold tank should have a unit running"
         victim = running[0]

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
+from drivers.kinds import StateCode
 from drivers.site import SiteConfig, load_site
 from sim_plant.physics import Boundary, PlantModel
-from sim_plant.physics.heat_pumps import STATE_OFF, STATE_RUNNING, STATE_TRIPPED
 
 RIVER = Path(__file__).resolve().parents[2] / "deploy" / "plants" / "river_20mw.toml"
 START = datetime(2025, 1, 15, 6, tzinfo=UTC)
@@ -38,7 +38,7 @@ def start_hp1(model: PlantModel) -> None:
     model.command("hp1", "enable_cmd", 1)
     model.command("hp1", "heat_setpoint_kw", 8000)
     run(model, 300, ("hp1",))
-    assert model.value("hp1", "state_code") == STATE_RUNNING
+    assert model.value("hp1", "state_code") == StateCode.RUNNING
 
 
 def test_dropped_comm_is_reported_per_device_until_restored(model: PlantModel) -> None:
@@ -80,14 +80,14 @@ def test_nan_sensor_reads_nan_until_cleared(model: PlantModel) -> None:
 def test_injected_trip_stops_the_unit_and_needs_the_reset(model: PlantModel) -> None:
     start_hp1(model)
     model.faults.trip_unit("hp1")
-    assert model.value("hp1", "state_code") == STATE_TRIPPED  # at once, not at the next step
+    assert model.value("hp1", "state_code") == StateCode.TRIPPED  # at once, not at the next step
     assert model.value("hp1", "alarm_code") == 5
     assert model.value("hp1", "heat_kw") == 0.0
     run(model, 600, ("hp1",))
-    assert model.value("hp1", "state_code") == STATE_TRIPPED  # enable still 1
+    assert model.value("hp1", "state_code") == StateCode.TRIPPED  # enable still 1
     model.command("hp1", "enable_cmd", 0)
     run(model, 305, ("hp1",))
-    assert model.value("hp1", "state_code") == STATE_OFF
+    assert model.value("hp1", "state_code") == StateCode.OFF
     assert model.value("hp1", "alarm_code") == 0
 
 
@@ -111,9 +111,9 @@ def test_valve_stuck_part_closed_trips_the_unit_on_low_flow(model: PlantModel) -
     model.command("hp1", "remote_request", 1)
     model.command("hp1", "enable_cmd", 1)
     run(model, 185, ("hp1",))  # the start-up delay, then the compressor starts
-    assert model.value("hp1", "state_code") == STATE_RUNNING
+    assert model.value("hp1", "state_code") == StateCode.RUNNING
     run(model, 15, ("hp1",))
-    assert model.value("hp1", "state_code") == STATE_TRIPPED
+    assert model.value("hp1", "state_code") == StateCode.TRIPPED
     assert model.value("hp1", "alarm_code") == 1
     assert model.value("v_hp1", "position_pct") == pytest.approx(30.0)
 
@@ -131,7 +131,7 @@ def test_clear_all_removes_every_fault_but_not_a_latched_trip(model: PlantModel)
     assert model.value("hp1", "heat_kw") == 0.0  # the truth: tripped
     assert not math.isnan(model.value("tank1", "layer_temp_c", 8))
     assert model.value("v_hp2", "fault") == 0.0
-    assert model.value("hp1", "state_code") == STATE_TRIPPED
+    assert model.value("hp1", "state_code") == StateCode.TRIPPED
 
 
 def test_unknown_names_raise_key_errors_naming_them(model: PlantModel) -> None:

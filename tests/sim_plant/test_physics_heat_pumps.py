@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from drivers.kinds import StateCode
 from drivers.site import SiteConfig, load_site
 from sim_plant.physics import Boundary, PlantModel
 from sim_plant.physics.heat_pumps import (
@@ -15,11 +16,6 @@ from sim_plant.physics.heat_pumps import (
     ALARM_LOW_FLOW,
     ALARM_NONE,
     COP_MAX,
-    STATE_OFF,
-    STATE_RUNNING,
-    STATE_STARTING,
-    STATE_STOPPING,
-    STATE_TRIPPED,
     carnot_cop,
 )
 
@@ -98,7 +94,7 @@ def test_running_unit_reports_cop_power_and_temperatures_consistently(river: Sit
     rig.run(900)
     model = rig.model
     value = model.value
-    assert value("hp1", "state_code") == STATE_RUNNING
+    assert value("hp1", "state_code") == StateCode.RUNNING
     assert value("hp1", "heat_kw") == pytest.approx(6000.0)
     supply_c = value("hp1", "supply_temp_c")
     weather_setpoint_c = model.network.supply_setpoint_c(0.0)
@@ -123,11 +119,11 @@ def test_start_delay_then_minimum_load_then_ramp(river: SiteConfig) -> None:
         heats.append(rig.model.value("hp1", "heat_kw"))
         powers.append(rig.model.value("hp1", "power_kw"))
     delay_steps = round(180.0 / DT_S)  # startup_delay_s of hp1
-    assert states[:delay_steps] == [STATE_STARTING] * delay_steps
+    assert states[:delay_steps] == [StateCode.STARTING] * delay_steps
     assert heats[:delay_steps] == [0.0] * delay_steps
     assert all(power > 0 for power in powers[:delay_steps])  # auxiliaries while starting
     assert rig.model.value("hp1", "starts_total") == 1
-    assert states[delay_steps] == STATE_RUNNING
+    assert states[delay_steps] == StateCode.RUNNING
     assert heats[delay_steps] == pytest.approx(3500.0)  # min_load_fraction 0.35 of 10 MW
     ramp_kw = 25.0 * DT_S
     for k in range(1, 20):
@@ -141,7 +137,7 @@ def test_run_hours_and_starts_count_compressor_time_and_starts(river: SiteConfig
     rig.run(3600)
     rig.supervise("hp1", enable=False)
     stopping = rig.trace(60, "hp1", "state_code")
-    assert stopping[0] == STATE_STOPPING and stopping[-1] == STATE_OFF
+    assert stopping[0] == StateCode.STOPPING and stopping[-1] == StateCode.OFF
     rig.run(1200)
     rig.supervise("hp1", enable=True)
     rig.run(1980)
@@ -161,7 +157,7 @@ def test_aborted_start_counts_no_start(river: SiteConfig) -> None:
     rig.run(60)
     rig.supervise("hp1", enable=False)
     rig.run(10)
-    assert rig.model.value("hp1", "state_code") == STATE_OFF
+    assert rig.model.value("hp1", "state_code") == StateCode.OFF
     assert rig.model.value("hp1", "starts_total") == 0
 
 
@@ -172,17 +168,17 @@ def test_lost_heartbeat_hands_over_to_local_control_and_back(river: SiteConfig) 
         rig.supervise(unit, enable=False)
     rig.run(120)
     assert rig.model.value("hp1", "remote_active") == 1
-    assert rig.model.value("hp1", "state_code") == STATE_OFF  # the supervisor holds it off
+    assert rig.model.value("hp1", "state_code") == StateCode.OFF  # the supervisor holds it off
 
     rig.heartbeat = False
     rig.run(55)
     assert rig.model.value("hp1", "remote_active") == 1  # within heartbeat_timeout_s = 60
     rig.run(10)
     assert rig.model.value("hp1", "remote_active") == 0
-    assert rig.model.value("hp1", "state_code") == STATE_STARTING
+    assert rig.model.value("hp1", "state_code") == StateCode.STARTING
     rig.run(600)
     for unit in ("hp1", "hp2"):
-        assert rig.model.value(unit, "state_code") == STATE_RUNNING
+        assert rig.model.value(unit, "state_code") == StateCode.RUNNING
         assert rig.model.value(unit, "heat_kw") == pytest.approx(10000.0)  # full load
 
     rig.run(2 * 3600)  # the cold tank charges
@@ -204,7 +200,7 @@ def test_lost_heartbeat_hands_over_to_local_control_and_back(river: SiteConfig) 
     rig.run(10)
     assert rig.model.value("hp1", "remote_active") == 1
     rig.run(60)
-    assert rig.model.value("hp1", "state_code") == STATE_OFF  # enable_cmd is still 0
+    assert rig.model.value("hp1", "state_code") == StateCode.OFF  # enable_cmd is still 0
 
 
 def test_local_thermostat_respects_min_run(river: SiteConfig) -> None:
@@ -212,12 +208,12 @@ def test_local_thermostat_respects_min_run(river: SiteConfig) -> None:
     site = river.model_copy(update={"boiler": None, "units": units})
     rig = Rig(site, soc=0.0, demand_kw=0.0)
     rig.run(400)  # no supervisor at all: local control from the start
-    assert rig.model.value("hp1", "state_code") == STATE_RUNNING
+    assert rig.model.value("hp1", "state_code") == StateCode.RUNNING
     rig.run(2 * 3600)  # with no demand both units push the top past the 73 °C off-point ...
     assert rig.model.value("tank1", "layer_temp_c", 8) > 73.0
-    assert rig.model.value("hp1", "state_code") == STATE_RUNNING  # ... but min_run_s holds
+    assert rig.model.value("hp1", "state_code") == StateCode.RUNNING  # ... but min_run_s holds
     rig.run(3600)
-    assert rig.model.value("hp1", "state_code") == STATE_OFF
+    assert rig.model.value("hp1", "state_code") == StateCode.OFF
     assert rig.model.value("hp1", "starts_total") == 1
 
 
@@ -225,28 +221,28 @@ def test_low_flow_trips_the_unit_and_reset_needs_enable_low_for_300_s(river: Sit
     rig = Rig(river)
     rig.supervise("hp1", enable=True)
     rig.run(300)
-    assert rig.model.value("hp1", "state_code") == STATE_RUNNING
+    assert rig.model.value("hp1", "state_code") == StateCode.RUNNING
     rig.model.command("v_hp1", "position_cmd_pct", 0.0)
     rig.run(25)  # 40 s travel: below 50 % after 20-25 s, not yet 10 s of low flow
-    assert rig.model.value("hp1", "state_code") == STATE_RUNNING
+    assert rig.model.value("hp1", "state_code") == StateCode.RUNNING
     rig.run(15)
-    assert rig.model.value("hp1", "state_code") == STATE_TRIPPED
+    assert rig.model.value("hp1", "state_code") == StateCode.TRIPPED
     assert rig.model.value("hp1", "alarm_code") == ALARM_LOW_FLOW
     assert rig.model.value("hp1", "heat_kw") == 0.0
     assert rig.model.value("hp1", "power_kw") == 0.0
 
     rig.model.command("v_hp1", "position_cmd_pct", 100.0)
     rig.run(600)  # enable still 1: the trip stays latched
-    assert rig.model.value("hp1", "state_code") == STATE_TRIPPED
+    assert rig.model.value("hp1", "state_code") == StateCode.TRIPPED
     rig.supervise("hp1", enable=False)
     rig.run(295)
-    assert rig.model.value("hp1", "state_code") == STATE_TRIPPED
+    assert rig.model.value("hp1", "state_code") == StateCode.TRIPPED
     rig.run(10)
-    assert rig.model.value("hp1", "state_code") == STATE_OFF
+    assert rig.model.value("hp1", "state_code") == StateCode.OFF
     assert rig.model.value("hp1", "alarm_code") == ALARM_NONE
     rig.supervise("hp1", enable=True)
     rig.run(200)
-    assert rig.model.value("hp1", "state_code") == STATE_RUNNING
+    assert rig.model.value("hp1", "state_code") == StateCode.RUNNING
 
 
 def test_closed_valve_does_not_trip_a_unit_that_is_off(river: SiteConfig) -> None:
@@ -254,7 +250,7 @@ def test_closed_valve_does_not_trip_a_unit_that_is_off(river: SiteConfig) -> Non
     rig.supervise("hp1", enable=False)
     rig.model.command("v_hp1", "position_cmd_pct", 0.0)
     rig.run(300)
-    assert rig.model.value("hp1", "state_code") == STATE_OFF
+    assert rig.model.value("hp1", "state_code") == StateCode.OFF
     assert rig.model.value("hp1", "alarm_code") == ALARM_NONE
 
 
@@ -263,6 +259,6 @@ def test_overcharged_tank_trips_on_high_supply_temperature(river: SiteConfig) ->
     rig = Rig(river.model_copy(update={"units": units}), soc=1.0)  # bottom at 85 °C
     rig.supervise("hp1", enable=True)
     rig.run(190)
-    assert rig.model.value("hp1", "state_code") == STATE_TRIPPED
+    assert rig.model.value("hp1", "state_code") == StateCode.TRIPPED
     assert rig.model.value("hp1", "alarm_code") == ALARM_HIGH_SUPPLY
     assert rig.model.value("hp1", "starts_total") == 1

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
+from drivers.kinds import StateCode
 from drivers.site import SiteConfig, load_site
 from sim_plant.physics import Boundary, PlantModel
-from sim_plant.physics.heat_pumps import STATE_OFF, STATE_RUNNING, STATE_STARTING
 
 RIVER = Path(__file__).resolve().parents[2] / "deploy" / "plants" / "river_20mw.toml"
 START = datetime(2025, 1, 15, 6, tzinfo=UTC)
@@ -96,7 +96,7 @@ def test_boiler_follows_its_setpoint_after_its_start_delay(river: SiteConfig) ->
         model.step(5.0, Boundary(now_utc=START, outdoor_temp_c=0.0))
         states.append(model.value("boiler", "state_code"))
         heats.append(model.value("boiler", "heat_kw"))
-    assert states[:12] == [STATE_STARTING] * 12  # startup_delay_s = 60
+    assert states[:12] == [StateCode.STARTING] * 12  # startup_delay_s = 60
     assert heats[12] == pytest.approx(1200.0)  # min_load_fraction 0.1 of 12 MW
     assert heats[13] == pytest.approx(2200.0)  # full range in a minute: 1 MW per 5 s
     assert heats[-1] == pytest.approx(6000.0)
@@ -111,11 +111,11 @@ def test_boiler_is_the_last_resort_without_supervision(river: SiteConfig) -> Non
     model = PlantModel(river.model_copy(update={"units": units}), START, initial_soc=0.0)
     for _ in range(115):  # the cold top must persist 600 s before the boiler fires
         model.step(5.0, Boundary(now_utc=START, outdoor_temp_c=0.0))
-    assert model.value("boiler", "state_code") == STATE_OFF
+    assert model.value("boiler", "state_code") == StateCode.OFF
     assert model.value("boiler", "remote_active") == 0
     for _ in range(20):
         model.step(5.0, Boundary(now_utc=START, outdoor_temp_c=0.0))
-    assert model.value("boiler", "state_code") == STATE_RUNNING
+    assert model.value("boiler", "state_code") == StateCode.RUNNING
     assert model.value("boiler", "heat_kw") > 0.0
 
 

@@ -10,6 +10,7 @@ import pytest
 from pymodbus.client import AsyncModbusTcpClient
 from pymodbus.exceptions import ModbusIOException
 
+from drivers.kinds import Role
 from drivers.pointmap import PointMap, parse_point_map
 from drivers.site import DeviceBinding, SiteConfig, load_site
 from sim_plant.servers import ModbusPlantServer
@@ -27,19 +28,23 @@ ODD_MAP: dict[str, Any] = {
     "device": {"kind": "boiler", "protocol": "modbus"},
     "modbus": {"word_order": "little"},
     "points": [
-        {"name": "pump_cmd", "role": "pump_cmd", "table": "coil", "address": 3,
+        {"name": "pump_cmd", "role": Role.ENABLE_CMD, "table": "coil", "address": 3,
          "data_type": "bool", "writable": True, "min": 0, "max": 1, "safe_default": 0},
-        {"name": "burner_on", "role": "burner_on", "table": "discrete", "address": 7,
+        {"name": "burner_on", "role": Role.REMOTE_ACTIVE, "table": "discrete", "address": 7,
          "data_type": "bool"},
-        {"name": "offset_c", "role": "offset_c", "table": "holding", "address": 10,
+        {"name": "offset_c", "role": Role.HEAT_SETPOINT_KW, "table": "holding", "address": 10,
          "data_type": "int16", "scale": 0.1, "writable": True, "min": -20, "max": 20,
          "safe_default": 0},
-        {"name": "flow_m3h", "role": "flow_m3h", "table": "input", "address": 20,
+        {"name": "remote", "role": Role.REMOTE_REQUEST, "table": "holding", "address": 12,
+         "data_type": "uint16", "writable": True, "min": 0, "max": 1, "safe_default": 0},
+        {"name": "flow_m3h", "role": Role.HEAT_KW, "table": "input", "address": 20,
          "data_type": "float32"},
-        {"name": "energy_kwh", "role": "energy_kwh", "table": "input", "address": 22,
+        {"name": "energy_kwh", "role": Role.FUEL_KW, "table": "input", "address": 22,
          "data_type": "float32", "word_order": "big"},
-        {"name": "flue_temp_c", "role": "flue_temp_c", "table": "input", "address": 24,
+        {"name": "flue_temp_c", "role": Role.STARTS_TOTAL, "table": "input", "address": 24,
          "data_type": "int16", "scale": 0.5, "offset": -50},
+        {"name": "state", "role": Role.STATE_CODE, "table": "input", "address": 26,
+         "data_type": "uint16"},
     ],
 }  # fmt: skip
 
@@ -68,12 +73,12 @@ async def rig(river: tuple[SiteConfig, dict[str, PointMap]]) -> AsyncIterator[Ri
             ("hp1", "run_hours_h", None): 12345.67,
             ("hp2", "heat_kw", None): 8000.0,
             ("v_hp1", "position_pct", None): 42.0,
-            ("odd", "pump_cmd", None): 1,
-            ("odd", "burner_on", None): 1,
-            ("odd", "offset_c", None): -2.5,
-            ("odd", "flow_m3h", None): 12.75,
-            ("odd", "energy_kwh", None): 5000.5,
-            ("odd", "flue_temp_c", None): 120.5,
+            ("odd", Role.ENABLE_CMD, None): 1,
+            ("odd", Role.REMOTE_ACTIVE, None): 1,
+            ("odd", Role.HEAT_SETPOINT_KW, None): -2.5,
+            ("odd", Role.HEAT_KW, None): 12.75,
+            ("odd", Role.FUEL_KW, None): 5000.5,
+            ("odd", Role.STARTS_TOTAL, None): 120.5,
         }
     )
     devices = [(d, maps[d.name]) for d in site.devices() if d.connection == "plc"]
@@ -154,8 +159,8 @@ async def test_writes_to_writable_points_reach_the_model(rig: Rig) -> None:
     assert rig.model.commands == [
         ("hp1", "heat_setpoint_kw", 4500.0),
         ("hp2", "heartbeat", 7.0),
-        ("odd", "offset_c", pytest.approx(-15.3)),
-        ("odd", "pump_cmd", 0.0),
+        ("odd", Role.HEAT_SETPOINT_KW, pytest.approx(-15.3)),
+        ("odd", Role.ENABLE_CMD, 0.0),
     ]
     rig.server.sync()
     echoed = await client.read_holding_registers(4, count=2, device_id=1)

@@ -15,6 +15,7 @@ from asyncua.client.client import Client
 from asyncua.ua.status_codes import StatusCodes
 from asyncua.ua.uaerrors import UaStatusCodeError
 
+from drivers.kinds import Role
 from drivers.pointmap import parse_point_map
 from drivers.site import DeviceBinding, load_site
 from sim_plant.servers import OpcUaPlantServer
@@ -23,17 +24,28 @@ from tests.sim_plant.servers_support import RIVER_PLANT, FakeModel, node_id
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
 NAMESPACE = "urn:hpctl:plant"
-# An OPC UA device with writable points: a scaled integer and a float setpoint.
+# An OPC UA device with writable points: a scaled integer and a float setpoint. A chiller is
+# a heat pump run for its cold side: the heat-pump kind's roles.
 CHILLER_MAP: dict[str, Any] = {
-    "device": {"kind": "plant", "protocol": "opcua"},
+    "device": {"kind": "heat_pump", "protocol": "opcua"},
     "opcua": {"namespace_uri": "urn:example:chillers"},
     "points": [
-        {"name": "setpoint_c", "role": "setpoint_c", "node_id": "{device}.SetpointC",
-         "data_type": "float64", "writable": True, "min": 4, "max": 12, "safe_default": 7},
-        {"name": "stage", "role": "stage", "node_id": "{device}.Stage", "data_type": "int16",
-         "scale": 0.5, "writable": True, "min": 0, "max": 4, "safe_default": 0},
-        {"name": "running", "role": "running", "node_id": "{device}.Running",
+        {"name": "setpoint_c", "role": Role.SUPPLY_TEMP_SETPOINT_C,
+         "node_id": "{device}.SetpointC", "data_type": "float64", "writable": True, "min": 4,
+         "max": 12, "safe_default": 7},
+        {"name": "stage", "role": Role.HEAT_SETPOINT_KW, "node_id": "{device}.Stage",
+         "data_type": "int16", "scale": 0.5, "writable": True, "min": 0, "max": 4,
+         "safe_default": 0},
+        {"name": "running", "role": Role.REMOTE_ACTIVE, "node_id": "{device}.Running",
          "data_type": "bool"},
+        {"name": "remote", "role": Role.REMOTE_REQUEST, "node_id": "{device}.Remote",
+         "data_type": "bool", "writable": True, "min": 0, "max": 1, "safe_default": 0},
+        {"name": "enable", "role": Role.ENABLE_CMD, "node_id": "{device}.Enable",
+         "data_type": "bool", "writable": True, "min": 0, "max": 1, "safe_default": 0},
+        {"name": "state", "role": Role.STATE_CODE, "node_id": "{device}.State",
+         "data_type": "uint16"},
+        {"name": "cold_kw", "role": Role.HEAT_KW, "node_id": "{device}.ColdKw",
+         "data_type": "float64"},
     ],
 }  # fmt: skip
 LAYER_TEMPS_C = {index: 40.0 + 5.0 * index for index in range(1, 9)}
@@ -57,9 +69,9 @@ def initial_values() -> dict[tuple[str, str, int | None], float]:
         ("tank1", "layer_temp_c", index): temp for index, temp in LAYER_TEMPS_C.items()
     }
     values[("plant", "outdoor_temp_c", None)] = -3.5
-    values[("chiller", "setpoint_c", None)] = 7.0
-    values[("chiller", "stage", None)] = 1.5
-    values[("chiller", "running", None)] = 1.0
+    values[("chiller", Role.SUPPLY_TEMP_SETPOINT_C, None)] = 7.0
+    values[("chiller", Role.HEAT_SETPOINT_KW, None)] = 1.5
+    values[("chiller", Role.REMOTE_ACTIVE, None)] = 1.0
     return values
 
 
@@ -173,7 +185,10 @@ async def test_writes_to_writable_points_reach_the_model(rig: Rig) -> None:
     stage = rig.node("Chiller1.Stage", rig.chiller_ns)
     await setpoint.write_value(ua.Variant(9.5, ua.VariantType.Double))
     await stage.write_value(ua.Variant(6, ua.VariantType.Int16))
-    assert rig.model.commands == [("chiller", "setpoint_c", 9.5), ("chiller", "stage", 3.0)]
+    assert rig.model.commands == [
+        ("chiller", Role.SUPPLY_TEMP_SETPOINT_C, 9.5),
+        ("chiller", Role.HEAT_SETPOINT_KW, 3.0),
+    ]
     assert await setpoint.read_value() == 9.5
 
 
