@@ -24,6 +24,7 @@ class DeviceKind(StrEnum):
     TANK = "tank"
     BOILER = "boiler"
     PLANT_IO = "plant_io"  # plant-wide measurements: network heat meter, outdoor, source
+    HEAT_METER = "heat_meter"  # a heat meter of its own (EN 1434): on the network outlet or a unit
 
 
 class Role(StrEnum):
@@ -62,6 +63,9 @@ class Role(StrEnum):
     OUTDOOR_TEMP_C = "outdoor_temp_c"
     SOURCE_TEMP_C = "source_temp_c"
     COOLING_DEMAND_KW = "cooling_demand_kw"
+    # heat meter (its heat_kw, supply_temp_c and return_temp_c are the roles above)
+    FLOW_M3_PER_H = "flow_m3_per_h"
+    ENERGY_KWH = "energy_kwh"  # the meter's cumulative register
 
 
 class StateCode(IntEnum):
@@ -169,6 +173,11 @@ KINDS: Mapping[DeviceKind, KindSpec] = {
                 Role.SOURCE_TEMP_C,
                 Role.COOLING_DEMAND_KW,
             },
+        ),
+        _spec(
+            DeviceKind.HEAT_METER,
+            required={Role.HEAT_KW},
+            optional={Role.ENERGY_KWH, Role.FLOW_M3_PER_H, Role.SUPPLY_TEMP_C, Role.RETURN_TEMP_C},
         ),
     )
 }

@@ -151,6 +151,16 @@ class BoilerSpec(DeviceBinding):
     heartbeat_timeout_s: Annotated[float, Field(gt=0)] = 60.0
 
 
+NETWORK = "network"
+
+
+class HeatMeterSpec(DeviceBinding):
+    """A heat meter of its own: `measures` is "network" (the plant's outlet into the network,
+    the fiscal meter) or the name of the unit whose condenser side it meters."""
+
+    measures: str = NETWORK
+
+
 class NetworkSpec(StrictModel):
     """The district-heating (or process) network the plant serves."""
 
@@ -189,6 +199,7 @@ class SiteConfig(StrictModel):
     tanks: list[TankSpec]
     boiler: BoilerSpec | None = None
     plant_io: DeviceBinding | None = None  # plant-wide measurements (network, outdoor, source)
+    heat_meters: list[HeatMeterSpec] = Field(default_factory=list)
     control: dict[str, Any] = Field(default_factory=dict)
     sim: dict[str, Any] = Field(default_factory=dict)
     base_dir: str = "."  # directory of the plant file, for relative point-map paths
@@ -215,6 +226,13 @@ class SiteConfig(StrictModel):
                     f"device '{device.name}': connection '{device.connection}' is not defined "
                     f"(known: {', '.join(sorted(self.connections)) or 'none'})"
                 )
+        unit_names = {unit.name for unit in self.units}
+        for meter in self.heat_meters:
+            if meter.measures != NETWORK and meter.measures not in unit_names:
+                raise ValueError(
+                    f"heat meter '{meter.name}': measures '{meter.measures}' is neither "
+                    f"'{NETWORK}' nor a unit (units: {', '.join(sorted(unit_names))})"
+                )
         for unit in self.units:
             if unit.isolation_valve is not None and unit.isolation_valve not in valve_names:
                 raise ValueError(
@@ -236,6 +254,7 @@ class SiteConfig(StrictModel):
             found.append((DeviceKind.BOILER, self.boiler))
         if self.plant_io is not None:
             found.append((DeviceKind.PLANT_IO, self.plant_io))
+        found.extend((DeviceKind.HEAT_METER, meter) for meter in self.heat_meters)
         return found
 
     def device(self, name: str) -> DeviceBinding:

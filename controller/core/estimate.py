@@ -11,7 +11,7 @@ from datetime import datetime
 from typing import Protocol
 
 from drivers.kinds import Role, StateCode
-from drivers.site import SiteConfig, TankSpec
+from drivers.site import NETWORK, SiteConfig, TankSpec
 
 
 class SnapshotView(Protocol):
@@ -87,6 +87,19 @@ class BoilerState:
 
 
 @dataclass(frozen=True, slots=True)
+class HeatMeterState:
+    """One heat meter's reading; `measures` is "network" or the metered unit's name."""
+
+    name: str
+    measures: str
+    heat_kw: float | None
+    energy_kwh: float | None
+    flow_m3_per_h: float | None
+    supply_temp_c: float | None
+    return_temp_c: float | None
+
+
+@dataclass(frozen=True, slots=True)
 class PlantState:
     now_utc: datetime
     now_s: float
@@ -98,6 +111,7 @@ class PlantState:
     outdoor_temp_c: float | None
     source_temp_c: float | None
     cooling_demand_kw: float | None
+    heat_meters: tuple[HeatMeterState, ...] = ()
 
     @property
     def capacity_kwh(self) -> float:
@@ -225,15 +239,40 @@ def estimate(snapshot: SnapshotView, site: SiteConfig) -> PlantState:
     def plant_value(role: Role) -> float | None:
         return snapshot.value(io, role) if io is not None else None
 
+    meters = tuple(
+        HeatMeterState(
+            name=meter.name,
+            measures=meter.measures,
+            heat_kw=snapshot.value(meter.name, Role.HEAT_KW),
+            energy_kwh=snapshot.value(meter.name, Role.ENERGY_KWH),
+            flow_m3_per_h=snapshot.value(meter.name, Role.FLOW_M3_PER_H),
+            supply_temp_c=snapshot.value(meter.name, Role.SUPPLY_TEMP_C),
+            return_temp_c=snapshot.value(meter.name, Role.RETURN_TEMP_C),
+        )
+        for meter in site.heat_meters
+    )
+    network_heat_kw = plant_value(Role.NETWORK_HEAT_KW)
+    if network_heat_kw is None:
+        network_heat_kw = _metered_network_heat_kw(meters)
     return PlantState(
         now_utc=snapshot.now_utc,
         now_s=snapshot.taken_at_s,
         units=tuple(units),
         tanks=tuple(tanks),
         boiler=boiler,
-        network_heat_kw=plant_value(Role.NETWORK_HEAT_KW),
+        network_heat_kw=network_heat_kw,
         network_supply_temp_c=plant_value(Role.NETWORK_SUPPLY_TEMP_C),
         outdoor_temp_c=plant_value(Role.OUTDOOR_TEMP_C),
         source_temp_c=plant_value(Role.SOURCE_TEMP_C),
         cooling_demand_kw=plant_value(Role.COOLING_DEMAND_KW),
+        heat_meters=meters,
     )
+
+
+def _metered_network_heat_kw(meters: tuple[HeatMeterState, ...]) -> float | None:
+    """What the network draws by its own meters, when the plant I/O cannot say: the sum of
+    the network meters, and only when every one of them reads (a part is not the demand)."""
+    network = [meter.heat_kw for meter in meters if meter.measures == NETWORK]
+    if not network or any(heat_kw is None for heat_kw in network):
+        return None
+    return sum(heat_kw for heat_kw in network if heat_kw is not None)

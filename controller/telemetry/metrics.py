@@ -198,6 +198,20 @@ class ControllerMetrics:
         self.plant_heat = gauge(
             "hpctl_plant_heat_delivered_watts", "Heat delivered to the network (heat meter)"
         )
+        meter = ("meter", "measures")
+        self.meter_heat = gauge("hpctl_heat_meter_heat_watts", "Heat power the meter shows", meter)
+        self.meter_energy = gauge(
+            "hpctl_heat_meter_energy_joules", "The meter's cumulative energy register", meter
+        )
+        self.meter_flow = gauge(
+            "hpctl_heat_meter_flow_cubic_meters_per_second", "Volume flow through the meter", meter
+        )
+        self.meter_supply = gauge(
+            "hpctl_heat_meter_supply_temperature_celsius", "Meter's forward temperature", meter
+        )
+        self.meter_return = gauge(
+            "hpctl_heat_meter_return_temperature_celsius", "Meter's return temperature", meter
+        )
         self.plant_supply = gauge(
             "hpctl_plant_supply_temperature_celsius", "Network supply temperature"
         )
@@ -321,6 +335,15 @@ class ControllerMetrics:
                 tank.name,
             )
             self.tank_capacity.labels(tank.name).set(spec.capacity_kwh * 3.6e6)
+        for meter in state.heat_meters:
+            labels = (meter.name, meter.measures)
+            _set(self.meter_heat, _watts(meter.heat_kw), *labels)
+            energy_j = None if meter.energy_kwh is None else meter.energy_kwh * 3.6e6
+            _set(self.meter_energy, energy_j, *labels)
+            flow = None if meter.flow_m3_per_h is None else meter.flow_m3_per_h / 3600.0
+            _set(self.meter_flow, flow, *labels)
+            _set(self.meter_supply, meter.supply_temp_c, *labels)
+            _set(self.meter_return, meter.return_temp_c, *labels)
         _set(self.plant_heat, _watts(state.network_heat_kw))
         _set(self.plant_supply, state.network_supply_temp_c)
         _set(self.plant_outdoor, state.outdoor_temp_c)

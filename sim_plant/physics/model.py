@@ -236,6 +236,11 @@ class PlantModel:
         self.valves.stuck[self.valves.index[valve]] = stuck
 
     @property
+    def delivered_heat_kwh(self) -> float:
+        """Heat delivered into the network since the start: what a network heat meter counts."""
+        return self._acc.heat_delivered_kwh
+
+    @property
     def totals(self) -> PlantTotals:
         """A frozen snapshot of the cumulative truth since the start."""
         acc = self._acc

@@ -10,6 +10,7 @@ import math
 from typing import TYPE_CHECKING
 
 from drivers.kinds import KINDS, DeviceKind, Role
+from sim_plant.physics.heat_meters import meter_value
 
 if TYPE_CHECKING:
     from sim_plant.physics.model import PlantModel
@@ -44,6 +45,7 @@ BOILER_ROLES = {
     **{role: role.value for role in KINDS[DeviceKind.BOILER].writable},
 }
 PLANT_ROLES = KINDS[DeviceKind.PLANT_IO].roles
+METER_ROLES = KINDS[DeviceKind.HEAT_METER].roles
 
 
 class PointReader:
@@ -63,6 +65,8 @@ class PointReader:
             self._kind[site.boiler.name] = (DeviceKind.BOILER, 0)
         if site.plant_io is not None:
             self._kind[site.plant_io.name] = (DeviceKind.PLANT_IO, 0)
+        for i, meter in enumerate(site.heat_meters):
+            self._kind[meter.name] = (DeviceKind.HEAT_METER, i)
 
     def _locate(self, device: str) -> tuple[DeviceKind, int]:
         try:
@@ -91,6 +95,8 @@ class PointReader:
             return float(getattr(model.boiler, BOILER_ROLES[Role(role)]))
         elif kind is DeviceKind.PLANT_IO and role in PLANT_ROLES:
             return model.plant_measurements[role]
+        elif kind is DeviceKind.HEAT_METER and role in METER_ROLES:
+            return meter_value(model, model.site.heat_meters[i], Role(role))
         raise KeyError(f"device '{device}' ({kind.value}) has no role '{role}'")
 
     def write(self, device: str, role: str, value: float) -> None:
