@@ -108,7 +108,9 @@ async def test_fallback_ladder_plan_last_plan_rules(monkeypatch: pytest.MonkeyPa
     await service.replan()
     assert policy.targets(state, histories, None).source == "plan"
 
-    def failing(inputs: planning.PlanInputs) -> Plan:
+    def failing(
+        inputs: planning.PlanInputs, previous: Plan | None = None, *, cold_start: bool = False
+    ) -> Plan:
         return Plan(
             inputs=inputs,
             status="error",
@@ -144,7 +146,9 @@ async def test_a_solver_exception_never_reaches_the_controller(
     service, _ = _service()
     service.observe(_report(_state(T0, 0.0)))
 
-    def exploding(inputs: planning.PlanInputs) -> Plan:
+    def exploding(
+        inputs: planning.PlanInputs, previous: Plan | None = None, *, cold_start: bool = False
+    ) -> Plan:
         raise RuntimeError("segfault in disguise")
 
     monkeypatch.setattr(planning, "solve_plan", exploding)
