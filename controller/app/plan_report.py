@@ -16,7 +16,7 @@ from typing import Any
 from controller.config import Plant
 from controller.core.estimate import STATE_OFF, PlantState, TankState, UnitState
 from controller.core.history import UnitHistory
-from controller.core.plan import Plan, solve_plan
+from controller.core.plan import Plan, PlanInputs, solve_plan
 from controller.runtime.market import ScenarioMarket
 from controller.runtime.planner import Forecast, PlannerService
 from drivers.clock import SimClock
@@ -80,7 +80,10 @@ def resting_state(plant: Plant, scenario: Scenario, start_utc: datetime, soc: fl
     )
 
 
-def plan_once(plant: Plant, scenario: Scenario, start_utc: datetime, soc: float = 0.5) -> PlanRun:
+def first_plan_inputs(
+    plant: Plant, scenario: Scenario, start_utc: datetime, soc: float = 0.5
+) -> tuple[PlanInputs, Forecast]:
+    """The inputs the live planner would build at `start` for the plant at rest."""
     market = ScenarioMarket(
         scenario, plant.control.planner.publication_time, plant.site.plant.timezone
     )
@@ -94,7 +97,11 @@ def plan_once(plant: Plant, scenario: Scenario, start_utc: datetime, soc: float 
         unit.name: UnitHistory(compressor_on=False, since_s=long_ago, recent_starts_s=())
         for unit in state.units
     }
-    inputs, forecast = planner.build_inputs(state, histories)
+    return planner.build_inputs(state, histories)
+
+
+def plan_once(plant: Plant, scenario: Scenario, start_utc: datetime, soc: float = 0.5) -> PlanRun:
+    inputs, forecast = first_plan_inputs(plant, scenario, start_utc, soc)
     plan = solve_plan(inputs, cold_start=True)  # a first plan, as the live planner makes it
     return PlanRun(plan=plan, forecast=forecast)
 
