@@ -238,3 +238,20 @@ async def test_no_plan_without_prices() -> None:
     state = _state(T0, 0.0)
     histories = {u.name: first_history(u, -10_000) for u in state.units}
     assert PlanPolicy(plant, service).targets(state, histories, None).source == "rules"
+
+
+async def test_replans_start_warm_from_the_last_plan_and_cold_after_a_long_gap() -> None:
+    service, clock = _service()
+    service.observe(_report(_state(T0, 0.0)))
+    first = await service.replan()
+    assert first is not None and first.usable and first.start == "cold"
+    clock.advance(900)
+    service.observe(_report(_state(T0 + timedelta(seconds=900), clock.monotonic_s())))
+    second = await service.replan()
+    assert second is not None and second.usable and second.start == "warm"
+    assert second.time_to_first_solution_s <= second.solve_time_s
+    gap_s = river().control.planner.max_plan_age_s + 900
+    clock.advance(gap_s)
+    service.observe(_report(_state(T0 + timedelta(seconds=900 + gap_s), clock.monotonic_s())))
+    third = await service.replan()
+    assert third is not None and third.usable and third.start == "cold"

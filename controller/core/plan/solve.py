@@ -154,7 +154,13 @@ def solve_model(
         pass_status = highs.passModel(_to_highs(model))
         if pass_status == highspy.HighsStatus.kError:
             return _failed("error", started, "HiGHS rejected the model")
-        handed_over = start is not None and _hand_over_start(highs, start)
+        # HiGHS would repair a broken start from its integer part and report it as its own
+        # first solution; only a start that holds as given counts as kept
+        handed_over = (
+            start is not None
+            and start_violation(model, start) <= FEASIBILITY_TOLERANCE
+            and _hand_over_start(highs, start)
+        )
         if handed_over:
             # With a start inside the gap all that is left is the root LP's bound, and on
             # this model HiGHS reaches it sooner without presolve (measured in the bench).
