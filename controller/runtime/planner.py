@@ -148,7 +148,8 @@ class PlannerService:
             self.current = plan
             self.forecast = forecast
             self.reserve_kwh = state.capacity_kwh * self._plant.control.staging.soc_reserve_plan
-            log.info(
+            # debug, not info: one line per plan would break into the demo's progress bar
+            log.debug(
                 "plan %s: objective %.0f EUR, gap %.2f%%, solved in %.2f s, %s start, "
                 "first solution after %.2f s",
                 plan.status,
@@ -160,7 +161,13 @@ class PlannerService:
             )
         else:
             self.solve_failures_total += 1
-            log.warning("planner returned no usable plan: %s (%s)", plan.status, plan.message)
+            log.warning(
+                "planner returned no usable plan: %s (%s), %s start, after %.2f s",
+                plan.status,
+                plan.message,
+                plan.start,
+                plan.solve_time_s,
+            )
         return plan
 
     def _warm_source(self, inputs: PlanInputs, available: frozenset[str]) -> Plan | None:
