@@ -111,7 +111,6 @@ def complete_start(
     steps = inputs.steps
     x = np.zeros(cols.num_cols)
     on = np.zeros((len(inputs.units), steps), dtype=bool)
-    heat = np.zeros((len(inputs.units), steps))
     heat_min = np.zeros((len(inputs.units), 1))
     heat_max = np.zeros((len(inputs.units), 1))
     for u, unit in enumerate(inputs.units):
