@@ -4,6 +4,12 @@ Each case is a plant of N heat pumps (mixed sizes, COPs and histories), a tank a
 planned over quarter-hours on several varied days of real DK2 prices and carbon, with a demand
 curve from a simple outdoor-temperature model. Writes JSON and prints a table.
 
+Starts: each of the 16-unit x 48 h days, and the reference plants' hardest development days,
+is also solved three ways on the same inputs in the same run: from nothing (HiGHS alone), cold
+(a start from the rounded LP relaxation) and warm (the plan made one step earlier, shifted, as
+the live planner has it; the inputs then carry the state that plan led to). The machine's load
+average is recorded beside every figure: on a shared machine compare the ratios.
+
     python bench/bench_plan.py --out bench-results/plan.json
 
 Prices: Energinet (Energi Data Service), CC BY 4.0; carbon intensity: Electricity Maps, ODbL.
@@ -15,15 +21,20 @@ import argparse
 import csv
 import json
 import math
+import os
 import sys
 import time
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 # Runs from a checkout without an installed package.
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from controller.core.plan import PlanInputs, UnitPlanData, build_model, solve_plan
+from controller.app.plan_report import first_plan_inputs
+from controller.config import Plant, load_plant
+from controller.core.plan import Plan, PlanInputs, UnitPlanData, build_model, solve_plan
+from drivers.scenario import Scenario, load_scenario
 
 # the project's development data, beside the repository (../shared/data)
 DATA = (
@@ -48,6 +59,15 @@ UNIT_COUNTS = (2, 4, 8, 16)
 HORIZONS_H = (24, 48)
 STEP_S = 900.0
 TARGET = {"units": 16, "hours": 48, "gap": 0.01, "p95_s": 2.0}
+START_TARGET = {"warm_p95_s": 0.5, "cold_p95_s": 2.0, "reference_warm_max_s": 1.0}
+PLANTS = Path(__file__).resolve().parent.parent / "deploy" / "plants"
+# the reference plants' hardest development days at 48 h (issue #14)
+REFERENCE_DAYS = (
+    ("river_20mw", "2021-12-20"),
+    ("river_20mw", "2022-11-14"),
+    ("city_sea_4x44mw", "2021-12-20"),
+    ("city_sea_4x44mw", "2022-11-14"),
+)
 
 
 def load_hourly(path: Path) -> dict[str, tuple[float, float]]:
@@ -78,8 +98,11 @@ def plant_inputs(
     units: int,
     hours: int,
     time_limit_s: float = 10.0,
+    offset_steps: int = 0,
 ) -> PlanInputs:
-    start = datetime.fromisoformat(day).replace(tzinfo=UTC)
+    start = datetime.fromisoformat(day).replace(tzinfo=UTC) + timedelta(
+        seconds=STEP_S * offset_steps
+    )
     steps = int(hours * 3600 / STEP_S)
     times = [start + timedelta(seconds=STEP_S * t) for t in range(steps)]
     series = [hourly[when.strftime("%Y-%m-%dT%H:00Z")] for when in times]
@@ -126,7 +149,9 @@ def plant_inputs(
         storage_loss_per_step=0.0003,
         storage_max_charge_kw=capacity_kw,
         storage_max_discharge_kw=capacity_kw,
-        storage_terminal_kwh=None,
+        # the day's initial energy, fixed like the live planner's target so that a plan made a
+        # step later ends at the same floor
+        storage_terminal_kwh=0.5 * tank_kwh,
         storage_terminal_value_eur_per_kwh=None,
         boiler_heat_max_kw=0.6 * capacity_kw,
         boiler_efficiency=0.93,
@@ -182,6 +207,134 @@ def run_case(
     }
 
 
+def advanced(inputs: PlanInputs, previous: Plan) -> PlanInputs:
+    """`inputs` with the state the plant reached by following `previous` for one step."""
+    units = []
+    for u, unit in enumerate(previous.inputs.units):
+        on = previous.unit_on[u][0]
+        started = previous.unit_start[u][0]
+        units.append(
+            replace(
+                inputs.units[u],
+                initially_on=on,
+                steps_in_state=unit.steps_in_state + 1 if on == unit.initially_on else 1,
+                # conservative: earlier starts are kept in the count until the window is over
+                starts_in_window_before=min(
+                    unit.starts_in_window_before + int(started), unit.max_starts_per_window
+                ),
+            )
+        )
+    return replace(inputs, units=tuple(units), storage_initial_kwh=previous.storage_kwh[0])
+
+
+def timed_solve(inputs: PlanInputs, previous: Plan | None, cold_start: bool) -> tuple[Plan, float]:
+    started = time.perf_counter()
+    build_model(inputs)
+    build_s = time.perf_counter() - started
+    plan = solve_plan(inputs, previous, cold_start=cold_start)
+    return plan, plan.solve_time_s + build_s
+
+
+def compare_starts(label: str, earlier: PlanInputs, inputs: PlanInputs) -> dict[str, object]:
+    """Solve `inputs` from nothing, cold and warm (from the plan for `earlier`, shifted)."""
+    previous = solve_plan(earlier, cold_start=True)
+    if previous.usable:
+        inputs = advanced(inputs, previous)
+    case: dict[str, object] = {"case": label, "loadavg_1m": os.getloadavg()[0]}
+    objectives = []
+    for mode, source, cold in (
+        ("none", None, False),
+        ("cold", None, True),
+        ("warm", previous, False),
+    ):
+        plan, seconds = timed_solve(inputs, source, cold)
+        case[mode] = {
+            "time_s": seconds,
+            "start": plan.start,
+            "time_to_first_solution_s": plan.time_to_first_solution_s,
+            "status": plan.status,
+            "objective_eur": plan.objective_eur,
+            "mip_gap": plan.mip_gap,
+        }
+        objectives.append(plan.objective_eur)
+    low = min(objectives)
+    case["objective_spread"] = (max(objectives) - low) / max(abs(low), 1.0)
+    return case
+
+
+def reference_inputs(
+    plant: Plant, scenario: Scenario, start: datetime, limit_s: float
+) -> PlanInputs:
+    inputs, _ = first_plan_inputs(plant, scenario, start)
+    return replace(inputs, time_limit_s=limit_s)
+
+
+def run_starts(
+    hourly: dict[str, tuple[float, float]], data: Path, time_limit_s: float
+) -> dict[str, object]:
+    """Warm against cold against nothing: the synthetic 16-unit days, then the reference days."""
+    days = []
+    for day in DAYS:
+        earlier = plant_inputs(hourly, day, 16, 48, time_limit_s, offset_steps=-1)
+        days.append(compare_starts(day, earlier, plant_inputs(hourly, day, 16, 48, time_limit_s)))
+        print_case(days[-1])
+    scenario = load_scenario(data)
+    reference = []
+    for name, day in REFERENCE_DAYS:
+        base = load_plant(PLANTS / f"{name}.toml")
+        plant = base.with_control(
+            planner=base.control.planner.model_copy(update={"horizon_h": 48.0})
+        )
+        start = datetime.fromisoformat(day).replace(tzinfo=UTC)
+        earlier = reference_inputs(plant, scenario, start - timedelta(seconds=STEP_S), time_limit_s)
+        now = reference_inputs(plant, scenario, start, time_limit_s)
+        reference.append(compare_starts(f"{name} {day}", earlier, now))
+        print_case(reference[-1])
+    summary: dict[str, object] = {}
+    for mode in ("none", "cold", "warm"):
+        times = [_time(case, mode) for case in days]
+        summary[f"{mode}_p50_s"] = percentile(times, 50)
+        summary[f"{mode}_p95_s"] = percentile(times, 95)
+    summary["warm_over_cold_p95"] = float(str(summary["warm_p95_s"])) / float(
+        str(summary["cold_p95_s"])
+    )
+    summary["warm_over_none_p95"] = float(str(summary["warm_p95_s"])) / float(
+        str(summary["none_p95_s"])
+    )
+    summary["reference_warm_max_s"] = max(_time(case, "warm") for case in reference)
+    summary["max_objective_spread"] = max(
+        float(str(case["objective_spread"])) for case in days + reference
+    )
+    summary["warm_starts_kept"] = sum(
+        1 for case in days + reference if _mode(case, "warm")["start"] == "warm"
+    )
+    summary["target"] = START_TARGET
+    summary["target_met"] = (
+        float(str(summary["warm_p95_s"])) <= START_TARGET["warm_p95_s"]
+        and float(str(summary["cold_p95_s"])) <= START_TARGET["cold_p95_s"]
+        and float(str(summary["reference_warm_max_s"])) < START_TARGET["reference_warm_max_s"]
+    )
+    return {"summary": summary, "days_16x48": days, "reference_days": reference}
+
+
+def _mode(case: dict[str, object], mode: str) -> dict[str, object]:
+    result = case[mode]
+    assert isinstance(result, dict)
+    return result
+
+
+def _time(case: dict[str, object], mode: str) -> float:
+    return float(str(_mode(case, mode)["time_s"]))
+
+
+def print_case(case: dict[str, object]) -> None:
+    figures = " ".join(
+        f"{mode} {_time(case, mode):6.3f} s ({_mode(case, mode)['start']})"
+        for mode in ("none", "cold", "warm")
+    )
+    print(f"  {case['case']:<28} {figures}  load {float(str(case['loadavg_1m'])):.2f}")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, required=True, help="JSON file to write")
@@ -192,14 +345,31 @@ def main() -> int:
         default=10.0,
         help="solver time limit; above the target so the time to reach 1 %% is measured",
     )
+    parser.add_argument(
+        "--starts-only", action="store_true", help="only the warm/cold/none comparison"
+    )
     args = parser.parse_args()
     hourly = load_hourly(args.data)
+    load_before = os.getloadavg()
+    print("starts, 16 units x 48 h and reference days (time to 1 %, build included):")
+    starts = run_starts(hourly, args.data, args.time_limit_s)
+    summary = starts["summary"]
+    assert isinstance(summary, dict)
+    print(
+        f"  p95: none {summary['none_p95_s']:.3f} s, cold {summary['cold_p95_s']:.3f} s, "
+        f"warm {summary['warm_p95_s']:.3f} s (warm/cold {summary['warm_over_cold_p95']:.2f}); "
+        f"reference days warm max {summary['reference_warm_max_s']:.3f} s; "
+        f"targets {'met' if summary['target_met'] else 'NOT met'}; load {os.getloadavg()[0]:.2f}"
+    )
     results = []
+    if args.starts_only:
+        return _write(args.out, args.time_limit_s, load_before, starts, results, None)
     header = f"{'units':>5} {'hours':>5} {'cols':>6} {'bins':>5} {'rows':>6} "
     print(header + f"{'p50 s':>7} {'p95 s':>7} {'max s':>7} {'max gap':>8}  statuses")
     for hours in HORIZONS_H:
         for units in UNIT_COUNTS:
             case = run_case(hourly, units, hours, args.time_limit_s)
+            case["loadavg_1m"] = os.getloadavg()[0]
             results.append(case)
             print(
                 f"{units:>5} {hours:>5} {case['columns']:>6} {case['binaries']:>5} "
@@ -215,16 +385,31 @@ def main() -> int:
     )
     verdict = "met" if met else "NOT met"
     print(f"target 16 units x 48 h within 1 % in < 2 s p95: {verdict}")
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(
+    return _write(args.out, args.time_limit_s, load_before, starts, results, met)
+
+
+def _write(
+    out: Path,
+    time_limit_s: float,
+    load_before: tuple[float, float, float],
+    starts: dict[str, object],
+    cases: list[dict[str, object]],
+    met: bool | None,
+) -> int:
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(
         json.dumps(
             {
                 "step_s": STEP_S,
-                "time_limit_s": args.time_limit_s,
+                "time_limit_s": time_limit_s,
+                "loadavg_before": list(load_before),
+                "loadavg_after": list(os.getloadavg()),
+                "cpu_count": os.cpu_count(),
                 "days": list(DAYS),
+                "starts": starts,
                 "target": TARGET,
                 "target_met": met,
-                "cases": results,
+                "cases": cases,
             },
             indent=2,
         )

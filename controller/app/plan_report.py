@@ -8,6 +8,7 @@ published day-ahead prices, carbon intensity up to the present hour.
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -15,7 +16,7 @@ from typing import Any
 from controller.config import Plant
 from controller.core.estimate import PlantState, TankState, UnitState
 from controller.core.history import UnitHistory
-from controller.core.plan import Plan, solve_plan
+from controller.core.plan import Plan, PlanInputs, solve_plan
 from controller.runtime.market import ScenarioMarket
 from controller.runtime.planner import Forecast, PlannerService
 from drivers.clock import SimClock
@@ -80,7 +81,10 @@ def resting_state(plant: Plant, scenario: Scenario, start_utc: datetime, soc: fl
     )
 
 
-def plan_once(plant: Plant, scenario: Scenario, start_utc: datetime, soc: float = 0.5) -> PlanRun:
+def first_plan_inputs(
+    plant: Plant, scenario: Scenario, start_utc: datetime, soc: float = 0.5
+) -> tuple[PlanInputs, Forecast]:
+    """The inputs the live planner would build at `start` for the plant at rest."""
     market = ScenarioMarket(
         scenario, plant.control.planner.publication_time, plant.site.plant.timezone
     )
@@ -94,8 +98,12 @@ def plan_once(plant: Plant, scenario: Scenario, start_utc: datetime, soc: float 
         unit.name: UnitHistory(compressor_on=False, since_s=long_ago, recent_starts_s=())
         for unit in state.units
     }
-    inputs, forecast = planner.build_inputs(state, histories)
-    plan = solve_plan(inputs)
+    return planner.build_inputs(state, histories)
+
+
+def plan_once(plant: Plant, scenario: Scenario, start_utc: datetime, soc: float = 0.5) -> PlanRun:
+    inputs, forecast = first_plan_inputs(plant, scenario, start_utc, soc)
+    plan = solve_plan(inputs, cold_start=True)  # a first plan, as the live planner makes it
     return PlanRun(plan=plan, forecast=forecast)
 
 
@@ -123,16 +131,22 @@ def as_json(run: PlanRun) -> dict[str, Any]:
         "status": plan.status,
         "usable": plan.usable,
         "message": plan.message,
-        "objective_eur": plan.objective_eur,
-        "mip_gap": plan.mip_gap,
+        "objective_eur": _finite(plan.objective_eur),
+        "mip_gap": _finite(plan.mip_gap),
         "solve_time_s": plan.solve_time_s,
-        "electricity_eur": plan.electricity_eur,
-        "boiler_fuel_eur": plan.boiler_fuel_eur,
-        "start_eur": plan.start_eur,
-        "carbon_t": plan.carbon_t,
+        "start": plan.start,
+        "time_to_first_solution_s": _finite(plan.time_to_first_solution_s),
+        "electricity_eur": _finite(plan.electricity_eur),
+        "boiler_fuel_eur": _finite(plan.boiler_fuel_eur),
+        "start_eur": _finite(plan.start_eur),
+        "carbon_t": _finite(plan.carbon_t),
         "prices_known_until_utc": forecast.prices_known_until.isoformat(),
         "steps": steps,
     }
+
+
+def _finite(value: float) -> float | None:
+    return None if math.isnan(value) else value  # NaN is not JSON
 
 
 def _capacity(plan: Plan) -> float:
@@ -143,7 +157,8 @@ def render_table(run: PlanRun) -> str:
     plan, forecast = run.plan, run.forecast
     head = (
         f"plan {plan.status}: objective {plan.objective_eur:.0f} EUR, gap {plan.mip_gap:.2%}, "
-        f"solved in {plan.solve_time_s:.2f} s; prices known until {forecast.prices_known_until:%Y-%m-%d %H:%M} UTC"
+        f"solved in {plan.solve_time_s:.2f} s ({plan.start} start, first solution after "
+        f"{plan.time_to_first_solution_s:.2f} s); prices known until {forecast.prices_known_until:%Y-%m-%d %H:%M} UTC"
     )
     if not plan.usable:
         return f"{head}\n  no usable plan: {plan.message}"

@@ -125,11 +125,13 @@ class PlannerService:
         if state is None:
             return None
         inputs, forecast = self.build_inputs(state, self._histories)
+        available = self._available(state)
+        previous = self._warm_source(inputs, available)
         self._planned_at_s = self._clock.monotonic_s()
-        self._planned_available = self._available(state)
+        self._planned_available = available
         self._prices_until = forecast.prices_known_until
         try:
-            plan = await asyncio.to_thread(solve_plan, inputs)
+            plan = await asyncio.to_thread(solve_plan, inputs, previous, cold_start=True)
         except Exception:  # the solver must never take the controller down with it
             log.exception("planner failed")
             self.solve_failures_total += 1
@@ -140,9 +142,37 @@ class PlannerService:
             self.current = plan
             self.forecast = forecast
             self.reserve_kwh = state.capacity_kwh * self._plant.control.staging.soc_reserve_plan
+            # debug, not info: one line per plan would break into the demo's progress bar
+            log.debug(
+                "plan %s: objective %.0f EUR, gap %.2f%%, solved in %.2f s, %s start, "
+                "first solution after %.2f s",
+                plan.status,
+                plan.objective_eur,
+                plan.mip_gap * 100.0,
+                plan.solve_time_s,
+                plan.start,
+                plan.time_to_first_solution_s,
+            )
         else:
             self.solve_failures_total += 1
-            log.warning("planner returned no usable plan: %s (%s)", plan.status, plan.message)
+            log.warning(
+                "planner returned no usable plan: %s (%s), %s start, after %.2f s",
+                plan.status,
+                plan.message,
+                plan.start,
+                plan.solve_time_s,
+            )
+        return plan
+
+    def _warm_source(self, inputs: PlanInputs, available: frozenset[str]) -> Plan | None:
+        """The plan to shift into a warm start, or None for a cold one: none yet, a unit
+        tripped or came back since (its commitment is stale), or a gap too long to bridge."""
+        plan = self.current
+        if plan is None or not plan.usable or available != self._planned_available:
+            return None
+        age_s = (inputs.start_utc - plan.inputs.start_utc).total_seconds()
+        if not 0.0 <= age_s < self._plant.control.planner.max_plan_age_s:
+            return None
         return plan
 
     async def run(self, stop: asyncio.Event, poll_s: float = 5.0) -> None:

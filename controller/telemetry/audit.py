@@ -251,6 +251,8 @@ def plan_summary(plan: Plan) -> dict[str, object]:
         "objective_eur": _finite(plan.objective_eur),
         "mip_gap": _finite(plan.mip_gap),
         "solve_time_s": round(plan.solve_time_s, 3),
+        "start": plan.start,
+        "time_to_first_solution_s": _finite(plan.time_to_first_solution_s),
         "electricity_eur": _finite(plan.electricity_eur),
         "boiler_fuel_eur": _finite(plan.boiler_fuel_eur),
         "carbon_t": _finite(plan.carbon_t),

@@ -46,7 +46,9 @@ async def test_fallback_ladder_plan_last_plan_rules(monkeypatch: pytest.MonkeyPa
     await service.replan()
     assert policy.targets(situation(plant, state, histories), None).source == "plan"
 
-    def failing(inputs: planning.PlanInputs) -> Plan:
+    def failing(
+        inputs: planning.PlanInputs, previous: Plan | None = None, *, cold_start: bool = False
+    ) -> Plan:
         return Plan(
             inputs=inputs,
             status="error",

@@ -46,7 +46,9 @@ async def test_a_solver_exception_never_reaches_the_controller(
     service, _ = planner_service()
     service.observe(cycle_report(plant_state(T0, 0.0)))
 
-    def exploding(inputs: planning.PlanInputs) -> Plan:
+    def exploding(
+        inputs: planning.PlanInputs, previous: Plan | None = None, *, cold_start: bool = False
+    ) -> Plan:
         raise RuntimeError("segfault in disguise")
 
     monkeypatch.setattr(planning, "solve_plan", exploding)

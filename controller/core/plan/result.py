@@ -36,6 +36,10 @@ class Plan:
     mip_gap: float
     solve_time_s: float
     message: str = ""
+    # what HiGHS started from: the previous plan shifted ("warm"), a start built from the LP
+    # relaxation ("cold"), or nothing ("none"); a start HiGHS could not use counts as none
+    start: str = "none"
+    time_to_first_solution_s: float = math.nan  # includes building the start
     unit_names: tuple[str, ...] = ()
     unit_on: UnitFlags = ()
     unit_start: UnitFlags = ()
@@ -103,6 +107,8 @@ def plan_from_solution(
     objective_eur: float,
     mip_gap: float,
     solve_time_s: float,
+    start: str = "none",
+    time_to_first_solution_s: float = math.nan,
 ) -> Plan:
     """Read a usable plan off a solution vector, snapping solver round-off onto exact values.
 
@@ -114,7 +120,7 @@ def plan_from_solution(
     on = x[cols.on] > 0.5
     initially_on = np.array([[unit.initially_on] for unit in inputs.units], dtype=bool)
     before = np.concatenate([initially_on.reshape(-1, 1), on[:, :-1]], axis=1) if on.size else on
-    start = on & ~before
+    unit_start = on & ~before
     heat_min = np.array([[unit.heat_min_kw] for unit in inputs.units])
     heat_max = np.array([[unit.heat_max_kw] for unit in inputs.units])
     heat = np.where(on, np.clip(x[cols.heat], heat_min, heat_max), 0.0) if on.size else x[cols.heat]
@@ -145,9 +151,11 @@ def plan_from_solution(
         objective_eur=objective_eur,
         mip_gap=mip_gap,
         solve_time_s=solve_time_s,
+        start=start,
+        time_to_first_solution_s=time_to_first_solution_s,
         unit_names=tuple(unit.name for unit in inputs.units),
         unit_on=_flags(on),
-        unit_start=_flags(start),
+        unit_start=_flags(unit_start),
         unit_heat_kw=_rows(heat),
         unit_power_kw=_rows(power),
         boiler_heat_kw=_series(boiler),
@@ -158,7 +166,7 @@ def plan_from_solution(
         terminal_shortfall_kwh=shortfall,
         electricity_eur=float((grid * step_h * price).sum()) / 1000.0,
         boiler_fuel_eur=float(fuel_kwh.sum()) * inputs.boiler_fuel_price_eur_per_mwh / 1000.0,
-        start_eur=float((start.sum(axis=1) * start_costs).sum()) if start.size else 0.0,
+        start_eur=float((unit_start.sum(axis=1) * start_costs).sum()) if unit_start.size else 0.0,
         carbon_t=carbon_t,
         carbon_eur=carbon_t * inputs.carbon_price_eur_per_t,
         penalty_eur=penalty_eur_per_kwh * (float((unmet + surplus).sum()) * step_h + shortfall),

@@ -4,21 +4,42 @@
 solution or an exception inside the solver all come back as a `Plan` with `usable=False` and a
 status saying why, so the controller's fallback ladder can act on it. HiGHS releases the GIL:
 the controller runs this in a worker thread.
+
+HiGHS stays silent: every instance is made with its output off before anything can print (the
+banner comes out of the first call that touches its logging, long before `run`). When this
+module's logger is enabled for debug, the solver log is routed to it through HiGHS's logging
+callback instead of the console.
+
+A starting solution (`solve_plan(inputs, previous)`: the previous plan shifted; with
+`cold_start`, the rounded LP relaxation when there is none) is completed and checked against
+the model before HiGHS sees it; the plan records which one it got.
 """
 
 from __future__ import annotations
 
+import logging
 import math
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
+from typing import Any
 
 import highspy
 import numpy as np
+from highspy._core import _Highs, cb
 
 from controller.core.plan.inputs import PlanInputs
 from controller.core.plan.model import MilpModel, build_model
 from controller.core.plan.result import Plan, plan_from_solution, unusable_plan
 from controller.core.plan.sparse import FloatArray
+from controller.core.plan.start import (
+    FEASIBILITY_TOLERANCE,
+    complete_start,
+    rounded_wish,
+    shifted_wish,
+    start_violation,
+)
+
+log = logging.getLogger(__name__)
 
 _LIMIT_STATUSES = frozenset(
     {
@@ -41,6 +62,17 @@ class SolverOutcome:
     mip_gap: float
     solve_time_s: float
     message: str
+    # from run() to the first integer-feasible solution HiGHS held (0 for an accepted start)
+    time_to_first_solution_s: float = math.nan
+    start_accepted: bool = False
+
+
+@dataclass
+class _Progress:
+    """What the callbacks saw during one run (written from the solver thread)."""
+
+    first_solution_s: float = math.nan
+    log_lines: list[str] = field(default_factory=list)
 
 
 def _to_highs(model: MilpModel) -> highspy.HighsLp:
@@ -65,18 +97,75 @@ def _to_highs(model: MilpModel) -> highspy.HighsLp:
     return lp
 
 
-def solve_model(model: MilpModel, time_limit_s: float, mip_rel_gap: float) -> SolverOutcome:
-    """Run HiGHS on the arrays; exceptions from the solver become an "error" outcome."""
+def quiet_highs() -> _Highs:
+    """A HiGHS instance that prints nothing; its log goes to this module's debug log."""
+    # The plain core object, not `highspy.Highs`: that wrapper installs its callbacks in its
+    # constructor, and installing a callback prints the banner while output is still on.
+    highs = _Highs()
+    highs.setOptionValue("output_flag", False)
+    return highs
+
+
+def _on_callback(
+    kind: Any, message: str, data_out: Any, _data_in: Any, progress: _Progress
+) -> None:
+    if kind == cb.HighsCallbackType.kCallbackLogging:
+        progress.log_lines.extend(line for line in message.rstrip().splitlines() if line.strip())
+    elif kind == cb.HighsCallbackType.kCallbackMipImprovingSolution and math.isnan(
+        progress.first_solution_s
+    ):
+        progress.first_solution_s = float(data_out.running_time)
+
+
+def _watch(highs: _Highs, progress: _Progress) -> None:
+    highs.setCallback(_on_callback, progress)
+    highs.startCallback(cb.HighsCallbackType.kCallbackMipImprovingSolution)
+    if log.isEnabledFor(logging.DEBUG):
+        # the callback gets every line while the console gets none: HiGHS writes some of its
+        # report straight to the console whenever log_to_console is on, callback or not
+        highs.startCallback(cb.HighsCallbackType.kCallbackLogging)
+        highs.setOptionValue("log_to_console", False)
+        highs.setOptionValue("output_flag", True)
+
+
+def _hand_over_start(highs: _Highs, start: FloatArray) -> bool:
+    solution = highspy.HighsSolution()
+    solution.col_value = start.tolist()
+    solution.value_valid = True
+    return bool(highs.setSolution(solution) != highspy.HighsStatus.kError)
+
+
+def solve_model(
+    model: MilpModel, time_limit_s: float, mip_rel_gap: float, start: FloatArray | None = None
+) -> SolverOutcome:
+    """Run HiGHS on the arrays; exceptions from the solver become an "error" outcome.
+
+    `start`, when given, must be a complete assignment to the columns; HiGHS checks it and
+    starts from it when it is feasible. Whether it did is in `start_accepted`.
+    """
     started = time.perf_counter()  # a measurement for the report, not control logic
+    progress = _Progress()
     try:
-        highs = highspy.Highs()  # type: ignore[no-untyped-call]
-        highs.setOptionValue("output_flag", False)
+        highs = quiet_highs()
         highs.setOptionValue("time_limit", float(time_limit_s))
         highs.setOptionValue("mip_rel_gap", float(mip_rel_gap))
         highs.setOptionValue("random_seed", 0)
+        _watch(highs, progress)
         pass_status = highs.passModel(_to_highs(model))
         if pass_status == highspy.HighsStatus.kError:
             return _failed("error", started, "HiGHS rejected the model")
+        # HiGHS would repair a broken start from its integer part and report it as its own
+        # first solution; only a start that holds as given counts as kept
+        handed_over = (
+            start is not None
+            and start_violation(model, start) <= FEASIBILITY_TOLERANCE
+            and _hand_over_start(highs, start)
+        )
+        if handed_over:
+            # With a start inside the gap all that is left is the root LP's bound, and on
+            # this model HiGHS reaches it sooner without presolve (measured in the bench).
+            highs.setOptionValue("presolve", "off")
+        run_started = time.perf_counter()
         highs.run()
         status = highs.getModelStatus()
         info = highs.getInfo()
@@ -85,30 +174,136 @@ def solve_model(model: MilpModel, time_limit_s: float, mip_rel_gap: float) -> So
         objective = float(info.objective_function_value) if has_solution else math.nan
         gap = float(info.mip_gap) if has_solution else math.nan
         text = highs.modelStatusToString(status)
+        run_s = time.perf_counter() - run_started
     except Exception as exc:  # any failure inside the solver must not take the controller down
         return _failed("error", started, f"solver raised {type(exc).__name__}: {exc}")
+    finally:
+        for line in progress.log_lines:
+            log.debug("HiGHS: %s", line)
     elapsed = time.perf_counter() - started
+    # HiGHS checks a start with the same tolerance as `complete_start`; one it kept cannot
+    # end above its own objective
+    accepted = (
+        start is not None
+        and handed_over
+        and x is not None
+        and objective <= float(model.cost @ start) + 1e-6 * max(1.0, abs(objective))
+    )
+    first_s = 0.0 if accepted else progress.first_solution_s
+    if math.isnan(first_s) and x is not None:
+        first_s = run_s  # found without an improving-solution report (e.g. by presolve)
+
+    def outcome(name: str, solution: FloatArray | None) -> SolverOutcome:
+        value, reached = (objective, gap) if solution is not None else (math.nan, math.nan)
+        return SolverOutcome(name, solution, value, reached, elapsed, text, first_s, accepted)
+
     if status == highspy.HighsModelStatus.kOptimal and x is not None:
-        return SolverOutcome("optimal", x, objective, gap, elapsed, text)
+        return outcome("optimal", x)
     if status in _LIMIT_STATUSES:
-        if x is not None:
-            return SolverOutcome("time_limit_feasible", x, objective, gap, elapsed, text)
-        return SolverOutcome("time_limit_no_solution", None, math.nan, math.nan, elapsed, text)
+        return outcome("time_limit_feasible" if x is not None else "time_limit_no_solution", x)
     if status == highspy.HighsModelStatus.kInfeasible:
-        return SolverOutcome("infeasible", None, math.nan, math.nan, elapsed, text)
-    return SolverOutcome("error", None, math.nan, math.nan, elapsed, text)
+        return outcome("infeasible", None)
+    return outcome("error", None)
 
 
 def _failed(status: str, started: float, message: str) -> SolverOutcome:
     return SolverOutcome(status, None, math.nan, math.nan, time.perf_counter() - started, message)
 
 
-def solve_plan(inputs: PlanInputs) -> Plan:
-    """Build the model for `inputs`, solve it, and return the plan (usable or not)."""
+def solve_relaxation(model: MilpModel, time_limit_s: float) -> FloatArray | None:
+    """The LP relaxation's solution (binaries free in [0, 1]), or None if HiGHS found none."""
+    try:
+        highs = quiet_highs()
+        highs.setOptionValue("time_limit", float(time_limit_s))
+        lp = _to_highs(model)
+        lp.integrality_ = []  # an empty list makes every column continuous
+        if highs.passModel(lp) == highspy.HighsStatus.kError:
+            return None
+        highs.run()
+        if highs.getModelStatus() != highspy.HighsModelStatus.kOptimal:
+            return None
+        return np.asarray(highs.getSolution().col_value, dtype=np.float64)
+    except Exception:  # no start is not a failure: the MIP runs without one
+        log.debug("LP relaxation for a cold start failed", exc_info=True)
+        return None
+
+
+def polished(model: MilpModel, start: FloatArray, time_limit_s: float) -> FloatArray:
+    """`start` with the best heat, boiler and tank for its commitment (an LP with the on/off
+    columns fixed: a small fraction of the MIP's root LP), or `start` itself if that fails."""
+    cols = model.index
+    lower, upper = model.col_lower.copy(), model.col_upper.copy()
+    lower[cols.on] = start[cols.on]
+    upper[cols.on] = start[cols.on]
+    fixed = MilpModel(
+        cost=model.cost,
+        matrix=model.matrix,
+        row_lower=model.row_lower,
+        row_upper=model.row_upper,
+        col_lower=lower,
+        col_upper=upper,
+        integrality=np.zeros_like(model.integrality),
+        index=cols,
+        power_on_kw=model.power_on_kw,
+        power_per_heat=model.power_per_heat,
+        row_blocks=model.row_blocks,
+    )
+    relaxed = solve_relaxation(fixed, time_limit_s)
+    if relaxed is None:
+        return start
+    relaxed[cols.on] = start[cols.on]  # exact 0/1, not the LP's round-off
+    better = float(model.cost @ relaxed) < float(model.cost @ start)
+    return relaxed if better and start_violation(model, relaxed) <= FEASIBILITY_TOLERANCE else start
+
+
+def starting_solution(
+    inputs: PlanInputs, model: MilpModel, previous: Plan | None, cold_start: bool
+) -> tuple[str, FloatArray | None]:
+    """("warm" | "cold" | "none", the start): the previous plan shifted when it yields a
+    feasible start, else (when asked, or when a warm start failed) the rounded LP relaxation."""
+    if previous is not None:
+        wish = shifted_wish(previous, inputs)
+        start = complete_start(inputs, model, *wish) if wish is not None else None
+        if start is not None:
+            return "warm", polished(model, start, inputs.time_limit_s / 4)
+    if cold_start or previous is not None:
+        relaxed = solve_relaxation(model, inputs.time_limit_s / 2)
+        if relaxed is not None:
+            start = complete_start(inputs, model, *rounded_wish(model, relaxed))
+            if start is not None:
+                return "cold", polished(model, start, inputs.time_limit_s / 4)
+    return "none", None
+
+
+def solve_plan(
+    inputs: PlanInputs, previous: Plan | None = None, *, cold_start: bool = False
+) -> Plan:
+    """Build the model for `inputs`, solve it, and return the plan (usable or not).
+
+    `previous` (the last usable plan) seeds a warm start; when it cannot, or with
+    `cold_start`, a start is built from the LP relaxation. Without either HiGHS starts from
+    nothing, as before. The plan records which start HiGHS kept and its time to a first
+    solution.
+    """
     model = build_model(inputs)
-    outcome = solve_model(model, inputs.time_limit_s, inputs.mip_rel_gap)
+    started = time.perf_counter()  # a measurement for the report, not control logic
+    kind, start = starting_solution(inputs, model, previous, cold_start)
+    preparing_s = time.perf_counter() - started
+    remaining_s = max(inputs.time_limit_s - preparing_s, 0.1 * inputs.time_limit_s)
+    outcome = solve_model(model, remaining_s, inputs.mip_rel_gap, start)
+    if start is not None and not outcome.start_accepted:
+        log.debug("HiGHS did not keep the %s start", kind)
+        kind = "none"
+    solve_time_s = preparing_s + outcome.solve_time_s
+    first_s = outcome.time_to_first_solution_s
+    if not math.isnan(first_s):
+        first_s += preparing_s
     if outcome.x is None:
-        return unusable_plan(inputs, outcome.status, outcome.solve_time_s, outcome.message)
+        return replace(
+            unusable_plan(inputs, outcome.status, solve_time_s, outcome.message),
+            start=kind,
+            time_to_first_solution_s=first_s,
+        )
     return plan_from_solution(
         inputs,
         model,
@@ -116,5 +311,7 @@ def solve_plan(inputs: PlanInputs) -> Plan:
         status=outcome.status,
         objective_eur=outcome.objective_eur,
         mip_gap=outcome.mip_gap,
-        solve_time_s=outcome.solve_time_s,
+        solve_time_s=solve_time_s,
+        start=kind,
+        time_to_first_solution_s=first_s,
     )

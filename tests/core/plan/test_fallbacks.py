@@ -7,8 +7,10 @@ from dataclasses import replace
 
 import highspy
 import pytest
+from highspy._core import _Highs
 
 from controller.core.plan import PlanInputs, solve_plan
+from controller.core.plan import solve as solve_module
 from tests.core.plan.checker import assert_plan_valid
 from tests.core.plan.factories import make_inputs, make_unit
 
@@ -54,7 +56,7 @@ def test_a_tiny_time_limit_gives_a_plan_with_its_status_and_never_raises() -> No
         assert math.isnan(plan.objective_eur)
 
 
-class _StopAtFirstSolution(highspy.Highs):
+class _StopAtFirstSolution(_Highs):
     """Stops like a limit does, but deterministically: right after the first solution."""
 
     def run(self) -> highspy.HighsStatus:
@@ -65,7 +67,7 @@ class _StopAtFirstSolution(highspy.Highs):
 def test_a_limit_hit_with_a_solution_in_hand_keeps_that_solution_usable(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(highspy, "Highs", _StopAtFirstSolution)
+    monkeypatch.setattr(solve_module, "_Highs", _StopAtFirstSolution)
     plan = solve_plan(big_instance(time_limit_s=60.0))
     assert plan.status == "time_limit_feasible"
     assert plan.usable
@@ -91,21 +93,21 @@ def test_an_emissions_cap_is_met_by_leaving_heat_unmet_at_the_penalty() -> None:
     assert sum(plan.unmet_heat_kw) > 0.0
 
 
-class _ExplodingHighs(highspy.Highs):
+class _ExplodingHighs(_Highs):
     def run(self) -> highspy.HighsStatus:
         raise RuntimeError("solver crashed")
 
 
-class _RejectingHighs(highspy.Highs):
+class _RejectingHighs(_Highs):
     def passModel(self, *args: object) -> highspy.HighsStatus:
         return highspy.HighsStatus.kError
 
 
 @pytest.mark.parametrize("highs_class", [_ExplodingHighs, _RejectingHighs])
 def test_a_failing_solver_gives_an_unusable_plan(
-    monkeypatch: pytest.MonkeyPatch, highs_class: type[highspy.Highs]
+    monkeypatch: pytest.MonkeyPatch, highs_class: type[_Highs]
 ) -> None:
-    monkeypatch.setattr(highspy, "Highs", highs_class)
+    monkeypatch.setattr(solve_module, "_Highs", highs_class)
     plan = solve_plan(make_inputs(unit_count=2))
     assert plan.status == "error"
     assert not plan.usable
