@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from controller.config import Plant, load_plant
-from controller.core.estimate import PlantState
+from controller.core.estimate import PlantState, estimate
 from controller.core.history import UnitHistory
 from controller.core.situation import Situation
 from drivers.kinds import Role, StateCode
@@ -75,3 +75,20 @@ def plant_snapshot(
         snap.values[(site.boiler.name, Role.STATE_CODE, None)] = StateCode.OFF
         snap.values[(site.boiler.name, Role.HEAT_KW, None)] = 0.0
     return snap
+
+
+def settled_histories(state: PlantState) -> dict[str, UnitHistory]:
+    """Every unit in its state for two hours: no protection stands in the way."""
+    return {
+        unit.name: UnitHistory(
+            compressor_on=unit.compressor_on, since_s=state.now_s - 7200.0, recent_starts_s=()
+        )
+        for unit in state.units
+    }
+
+
+def estimated(
+    plant: Plant, running: dict[str, bool], tank_c: float = 77.0, now_s: float = 10_000.0
+) -> PlantState:
+    """The estimate of a plant with every point GOOD, uniform tank, these units running."""
+    return estimate(plant_snapshot(plant.site, tank_c, running, now_s=now_s), plant.site)

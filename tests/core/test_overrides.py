@@ -8,7 +8,7 @@ import pytest
 
 from controller.config import Plant
 from controller.core.commands import Targets
-from controller.core.estimate import PlantState, estimate
+from controller.core.estimate import PlantState
 from controller.core.history import UnitHistory
 from controller.core.overrides import (
     OverrideBook,
@@ -20,25 +20,16 @@ from controller.core.overrides import (
 from controller.core.rules import rule_targets
 from controller.core.safety import apply_safety
 from controller.core.stage import stage
-from tests.core.fakes import T0, plant_snapshot, river, situation
+from tests.core.fakes import (
+    T0,
+    estimated,
+    river,
+    settled_histories,
+    situation,
+)
 
 NOW_S = 10_000.0
 LATER = T0 + timedelta(hours=1)
-
-
-def _state(plant: Plant, running: dict[str, bool], tank_c: float = 77.0) -> PlantState:
-    snap = plant_snapshot(plant.site, tank_c, running, now_s=NOW_S)
-    return estimate(snap, plant.site)
-
-
-def _settled(state: PlantState) -> dict[str, UnitHistory]:
-    """Every unit in its state for two hours: no protection stands in the way."""
-    return {
-        unit.name: UnitHistory(
-            compressor_on=unit.compressor_on, since_s=NOW_S - 7200.0, recent_starts_s=()
-        )
-        for unit in state.units
-    }
 
 
 def _request(request_id: str, kind: str, priority: int = 50, **fields: object) -> OverrideRequest:
@@ -53,22 +44,22 @@ def _request(request_id: str, kind: str, priority: int = 50, **fields: object) -
 
 
 def _rules(plant: Plant, state: PlantState) -> Targets:
-    return rule_targets(situation(plant, state, _settled(state)), None)
+    return rule_targets(situation(plant, state, settled_histories(state)), None)
 
 
 def test_no_request_leaves_the_targets_untouched() -> None:
     plant = river()
-    state = _state(plant, {"hp1": True})
+    state = estimated(plant, {"hp1": True})
     targets = _rules(plant, state)
     assert (
-        apply_overrides(targets, situation(plant, state, _settled(state)), OverrideBook())
+        apply_overrides(targets, situation(plant, state, settled_histories(state)), OverrideBook())
         is targets
     )
 
 
 def test_manual_on_and_off_and_a_setpoint() -> None:
     plant = river()
-    state = _state(plant, {"hp1": True})
+    state = estimated(plant, {"hp1": True})
     targets = _rules(plant, state)
     book = OverrideBook(
         (
@@ -76,31 +67,35 @@ def test_manual_on_and_off_and_a_setpoint() -> None:
             _request("s1", "setpoint", unit="hp1", heat_kw=7000.0),
         )
     )
-    out = apply_overrides(targets, situation(plant, state, _settled(state)), book)
+    out = apply_overrides(targets, situation(plant, state, settled_histories(state)), book)
     assert out.unit_on == {"hp1": True, "hp2": True}
     assert out.unit_heat_kw == {"hp1": 7000.0, "hp2": 5000.0}
     assert out.reasons["hp2"].startswith("manual on: manual request m2")
     off = OverrideBook((_request("m1", "manual", unit="hp1", on=False),))
-    out = apply_overrides(targets, situation(plant, state, _settled(state)), off)
+    out = apply_overrides(targets, situation(plant, state, settled_histories(state)), off)
     assert out.unit_on["hp1"] is False
     assert out.unit_heat_kw["hp1"] == 0.0
 
 
 def test_a_setpoint_does_not_start_a_unit_the_controller_keeps_off() -> None:
     plant = river()
-    state = _state(plant, {"hp1": True})
+    state = estimated(plant, {"hp1": True})
     book = OverrideBook((_request("s2", "setpoint", unit="hp2", heat_kw=7000.0),))
-    out = apply_overrides(_rules(plant, state), situation(plant, state, _settled(state)), book)
+    out = apply_overrides(
+        _rules(plant, state), situation(plant, state, settled_histories(state)), book
+    )
     assert out.unit_on["hp2"] is False
 
 
 def test_the_highest_priority_wins_and_on_a_tie_the_newest() -> None:
     plant = river()
-    state = _state(plant, {"hp1": True})
+    state = estimated(plant, {"hp1": True})
     low = _request("low", "manual", priority=10, unit="hp1", on=False)
     high = _request("high", "manual", priority=90, unit="hp1", on=True, heat_kw=9000.0)
     out = apply_overrides(
-        _rules(plant, state), situation(plant, state, _settled(state)), OverrideBook((high, low))
+        _rules(plant, state),
+        situation(plant, state, settled_histories(state)),
+        OverrideBook((high, low)),
     )
     assert out.unit_heat_kw["hp1"] == 9000.0
     newer = OverrideRequest(
@@ -132,12 +127,12 @@ def _power_kw(plant: Plant, state: PlantState, targets: Targets) -> float:
 
 def test_curtail_trims_load_then_stops_the_least_efficient_units() -> None:
     plant = river()
-    state = _state(plant, {"hp1": True, "hp2": True}, tank_c=70.0)
+    state = estimated(plant, {"hp1": True, "hp2": True}, tank_c=70.0)
     targets = _rules(plant, state)
     assert _power_kw(plant, state, targets) > 3000.0
     trimmed = apply_overrides(
         targets,
-        situation(plant, state, _settled(state)),
+        situation(plant, state, settled_histories(state)),
         OverrideBook((_request("c", "curtail", max_power_kw=3000.0),)),
     )
     assert trimmed.unit_on == {"hp1": True, "hp2": True}
@@ -147,14 +142,14 @@ def test_curtail_trims_load_then_stops_the_least_efficient_units() -> None:
     # below both units at minimum load: one stops, the other stays within the cap
     tight = apply_overrides(
         targets,
-        situation(plant, state, _settled(state)),
+        situation(plant, state, settled_histories(state)),
         OverrideBook((_request("c", "curtail", max_power_kw=1500.0),)),
     )
     assert sum(tight.unit_on.values()) == 1
     assert _power_kw(plant, state, tight) <= 1500.0
     nothing = apply_overrides(
         targets,
-        situation(plant, state, _settled(state)),
+        situation(plant, state, settled_histories(state)),
         OverrideBook((_request("c", "curtail", max_power_kw=0.0),)),
     )
     assert not any(nothing.unit_on.values())
@@ -162,12 +157,12 @@ def test_curtail_trims_load_then_stops_the_least_efficient_units() -> None:
 
 def test_a_manual_unit_with_higher_priority_counts_against_the_cap() -> None:
     plant = river()
-    state = _state(plant, {"hp1": True, "hp2": True}, tank_c=70.0)
+    state = estimated(plant, {"hp1": True, "hp2": True}, tank_c=70.0)
     manual = _request("m", "manual", priority=80, unit="hp1", on=True, heat_kw=10000.0)
     curtail = _request("c", "curtail", priority=50, max_power_kw=4000.0)
     out = apply_overrides(
         _rules(plant, state),
-        situation(plant, state, _settled(state)),
+        situation(plant, state, settled_histories(state)),
         OverrideBook((manual, curtail)),
     )
     assert out.unit_heat_kw["hp1"] == 10000.0
@@ -177,7 +172,7 @@ def test_a_manual_unit_with_higher_priority_counts_against_the_cap() -> None:
     # the other way round the plant-wide request outranks the manual one
     outranked = apply_overrides(
         _rules(plant, state),
-        situation(plant, state, _settled(state)),
+        situation(plant, state, settled_histories(state)),
         OverrideBook((manual.__class__(**{**_fields(manual), "priority": 10}), curtail)),
     )
     assert outranked.reasons["hp1"].startswith("curtailed to 4000 kW electric")
@@ -187,8 +182,8 @@ def test_a_manual_unit_with_higher_priority_counts_against_the_cap() -> None:
 
 def test_boost_raises_running_units_then_starts_available_ones() -> None:
     plant = river()
-    state = _state(plant, {"hp1": True})
-    histories = _settled(state)
+    state = estimated(plant, {"hp1": True})
+    histories = settled_histories(state)
     out = apply_overrides(
         _rules(plant, state),
         situation(plant, state, histories),
@@ -210,7 +205,7 @@ def test_boost_raises_running_units_then_starts_available_ones() -> None:
 
 def test_overrides_never_bypass_the_protections_or_the_interlocks() -> None:
     plant = river()
-    state = _state(plant, {"hp1": True})
+    state = estimated(plant, {"hp1": True})
     fresh = {
         "hp1": UnitHistory(True, NOW_S - 60.0, (NOW_S - 60.0,)),  # inside its minimum run time
         "hp2": UnitHistory(False, NOW_S - 60.0, (), stopped_at_s=NOW_S - 60.0),  # minimum off
@@ -228,12 +223,14 @@ def test_overrides_never_bypass_the_protections_or_the_interlocks() -> None:
     assert commands.units["hp2"].enable is False
     assert commands.units["hp2"].reason.startswith("start deferred: min off time")
     # at the tank's high limit safety stops heat input whatever the operator asked for
-    hot = _state(plant, {"hp1": True}, tank_c=84.0)
+    hot = estimated(plant, {"hp1": True}, tank_c=84.0)
     keep = OverrideBook((_request("on1", "manual", unit="hp1", on=True, heat_kw=10000.0),))
-    targets = apply_overrides(_rules(plant, hot), situation(plant, hot, _settled(hot)), keep)
+    targets = apply_overrides(
+        _rules(plant, hot), situation(plant, hot, settled_histories(hot)), keep
+    )
     assert targets.unit_on["hp1"] is True
-    commands = stage(targets, situation(plant, hot, _settled(hot)), None)
-    safe = apply_safety(commands, situation(plant, hot, _settled(hot)), 0.0)
+    commands = stage(targets, situation(plant, hot, settled_histories(hot)), None)
+    safe = apply_safety(commands, situation(plant, hot, settled_histories(hot)), 0.0)
     assert safe.commands.units["hp1"].enable is False
     assert [i.reason for i in safe.interlocks] == ["tank_high_temp"]
 

@@ -6,32 +6,19 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
-from controller.config import Plant
-from controller.core.estimate import PlantState, estimate
 from controller.core.events import AuditEvent
-from controller.core.history import UnitHistory
 from controller.runtime.desk import OperatorDesk
 from controller.runtime.dispatch import RulesPolicy
 from controller.runtime.requests import AutoRequest, CancelRequest, CurtailRequest, ManualRequest
-from tests.core.fakes import T0, plant_snapshot, river, situation
+from tests.core.fakes import (
+    T0,
+    estimated,
+    river,
+    settled_histories,
+    situation,
+)
 
-NOW_S = 10_000.0
 LATER = T0 + timedelta(hours=1)
-
-
-def _state(plant: Plant, running: dict[str, bool], tank_c: float = 77.0) -> PlantState:
-    snap = plant_snapshot(plant.site, tank_c, running, now_s=NOW_S)
-    return estimate(snap, plant.site)
-
-
-def _settled(state: PlantState) -> dict[str, UnitHistory]:
-    """Every unit in its state for two hours: no protection stands in the way."""
-    return {
-        unit.name: UnitHistory(
-            compressor_on=unit.compressor_on, since_s=NOW_S - 7200.0, recent_starts_s=()
-        )
-        for unit in state.units
-    }
 
 
 class _Sink:
@@ -75,9 +62,9 @@ def test_the_desk_releases_cancels_and_expires() -> None:
         expires_utc=datetime(2024, 1, 8, 0, 30, tzinfo=UTC),
     )
     assert desk.submit(curtail, T0).accepted
-    state = _state(plant, {"hp1": True})
+    state = estimated(plant, {"hp1": True})
     later = replace(state, now_utc=LATER)
-    targets = desk.targets(situation(plant, later, _settled(later)), None)
+    targets = desk.targets(situation(plant, later, settled_histories(later)), None)
     assert desk.active == ()
     assert targets.source == "rules"
     kinds = [event.kind for event in sink.events]
