@@ -31,15 +31,18 @@ def apply_safety(commands: Commands, situation: Situation, tank_blind_for_s: flo
     result = commands
     if tank_blind_for_s >= limits.stale_handback_s:
         detail = f"tank data not good for {tank_blind_for_s:.0f} s"
-        for name in result.units:
+        for spec in site.units:
+            # the supply setpoint is still written on a hand-back: never above the unit's limit
+            supply_c = min(spec.max_supply_temp_c, result.units[spec.name].supply_temp_setpoint_c)
             result = result.with_unit(
-                name,
+                spec.name,
                 remote=False,
                 enable=False,
                 heat_setpoint_kw=0.0,
+                supply_temp_setpoint_c=supply_c,
                 reason="handed back: tank blind",
             )
-            interlocks.append(Interlock(name, "tank_data_stale_handback", detail))
+            interlocks.append(Interlock(spec.name, "tank_data_stale_handback", detail))
         if result.boiler is not None:
             result = replace(
                 result,

@@ -233,9 +233,8 @@ def test_safety_only_ever_makes_commands_safer(case: tuple[Situation, Commands, 
     - units: never enabled if the input did not enable them; never taken into remote control
       if the input left them local; the heat setpoint never above the input's (a negative one
       is raised to 0) and within 0..the unit's maximum; the supply setpoint never above the
-      input's, and (unless the plant is handed back, when the units' own control takes over
-      and safety leaves the setpoint as it was) not above the unit's limit; a unit safety
-      disables gets a zero heat setpoint.
+      input's and not above the unit's limit (a hand-back too: the setpoint is still
+      written); a unit safety disables gets a zero heat setpoint.
     - valves: never closed further than the input (closing under a running unit is the hazard,
       so safety only opens).
     - boiler: never started nor taken into remote control unless the input did; its setpoint
@@ -274,8 +273,7 @@ def test_safety_only_ever_makes_commands_safer(case: tuple[Situation, Commands, 
             <= min(spec.heat_max_kw, max(0.0, before.heat_setpoint_kw))
         )
         assert after.supply_temp_setpoint_c <= before.supply_temp_setpoint_c
-        if not handback:
-            assert after.supply_temp_setpoint_c <= spec.max_supply_temp_c
+        assert after.supply_temp_setpoint_c <= spec.max_supply_temp_c
         if before.enable and not after.enable:
             assert after.heat_setpoint_kw == 0.0
         if handback:
