@@ -32,6 +32,7 @@ log = logging.getLogger(__name__)
 KW_TO_W = 1000.0
 KWH_TO_J = 3.6e6
 NAN = math.nan
+SOLVER_STARTS = ("warm", "cold", "none")  # what a solve started from (core.plan.solve)
 SOLVER_STATUSES = (
     "optimal",
     "time_limit_feasible",
@@ -100,6 +101,17 @@ class DecisionMetrics:
         )
         self.solve_time = Gauge(
             "hpctl_plan_solve_duration_seconds", "Solver time of the last solve", registry=r
+        )
+        self.solver_start = Gauge(
+            "hpctl_plan_solver_start",
+            "What the last solve started from: 1 for warm (previous plan), cold or none",
+            ["start"],
+            registry=r,
+        )
+        self.first_solution_time = Gauge(
+            "hpctl_plan_time_to_first_solution_seconds",
+            "Time to the last solve's first feasible plan, its start included",
+            registry=r,
         )
         self.objective = Gauge(
             "hpctl_plan_objective_eur", "Objective of the plan in use over its horizon", registry=r
@@ -292,6 +304,9 @@ class DecisionMetrics:
                 self.solver_status.labels(status).set(1.0 if attempt.status == status else 0.0)
             self.mip_gap.set(attempt.mip_gap)
             self.solve_time.set(attempt.solve_time_s)
+            for start in SOLVER_STARTS:
+                self.solver_start.labels(start).set(1.0 if attempt.start == start else 0.0)
+            self.first_solution_time.set(attempt.time_to_first_solution_s)
         plan = planner.current
         if plan is None:
             return

@@ -81,6 +81,13 @@ def test_demo_exports_process_decisions_and_health(demo_exposition: str) -> None
     body = demo_exposition
     assert _sample(body, 'hpctl_plan_solver_status{status="optimal"}') == 1.0
     assert _sample(body, "hpctl_plan_solves_total") >= 1
+    starts = {
+        start: _sample(body, f'hpctl_plan_solver_start{{start="{start}"}}')
+        for start in ("warm", "cold", "none")
+    }
+    assert sorted(starts.values()) == [0.0, 0.0, 1.0]
+    first_s = _sample(body, "hpctl_plan_time_to_first_solution_seconds")
+    assert 0.0 <= first_s <= _sample(body, "hpctl_plan_solve_duration_seconds")
     assert 0 < _sample(body, "hpctl_market_price_eur_per_mwh") < 1000
     assert _sample(body, "hpctl_market_carbon_intensity_grams_per_kwh") > 0
     assert _sample(body, "hpctl_plan_price_eur_per_mwh") == pytest.approx(

@@ -112,6 +112,8 @@ async def test_prices_over_mqtt_become_the_plan_the_live_controller_runs(
         plan = await next_json(op, f"{PREFIX}/plan", timeout_s=60.0)
         assert plan["usable"] is True, plan
         assert plan["status"] in ("optimal", "time_limit")
+        assert plan["solver_start"] in ("cold", "none")  # the first plan has none to warm from
+        assert plan["time_to_first_solution_s"] is not None
         # each step is priced with the hour it falls in, as published
         plan_start = datetime.fromisoformat(str(plan["start_utc"]))
         step = timedelta(seconds=float(plan["step_s"]))  # type: ignore[arg-type]

@@ -102,6 +102,8 @@ def plan_payload(plan: Plan) -> dict[str, object]:
         "objective_eur": _round(plan.objective_eur),
         "mip_gap": _round(plan.mip_gap, 5),
         "solve_time_s": _round(plan.solve_time_s, 3),
+        "solver_start": plan.start,
+        "time_to_first_solution_s": _round(plan.time_to_first_solution_s, 3),
         "electricity_eur": _round(plan.electricity_eur),
         "carbon_t": _round(plan.carbon_t, 3),
         "units": {
