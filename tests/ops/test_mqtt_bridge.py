@@ -272,3 +272,44 @@ async def test_the_bridge_reconnects_after_a_broker_restart(broker: Broker, tmp_
             await late.subscribe(f"{PREFIX}/state", qos=1)
             state = await next_json(late, f"{PREFIX}/state")
             assert state["cycle"] == 2
+
+
+async def test_poison_messages_are_garbage_and_never_take_the_bridge_down(
+    broker: Broker, tmp_path: Path
+) -> None:
+    """A number of more digits than Python converts and a deeply nested array used to escape the
+    JSON reader, end the receiver and, retained, keep the bridge reconnecting for ever."""
+    clock = SimClock(T0)
+    huge_number = b'{"prices": [{"start_utc": "2024-01-08T00:00:00Z", "price_eur_per_mwh": ' + (
+        b"9" * 5000 + b"}]}"
+    )
+    deep = b"[" * 100_000 + b"]" * 100_000
+    async with client(broker) as publisher:
+        # retained before the controller starts: delivered on every (re)subscription
+        await publisher.publish(f"{PREFIX}/market/prices", huge_number, qos=1, retain=True)
+        await publisher.publish(f"{PREFIX}/market/carbon", deep, qos=1, retain=True)
+    async with controller(mqtt_plant(broker), clock, tmp_path) as ctl, client(broker) as op:
+        assert await wait_until(lambda: ctl.bridge.stats.garbage_total == 2)
+        await op.subscribe(REPLY, qos=1)
+        await op.publish(REQUEST, b'{"id": "r1", "priority": ' + b"7" * 5000 + b"}", qos=1)
+        answer = await next_json(op, REPLY)
+        assert answer["accepted"] is False and answer["id"] is None
+        assert "not usable JSON" in str(answer["reason"])
+        # clearing the retained poison (an empty retained payload) is neither garbage nor answered
+        await op.publish(f"{PREFIX}/market/prices", b"", qos=1, retain=True)
+        await op.publish(f"{PREFIX}/market/carbon", b"", qos=1, retain=True)
+        expires = _iso(T0 + timedelta(hours=1))
+        good = {
+            "id": "r2",
+            "kind": "curtail",
+            "max_power_kw": 3000,
+            "priority": 50,
+            "expires_utc": expires,
+        }
+        await op.publish(REQUEST, json.dumps(good), qos=1)
+        answer = await next_json(op, REPLY)
+        assert answer["id"] == "r2" and answer["accepted"] is True, answer
+        stats = ctl.bridge.stats
+        assert await wait_until(lambda: stats.messages_received_total == 6)
+        assert stats.garbage_total == 3
+        assert stats.reconnects_total == 0 and stats.connected

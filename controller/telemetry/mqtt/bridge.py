@@ -303,15 +303,30 @@ class MqttBridge:
         async for message in client.messages:
             self.stats.messages_received_total += 1
             payload = _payload_bytes(message.payload)
-            if message.topic.matches(self.topics.request):
-                answer = self._on_request(payload, retained=message.retain)
-                await self._publish(client, self.topics.reply, answer.payload(), retain=False)
-            elif message.topic.matches(self.topics.prices):
-                self._on_market(payload, prices=True)
-            elif message.topic.matches(self.topics.carbon):
-                self._on_market(payload, prices=False)
-            else:
+            if not payload:
+                # how a retained topic is cleared: nothing was said, so nothing is answered
+                continue
+            try:
+                answer = self._on_message(message.topic, message.retain, payload)
+            except Exception as exc:  # one message's failure is that message's garbage, never
+                # the connection's end: a retained poison message would otherwise keep us offline
                 self.stats.garbage_total += 1
+                log.debug("MQTT: message on %s dropped: %r", message.topic, exc)
+                continue
+            if answer is not None:
+                await self._publish(client, self.topics.reply, answer.payload(), retain=False)
+
+    def _on_message(self, topic: aiomqtt.Topic, retained: bool, payload: bytes) -> Answer | None:
+        """Handle one message; the answer to send back on the reply topic, if any."""
+        if topic.matches(self.topics.request):
+            return self._on_request(payload, retained=retained)
+        if topic.matches(self.topics.prices):
+            self._on_market(payload, prices=True)
+        elif topic.matches(self.topics.carbon):
+            self._on_market(payload, prices=False)
+        else:
+            self.stats.garbage_total += 1
+        return None
 
     def _on_request(self, payload: bytes, retained: bool) -> Answer:
         now = self._clock.now()

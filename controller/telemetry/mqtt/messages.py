@@ -91,6 +91,10 @@ def _load_json(payload: bytes) -> object:
         return json.loads(payload.decode("utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise MessageError(f"not JSON: {exc}") from None
+    except ValueError as exc:  # e.g. an integer of more digits than Python converts
+        raise MessageError(f"not usable JSON: {exc}") from None
+    except RecursionError:
+        raise MessageError("not usable JSON: nested too deeply") from None
 
 
 def _reasons(exc: ValidationError) -> str:
@@ -114,8 +118,8 @@ def parse_request(
 def request_id_of(payload: bytes) -> str | None:
     """The id of a request that failed validation, if it has a usable one (for the answer)."""
     try:
-        data = json.loads(payload.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError):
+        data = _load_json(payload)
+    except MessageError:
         return None
     value = data.get("id") if isinstance(data, dict) else None
     return value if isinstance(value, str) and 0 < len(value) <= 64 else None
