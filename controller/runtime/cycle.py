@@ -38,6 +38,8 @@ from drivers.errors import DriverError
 
 log = logging.getLogger(__name__)
 
+_RULES = RulesPolicy()  # the rung a failing policy drops to
+
 Writes = dict[str, dict[str, float]]  # device -> point -> value
 
 
@@ -83,6 +85,8 @@ class ControlCycle:
         self._diff = WriteDiff()
         self._boiler = plant.site.boiler.name if plant.site.boiler is not None else None
         self.overruns_total = 0
+        self.policy_failures_total = 0  # cycles whose policy raised and the rules stood in
+        self._policy_failing = False
 
     @property
     def histories(self) -> dict[str, UnitHistory]:
@@ -98,7 +102,7 @@ class ControlCycle:
         state = estimate(snapshot, self._plant.site)
         histories = self._histories.fold(state)
         situation = Situation(state, histories, self._plant.site, self._plant.control)
-        targets = self._policy.targets(situation, self._memory.targets)
+        targets = self._targets(situation)
         staged = stage(targets, situation, self._memory.commands)
         safe = self._safety(staged, situation)
         writes, errors = await self._write(safe.commands)
@@ -108,6 +112,23 @@ class ControlCycle:
         )
         self._publish(report)
         return report
+
+    def _targets(self, situation: Situation) -> Targets:
+        """The policy's targets; when it raises, the rules rung's for this cycle, so that a bug in
+        the plan follower or the operator desk never stops the plant's control."""
+        previous = self._memory.targets
+        try:
+            targets = self._policy.targets(situation, previous)
+        except Exception:
+            self.policy_failures_total += 1
+            if not self._policy_failing:
+                log.exception("dispatch: the policy raised; the rules run until it recovers")
+            self._policy_failing = True
+            return _RULES.targets(situation, previous)
+        if self._policy_failing:
+            log.warning("dispatch: the policy answers again")
+            self._policy_failing = False
+        return targets
 
     def _safety(self, staged: Commands, situation: Situation) -> SafetyResult:
         """Safety last; the tank-blind timer it hands back on advances with every cycle."""

@@ -135,6 +135,12 @@ class ControllerMetrics:
         self.overruns = CounterMirror(
             counter("hpctl_cycle_overruns", "Ticks skipped because a cycle ran late")
         )
+        self.policy_failures = CounterMirror(
+            counter(
+                "hpctl_dispatch_policy_failures",
+                "Cycles whose dispatch policy raised and the rules stood in",
+            )
+        )
         self.last_cycle = gauge(
             "hpctl_last_cycle_timestamp_seconds", "When the last cycle ran (Unix time)"
         )
@@ -302,6 +308,7 @@ class ControllerMetrics:
         self.decisions.observe(report.state, sources.planner, sources.policy, sources.market)
         if sources.cycle is not None:
             self.overruns.update(float(sources.cycle.overruns_total))
+            self.policy_failures.update(float(sources.cycle.policy_failures_total))
 
     def _observe_process(self, report: CycleReport) -> None:
         state = report.state

@@ -65,10 +65,14 @@ class OverrideSource(Protocol):
 
 
 class OverrunCounter(Protocol):
-    """The cycle, for the ticks it skipped because it ran late."""
+    """The cycle's own counters: ticks it skipped because it ran late, and cycles whose policy
+    raised (the rules stood in)."""
 
     @property
     def overruns_total(self) -> int: ...
+
+    @property
+    def policy_failures_total(self) -> int: ...
 
 
 @dataclass(frozen=True, slots=True)
