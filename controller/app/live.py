@@ -121,13 +121,36 @@ async def _run(plant: Plant, stop: asyncio.Event) -> int:
                     planning.cancel()
         finally:
             systemd.stopping()
-            errors = await cycle.hand_back()
-            for device, error in errors.items():
-                log.error("hand-back to local control failed for %s: %s", device, error)
-            ops.handed_back(errors, clock.now())
-            live.close()
-            log.info("stopped; units handed back to local control")
+            if plant.control.read_only:
+                # nothing was ever written: the units never left their own control
+                live.close()
+                log.info("stopped (read-only: nothing written, nothing to hand back)")
+            else:
+                errors = await cycle.hand_back()
+                for device, error in errors.items():
+                    log.error("hand-back to local control failed for %s: %s", device, error)
+                ops.handed_back(errors, clock.now())
+                live.close()
+                _log_hand_back(plant, errors)
     return 0
+
+
+def _log_hand_back(plant: Plant, errors: dict[str, str]) -> None:
+    """Say what the shutdown really did: a hand-back that reached no device is no hand-back."""
+    commanded = [name for name, m in plant.maps.items() if any(p.writable for p in m.points)]
+    if not errors:
+        log.info("stopped; units handed back to local control")
+    elif len(errors) >= len(commanded):
+        log.error(
+            "stopped; the hand-back reached no device: the units return to local control only "
+            "when their heartbeat times out"
+        )
+    else:
+        log.warning(
+            "stopped; handed back to local control except %s (those follow at their heartbeat "
+            "timeout)",
+            ", ".join(sorted(errors)),
+        )
 
 
 def _market(plant: Plant) -> MarketFeed | None:

@@ -5,14 +5,18 @@ the operator desk stands between the dispatch policy and the cycle only with MQT
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import signal
 from pathlib import Path
+
+import pytest
 
 from controller.app.demo import DEFAULT_PLANT
 from controller.app.live import compose_live, run_live
 from controller.config import MqttConfig, load_plant
 from controller.runtime.desk import OperatorDesk
+from controller.telemetry.audit import AUDIT_FILE, read_audit
 from drivers.clock import WallClock
 from drivers.pool import DriverPool
 from sim_plant.physics import PlantModel
@@ -93,3 +97,35 @@ async def test_with_mqtt_the_desk_wraps_the_dispatch_policy(tmp_path: Path) -> N
         assert live.metrics.sources.overrides is desk
     finally:
         live.close()
+
+
+async def test_a_read_only_run_stops_without_claiming_a_hand_back(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    plant = load_plant(DEFAULT_PLANT).with_control(
+        cycle_s=0.2, metrics_port=0, data_dir=str(tmp_path), policy="rules", read_only=True
+    )
+    model = PlantModel(plant.site, START)
+    caplog.set_level(logging.INFO, logger="controller")
+    async with PlantServers(plant.site, plant.maps, model) as servers:
+        live = plant.with_site(plant.site.with_ports(servers.ports))
+        stop = asyncio.Event()
+        task = asyncio.create_task(run_live(live, stop))
+        try:
+            audit = tmp_path / AUDIT_FILE
+            # the controller is up and cycling: its start is logged before the first tick
+            assert await _wait_for(
+                lambda: any(
+                    "read-only (nothing is written)" in r.getMessage() for r in caplog.records
+                )
+            )
+            await asyncio.sleep(0.5)  # a few cycles of 0.2 s (the test asserts nothing on time)
+        finally:
+            stop.set()
+            assert await asyncio.wait_for(task, timeout=60) == 0
+    messages = [record.getMessage() for record in caplog.records]
+    assert "stopped (read-only: nothing written, nothing to hand back)" in messages
+    assert not any("handed back" in message for message in messages)
+    assert read_audit(audit, kinds=["handback"]) == []
+    for unit in plant.site.units:  # never commanded, never handed back
+        assert model.value(unit.name, "remote_request") == 0
