@@ -14,9 +14,12 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 
 
 class StrictModel(BaseModel):
-    """Frozen, and unknown keys are errors: a misspelt key must not be silently ignored."""
+    """Frozen, finite, and unknown keys are errors: a misspelt key must not be silently
+    ignored."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # allow_inf_nan=False: a NaN or infinite limit would silently switch a protection off
+    # (a tank limit of nan never trips, an infinite hand-back delay never hands back)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 def describe_errors(

@@ -11,8 +11,9 @@ from __future__ import annotations
 import tomllib
 from pathlib import Path
 from typing import Annotated, Any, Literal, Self
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, ValidationError, model_validator
+from pydantic import Field, ValidationError, field_validator, model_validator
 
 from drivers.kinds import DeviceKind
 from drivers.pointmap import PointMap, PointMapError, load_point_map
@@ -31,7 +32,18 @@ class SiteError(ValueError):
 class PlantInfo(StrictModel):
     name: Annotated[str, Field(min_length=1)]
     description: str = ""
-    timezone: str = "Europe/Copenhagen"
+    timezone: str = "Europe/Copenhagen"  # market days and the daybook close at local midnight
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_timezone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(
+                f"unknown time zone '{value}' (an IANA name such as 'Europe/Copenhagen')"
+            ) from None
+        return value
 
 
 class OpcUaSecurity(StrictModel):
@@ -208,6 +220,18 @@ class SiteConfig(StrictModel):
     def _check_references(self) -> Self:
         if not self.units:
             raise ValueError("a plant needs at least one unit")
+        if not self.tanks:
+            raise ValueError("a plant needs at least one tank: the controller dispatches storage")
+        if self.network.return_temp_c >= self.network.supply_temp_min_c:
+            raise ValueError(
+                f"network: return_temp_c {self.network.return_temp_c:g} is not below "
+                f"supply_temp_min_c {self.network.supply_temp_min_c:g}"
+            )
+        if self.source.min_temp_c >= self.source.max_temp_c:
+            raise ValueError(
+                f"source: min_temp_c {self.source.min_temp_c:g} is not below "
+                f"max_temp_c {self.source.max_temp_c:g}"
+            )
         names = [device.name for device in self.devices()]
         duplicates = sorted({n for n in names if names.count(n) > 1})
         if duplicates:
@@ -233,12 +257,38 @@ class SiteConfig(StrictModel):
                     f"heat meter '{meter.name}': measures '{meter.measures}' is neither "
                     f"'{NETWORK}' nor a unit (units: {', '.join(sorted(unit_names))})"
                 )
+        self._check_addresses()
+        valve_users: dict[str, str] = {}
         for unit in self.units:
+            if unit.isolation_valve is not None:
+                other = valve_users.setdefault(unit.isolation_valve, unit.name)
+                if other != unit.name:
+                    raise ValueError(
+                        f"units '{other}' and '{unit.name}' share isolation_valve "
+                        f"'{unit.isolation_valve}': closing it for one would starve the other"
+                    )
             if unit.isolation_valve is not None and unit.isolation_valve not in valve_names:
                 raise ValueError(
                     f"unit '{unit.name}': isolation_valve '{unit.isolation_valve}' is not a valve"
                 )
         return self
+
+    def _check_addresses(self) -> None:
+        """Two devices at one address would read each other's values and take each other's
+        commands: Modbus device ids and OPC UA node prefixes are unique per connection."""
+        seen: dict[tuple[str, object], str] = {}
+        for device in self.devices():
+            protocol = self.connections[device.connection].protocol
+            address: object = device.device_id if protocol == "modbus" else device.prefix
+            other = seen.setdefault((device.connection, address), device.name)
+            if other != device.name:
+                what = (
+                    f"device_id {address}" if protocol == "modbus" else f"node prefix '{address}'"
+                )
+                raise ValueError(
+                    f"devices '{other}' and '{device.name}' have the same {what} on "
+                    f"connection '{device.connection}'"
+                )
 
     def devices(self) -> list[DeviceBinding]:
         return [binding for _, binding in self.bindings()]

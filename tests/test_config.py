@@ -67,6 +67,43 @@ def test_every_reference_plant_loads(path: Path) -> None:
             "source.mean_temp_c: Input should be a valid number",
         ),
         ("generic_valve.toml", "missing_valve.toml", "point map not found"),
+        # non-finite values that would switch a protection off
+        (
+            "max_temp_c = 85",
+            "max_temp_c = nan",
+            "tanks[0] 'tank1'.max_temp_c: Input should be a finite number",
+        ),
+        ("heat_max_kw = 10000", "heat_max_kw = inf", "Input should be a finite number"),
+        (
+            "[control]\ncycle_s = 5",
+            "[control]\ncycle_s = 5\n[control.safety]\nstale_handback_s = inf",
+            "control.safety.stale_handback_s: Input should be a finite number",
+        ),
+        (
+            'timezone = "Europe/Copenhagen"',
+            'timezone = "Europe/Copenhagn"',
+            "unknown time zone 'Europe/Copenhagn'",
+        ),
+        (
+            'connection = "plc"\ndevice_id = 2',
+            'connection = "plc"\ndevice_id = 1',
+            "devices 'hp1' and 'hp2' have the same device_id 1 on connection 'plc'",
+        ),
+        (
+            'isolation_valve = "v_hp2"',
+            'isolation_valve = "v_hp1"',
+            "units 'hp1' and 'hp2' share isolation_valve 'v_hp1'",
+        ),
+        (
+            "return_temp_c = 42",
+            "return_temp_c = 70",
+            "return_temp_c 70 is not below supply_temp_min_c",
+        ),
+        (
+            "max_temp_c = 20.0",
+            "max_temp_c = 0.5",
+            "source: min_temp_c 1 is not below max_temp_c 0.5",
+        ),
     ],
 )
 def test_bad_config_names_file_field_and_problem(
