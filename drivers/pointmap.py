@@ -187,6 +187,20 @@ class Point(StrictModel):
                 raise ValueError(f"safe_default {self.safe_default} is outside [min, max]")
         if self.scale == 0:
             raise ValueError("scale must not be zero")
+        if self.address is not None and self.address + self.data_type.register_count > 65536:
+            raise ValueError(
+                f"address {self.address} + {self.data_type.register_count} register(s) of a "
+                f"{self.data_type.value} runs past the register space (last address 65535)"
+            )
+        raw_range = INTEGER_RANGES.get(self.data_type)
+        if self.writable and raw_range is not None and self.value_map is None:
+            for limit in (self.min, self.max):
+                raw = ((limit or 0.0) - self.offset) / self.scale
+                if not raw_range[0] <= raw <= raw_range[1]:
+                    raise ValueError(
+                        f"write limit {limit:g} is raw {raw:g}, outside a "
+                        f"{self.data_type.value} [{raw_range[0]}, {raw_range[1]}]"
+                    )
         return self
 
 

@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, ValidationError, field_validator, model_validator
 
-from drivers.kinds import DeviceKind
+from drivers.kinds import DeviceKind, Role
 from drivers.pointmap import PointMap, PointMapError, load_point_map
 from drivers.schema import StrictModel, error_message
 
@@ -339,6 +339,8 @@ class SiteConfig(StrictModel):
                     f"{where}: map speaks {point_map.device.protocol}, but connection "
                     f"'{device.connection}' is {protocol}"
                 )
+            if isinstance(device, TankSpec):
+                _check_layers(where, point_map, device.layers)
             maps[device.name] = point_map
         return maps
 
@@ -373,3 +375,14 @@ def load_site(path: Path) -> SiteConfig:
     except tomllib.TOMLDecodeError as exc:
         raise SiteError(f"{path}: not valid TOML: {exc}") from None
     return parse_site(data, str(path), str(path.resolve().parent))
+
+
+def _check_layers(where: str, point_map: PointMap, layers: int) -> None:
+    """The estimate reads layers 1..N bottom to top: a gap or an extra index is a blind layer
+    or a sensor that is never read."""
+    indexes = sorted(p.index for p in point_map.points if p.role == Role.LAYER_TEMP_C and p.index)
+    if indexes != list(range(1, layers + 1)):
+        raise PointMapError(
+            f"{where}: the tank has {layers} layers, so the map needs layer_temp_c with index "
+            f"1..{layers} once each; it has {indexes}"
+        )

@@ -171,3 +171,21 @@ def test_a_changed_control_setting_is_validated() -> None:
         plant.with_planner(horizon_h=200)
     with pytest.raises(ConfigError, match=r"control\.staging: need soc_start_next"):
         plant.with_control(staging={"soc_start_next": 0.9})
+
+
+MAPS = PLANTS.parent / "pointmaps"
+
+
+def test_a_tank_map_without_every_layer_once_is_refused(tmp_path: Path) -> None:
+    plants = MAPS.parent / "plants"
+    tank_map = (MAPS / "generic_tank_8_layers.toml").read_text()
+    layer_8 = tank_map.index("index = 8")
+    gap = tmp_path / "tank_7.toml"
+    gap.write_text(tank_map[:layer_8] + "index = 9" + tank_map[layer_8 + len("index = 8") :])
+    plant = (plants / "river_20mw.toml").read_text()
+    plant = plant.replace("../pointmaps/generic_tank_8_layers.toml", str(gap))
+    plant = plant.replace("../pointmaps/", f"{MAPS}/")
+    path = tmp_path / "plant.toml"
+    path.write_text(plant)
+    with pytest.raises(ConfigError, match=r"needs layer_temp_c with index 1\.\.8 once each"):
+        load_plant(path)

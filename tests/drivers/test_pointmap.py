@@ -135,3 +135,44 @@ def test_every_shipped_map_loads() -> None:
     assert paths
     for path in paths:
         assert load_point_map(path).points
+
+
+@pytest.mark.parametrize(
+    ("point", "expected"),
+    [
+        (
+            'data_type = "uint16"\naddress = 4\nwritable = true\nmin = -5\nmax = 100000\n'
+            "safe_default = 0",
+            "write limit -5 is raw -5, outside a uint16 [0, 65535]",
+        ),
+        (
+            'data_type = "int16"\naddress = 4\nwritable = true\nscale = 0.1\nmin = 0\n'
+            "max = 5000\nsafe_default = 0",
+            "write limit 5000 is raw 50000, outside a int16 [-32768, 32767]",
+        ),
+        (
+            'data_type = "float32"\naddress = 65535\nwritable = true\nmin = 0\nmax = 10\n'
+            "safe_default = 0",
+            "address 65535 + 2 register(s) of a float32 runs past the register space",
+        ),
+        (
+            'data_type = "float32"\naddress = 4\nwritable = true\nmin = "-inf"\nmax = 10\n'
+            "safe_default = 0",
+            "Input should be a finite number",
+        ),
+        ('data_type = "float32"\naddress = 4\nscale = nan', "Input should be a finite number"),
+        ('data_type = "float32"\naddress = 4\nmax_age_s = inf', "Input should be a finite number"),
+    ],
+)
+def test_values_outside_the_data_type_or_not_finite_are_refused(
+    tmp_path: Path, point: str, expected: str
+) -> None:
+    path = write_map(
+        tmp_path,
+        f'\n[[points]]\nname = "heat_setpoint_kw"\nrole = "heat_setpoint_kw"\n'
+        f'table = "holding"\n{point}\n',
+    )
+    with pytest.raises(PointMapError) as error:
+        load_point_map(path)
+    assert "point 'heat_setpoint_kw'" in str(error.value)
+    assert expected in str(error.value)
