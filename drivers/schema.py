@@ -8,9 +8,15 @@ has one) and what is wrong.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, get_args, get_origin
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict, ValidationError, ValidationInfo, field_validator
+
+
+def _admits_bool(annotation: Any) -> bool:
+    if annotation is bool or annotation is Any:
+        return True
+    return any(_admits_bool(arg) for arg in get_args(annotation))
 
 
 class StrictModel(BaseModel):
@@ -20,6 +26,15 @@ class StrictModel(BaseModel):
     # allow_inf_nan=False: a NaN or infinite limit would silently switch a protection off
     # (a tank limit of nan never trips, an infinite hand-back delay never hands back)
     model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _no_bool_as_number(cls, value: Any, info: ValidationInfo) -> Any:
+        """`min_run_s = true` must not be read as 1 s: a boolean is only a boolean."""
+        field = cls.model_fields.get(info.field_name or "")
+        if isinstance(value, bool) and field is not None and not _admits_bool(field.annotation):
+            raise ValueError(f"{str(value).lower()} is a boolean, not a {_kind(field.annotation)}")
+        return value
 
 
 def describe_errors(
@@ -92,3 +107,11 @@ def _join(parts: list[str], labels: Mapping[str, str]) -> str:
             rest = ".".join(parts[index + 1 :])
             return head + (f" field '{rest}'" if rest else "")
     return ".".join(parts)
+
+
+def _kind(annotation: Any) -> str:
+    """A short name of what a field takes, for the error."""
+    base = get_args(annotation)[0] if get_origin(annotation) is not None else annotation
+    return (
+        getattr(base, "__name__", "value").replace("float", "number").replace("int", "whole number")
+    )

@@ -67,6 +67,12 @@ def test_every_reference_plant_loads(path: Path) -> None:
             "source.mean_temp_c: Input should be a valid number",
         ),
         ("generic_valve.toml", "missing_valve.toml", "point map not found"),
+        # a boolean is not a number: min_run_s = true used to be 1 s
+        (
+            "min_run_s = 1800",
+            "min_run_s = true",
+            "units[0] 'hp1'.min_run_s: true is a boolean, not a number",
+        ),
         # non-finite values that would switch a protection off
         (
             "max_temp_c = 85",
