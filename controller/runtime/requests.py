@@ -8,8 +8,9 @@ from typing import Annotated, Literal
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, TypeAdapter
 
 RequestId = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")]
-Priority = Annotated[int, Field(ge=0, le=100)]
-Kw = Annotated[float, Field(ge=0, le=1_000_000, allow_inf_nan=False)]
+# strict: "priority": true is not 1, "on": "yes" is not true, "heat_kw": "500" is not a number
+Priority = Annotated[int, Field(ge=0, le=100, strict=True)]
+Kw = Annotated[float, Field(ge=0, le=1_000_000, allow_inf_nan=False, strict=True)]
 Operator = Annotated[str, Field(max_length=64)]
 
 
@@ -26,7 +27,7 @@ class ManualRequest(_Request):
 
     kind: Literal["manual"]
     unit: str
-    on: bool
+    on: Annotated[bool, Field(strict=True)]
     heat_kw: Kw | None = None
     expires_utc: AwareDatetime
 

@@ -53,7 +53,7 @@ def _on_the_hour(value: datetime) -> datetime:
 class PricePoint(_Message):
     start_utc: AwareDatetime
     # the harmonised day-ahead clearing limits of the European market coupling
-    price_eur_per_mwh: Annotated[float, Field(ge=-500, le=4000, allow_inf_nan=False)]
+    price_eur_per_mwh: Annotated[float, Field(ge=-500, le=4000, allow_inf_nan=False, strict=True)]
 
     @field_validator("start_utc")
     @classmethod
@@ -70,7 +70,7 @@ class PriceUpdate(_Message):
 
 class CarbonPoint(_Message):
     start_utc: AwareDatetime
-    carbon_g_per_kwh: Annotated[float, Field(ge=0, le=2000, allow_inf_nan=False)]
+    carbon_g_per_kwh: Annotated[float, Field(ge=0, le=2000, allow_inf_nan=False, strict=True)]
 
     @field_validator("start_utc")
     @classmethod

@@ -1,0 +1,37 @@
+"""Operator requests are read strictly: a field of the wrong type is refused, not coerced."""
+
+from __future__ import annotations
+
+import pytest
+from pydantic import ValidationError
+
+from controller.runtime.requests import REQUEST_ADAPTER
+
+EXPIRES = "2030-01-01T00:00:00Z"
+
+
+@pytest.mark.parametrize(
+    ("changes", "field"),
+    [
+        ({"kind": "manual", "unit": "hp1", "on": "yes"}, "manual.on"),
+        ({"kind": "manual", "unit": "hp1", "on": 1}, "manual.on"),
+        ({"kind": "manual", "unit": "hp1", "on": True, "priority": True}, "manual.priority"),
+        ({"kind": "setpoint", "unit": "hp1", "heat_kw": "500"}, "setpoint.heat_kw"),
+        ({"kind": "curtail", "max_power_kw": True}, "curtail.max_power_kw"),
+    ],
+)
+def test_a_field_of_the_wrong_type_is_refused_not_coerced(
+    changes: dict[str, object], field: str
+) -> None:
+    request = {"id": "r1", "priority": 50, "expires_utc": EXPIRES, **changes}
+    with pytest.raises(ValidationError) as caught:
+        REQUEST_ADAPTER.validate_python(request)
+    assert field in str(caught.value)
+
+
+def test_a_well_typed_request_is_read() -> None:
+    request = REQUEST_ADAPTER.validate_python(
+        {"id": "r1", "kind": "setpoint", "unit": "hp1", "heat_kw": 500, "priority": 5,
+         "expires_utc": EXPIRES}
+    )  # fmt: skip
+    assert request.kind == "setpoint" and request.heat_kw == 500.0

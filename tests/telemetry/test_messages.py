@@ -1,0 +1,42 @@
+"""The bridge's market messages: strict numbers, and JSON that Python cannot use is a message
+error (the bridge's garbage), never an exception of another kind."""
+
+from __future__ import annotations
+
+import pytest
+
+from controller.telemetry.mqtt.messages import MessageError, parse_carbon, parse_prices
+
+HOUR = "2024-01-08T00:00:00Z"
+
+
+def test_a_price_given_as_text_is_refused() -> None:
+    with pytest.raises(MessageError, match="price_eur_per_mwh"):
+        parse_prices(
+            b'{"prices": [{"start_utc": "%s", "price_eur_per_mwh": "50"}]}' % HOUR.encode()
+        )
+    update = parse_prices(
+        b'{"prices": [{"start_utc": "%s", "price_eur_per_mwh": 50}]}' % HOUR.encode()
+    )
+    assert update.prices[0].price_eur_per_mwh == 50.0
+
+
+def test_a_carbon_value_given_as_a_boolean_is_refused() -> None:
+    with pytest.raises(MessageError, match="carbon_g_per_kwh"):
+        parse_carbon(b'{"values": [{"start_utc": "%s", "carbon_g_per_kwh": true}]}' % HOUR.encode())
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        b'{"prices": [{"start_utc": "2024-01-08T00:00:00Z", "price_eur_per_mwh": '
+        + b"9" * 5000
+        + b"}]}",
+        b"[" * 100_000 + b"]" * 100_000,
+        b"\xff\xfe not utf-8",
+    ],
+    ids=["5000-digit number", "nested 100000 deep", "not UTF-8"],
+)
+def test_unusable_json_is_a_message_error(payload: bytes) -> None:
+    with pytest.raises(MessageError):
+        parse_prices(payload)
