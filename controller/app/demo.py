@@ -23,12 +23,14 @@ from controller.runtime.dispatch import build_dispatch
 from controller.runtime.market import ScenarioMarket
 from controller.scenarios import default_scenario_path
 from controller.telemetry.metrics import ControllerMetrics
+from controller.telemetry.progress import ProgressBars
 from drivers.clock import SimClock
 from drivers.scenario import Scenario, load_scenario
 from sim_plant.physics import PlantModel
 
 DEFAULT_PLANT = Path(__file__).resolve().parents[2] / "deploy" / "plants" / "river_20mw.toml"
 DEFAULT_START_OFFSET = timedelta(days=2)  # leaves two days of history before the demo day
+_BAR_LABEL = "demo"
 
 
 @dataclass
@@ -109,25 +111,6 @@ class DemoSummary:
         return "\n".join(lines)
 
 
-class _Progress:
-    def __init__(self, total: int, stream: TextIO | None) -> None:
-        self._total = max(1, total)
-        self._stream = stream
-        self._shown = -1
-
-    def update(self, done: int) -> None:
-        if self._stream is None:
-            return
-        percent = done * 100 // self._total
-        if percent != self._shown and (percent % 5 == 0 or self._stream.isatty()):
-            self._shown = percent
-            bar = "#" * (percent // 4) + "." * (25 - percent // 4)
-            self._stream.write(f"\r  [{bar}] {percent:3d}%")
-            if done >= self._total:
-                self._stream.write("\n")
-            self._stream.flush()
-
-
 async def run_demo(
     plant: Plant,
     scenario: Scenario,
@@ -179,7 +162,14 @@ async def run_demo(
                 )
             )
             cycle.add_observer(metrics)
-        await lockstep.run(steps, _Progress(steps, progress).update)
+        if progress is None:
+            await lockstep.run(steps)
+        else:
+            bars = ProgressBars({_BAR_LABEL: steps}, progress, unit="cycles")
+            try:
+                await lockstep.run(steps, lambda done: bars.update(_BAR_LABEL, done))
+            finally:
+                bars.close()
         await cycle.hand_back()
     wall_s = time.perf_counter() - wall_start
     recorder.finish()

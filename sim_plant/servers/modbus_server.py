@@ -25,6 +25,7 @@ from typing import Any, Literal, cast
 from pymodbus.constants import ExcCodes
 from pymodbus.exceptions import NoSuchIdException
 from pymodbus.server import ModbusTcpServer
+from pymodbus.server.requesthandler import ServerRequestHandler
 from pymodbus.simulator import DataType as SimType
 from pymodbus.simulator import SimData, SimDevice
 
@@ -253,6 +254,29 @@ class _CommDropGate:
         return list(self._inner.device_ids())
 
 
+class _PromptRequestHandler(ServerRequestHandler):
+    """Answers a request in the server's own event loop without a detour through another thread.
+
+    pymodbus hands every decoded request to `run_coroutine_threadsafe`, which wakes the loop
+    through its self-pipe (two system calls and one more loop pass per request) before the
+    answer is even started; this server and its clients share one loop, so a task does.
+    """
+
+    def __init__(self, *args: Any) -> None:
+        super().__init__(*args)  # type: ignore[no-untyped-call]
+        self._answering: set[asyncio.Task[None]] = set()
+
+    def handle_later(self) -> None:
+        task = self.loop.create_task(self.handle_request())  # type: ignore[no-untyped-call]
+        self._answering.add(task)
+        task.add_done_callback(self._answering.discard)
+
+
+class _PromptModbusTcpServer(ModbusTcpServer):
+    def callback_new_connection(self) -> ServerRequestHandler:
+        return _PromptRequestHandler(self, self.trace_packet, self.trace_pdu, self.trace_connect)
+
+
 async def _unknown_unit(*_args: object) -> ExcCodes:
     return ExcCodes.GATEWAY_PATH_UNAVIABLE
 
@@ -292,7 +316,7 @@ class ModbusPlantServer:
             # id 0 answers every unit id nobody else serves; it spans the whole address range
             catch_all = SimData(address=0, count=65536, values=0, datatype=SimType.REGISTERS)
             sim_devices.append(SimDevice(id=0, simdata=catch_all, action=_unknown_unit))
-        server = ModbusTcpServer(
+        server = _PromptModbusTcpServer(
             sim_devices, address=(self._host, self._requested_port), ignore_missing_devices=True
         )
         server.context = cast(Any, _CommDropGate(server.context, self._is_dropped))
