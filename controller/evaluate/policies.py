@@ -49,7 +49,7 @@ class ReplayPlanner(PlannerService):
         clock: Clock,
         forecast: Callable[[PlantState, Forecast], Forecast],
     ) -> None:
-        super().__init__(plant, market, clock, solve_inline=True)
+        super().__init__(plant, market, clock)
         self._forecast = forecast
         self.solve_times_s: list[float] = []
         self.statuses: Counter[str] = Counter()

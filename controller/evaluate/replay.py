@@ -1,8 +1,8 @@
 """One policy over the replayed period, on the lockstep loop the demo and the SIL tests run.
 
 Each step (`controller.app.lockstep.Lockstep`): the plant steps under the scenario's boundary
-(the step's start), simulated time moves, the planner re-plans if it is due (in this thread:
-the step waits for the plan so runs are repeatable), and `controller.runtime.cycle.ControlCycle`
+(the step's start), simulated time moves, the planner re-plans if it is due (in its worker
+thread; the step waits for it so runs are repeatable), and `controller.runtime.cycle.ControlCycle`
 runs its estimate, policy, staging, safety and writes against the model. No sockets: the model
 is the driver pool. The run recorder reads the meters off the model's cumulative counters and
 charges them at the price in force during the step.

@@ -50,19 +50,9 @@ class PlannerService:
     """Owns the current and last plan; re-plans on its cadence, on new prices, on deviation."""
 
     def __init__(
-        self,
-        plant: Plant,
-        market: MarketFeed,
-        clock: Clock,
-        observations: HourlyLog | None = None,
-        *,
-        solve_inline: bool = False,
+        self, plant: Plant, market: MarketFeed, clock: Clock, observations: HourlyLog | None = None
     ) -> None:
-        """`solve_inline`: solve in the caller's thread, for offline replays whose step waits
-        for the plan anyway (a thread hand-off per plan only costs them time); live, the
-        solve runs in a worker thread so that the fast cycle never waits."""
         self._plant = plant
-        self._solve_inline = solve_inline
         self._market = market
         self._clock = clock
         self.observations = observations or HourlyLog()
@@ -142,7 +132,7 @@ class PlannerService:
         return await self.replan()
 
     async def replan(self) -> Plan | None:
-        """Solve (live: in a worker thread, the fast cycle never waits for this)."""
+        """Solve in a worker thread; the fast cycle never waits for this."""
         state = self._state
         if state is None:
             return None
@@ -153,10 +143,7 @@ class PlannerService:
         self._planned_available = available
         self._prices_until = forecast.prices_known_until
         try:
-            if self._solve_inline:
-                plan = solve_plan(inputs, previous, cold_start=True)
-            else:
-                plan = await asyncio.to_thread(solve_plan, inputs, previous, cold_start=True)
+            plan = await asyncio.to_thread(solve_plan, inputs, previous, cold_start=True)
         except Exception:  # the solver must never take the controller down with it
             log.exception("planner failed")
             self.solve_failures_total += 1
