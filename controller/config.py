@@ -186,6 +186,16 @@ class Plant:
         control = self.control.model_copy(update={"cycle_s": step_s})
         return Plant(path=self.path, site=self.site, control=control, maps=self.maps)
 
+    def with_offline_horizon(self, horizon_h: float) -> Plant:
+        """A copy planning over `horizon_h` hours, beyond the live bound of 96 h: the
+        evaluator's lower bound is one program over the whole replayed period (a year is
+        8,784 h). Unvalidated like `with_replay_step`: only `horizon_h` changes."""
+        if not horizon_h > 0:
+            raise ConfigError(f"{self.path}: offline horizon {horizon_h} h is not positive")
+        planner = self.control.planner.model_copy(update={"horizon_h": horizon_h})
+        control = self.control.model_copy(update={"planner": planner})
+        return Plant(path=self.path, site=self.site, control=control, maps=self.maps)
+
     def with_planner(self, **changes: object) -> Plant:
         """A copy with `[control.planner]` settings changed, validated."""
         title = f"{self.path}: invalid [control.planner] change"

@@ -160,7 +160,12 @@ def perfect(
     horizon_h: float = PERFECT_HORIZON_H,
 ) -> PolicySetup:
     """The same planning knowing the future exactly, re-solved daily over `horizon_h`."""
-    plant = _planner_plant(plant, horizon_h, 86400.0, horizon_h * 3600.0, carbon_price_eur_per_t)
+    plant = _planner_plant(
+        plant, PERFECT_HORIZON_H, 86400.0, horizon_h * 3600.0, carbon_price_eur_per_t
+    )
+    if horizon_h != PERFECT_HORIZON_H:
+        # the lower bound plans the whole period at once, beyond the live horizon's bound
+        plant = plant.with_offline_horizon(horizon_h)
     last_hour = data.hours
 
     def truth(state: PlantState, base: Forecast) -> Forecast:

@@ -67,6 +67,8 @@ class PlannerService:
         self._prices_until: datetime | None = None
         self._state: PlantState | None = None
         self._histories: dict[str, UnitHistory] = {}
+        self._scanned_prices: dict[datetime, float] | None = None
+        self._latest_price: datetime | None = None
 
     # --- feeding -------------------------------------------------------------------------
     def observe(self, report: CycleReport) -> None:
@@ -84,7 +86,8 @@ class PlannerService:
         if state is None or state.energy_kwh is None:
             return False
         prices, known_until = self._market.prices(state.now_utc)
-        if not any(hour >= state.now_utc - HOUR for hour in prices):
+        latest = self._latest_price_hour(prices)
+        if latest is None or latest < state.now_utc - HOUR:
             # no price for now or later: a plan would optimise against invented prices; the
             # ladder stays on the rules until the market speaks
             return False
@@ -106,6 +109,15 @@ class PlannerService:
             and abs(planned_kwh - energy_kwh) > config.replan_soc_deviation * state.capacity_kwh
         )
         return drifted and since_s >= 300.0
+
+    def _latest_price_hour(self, prices: dict[datetime, float]) -> datetime | None:
+        """The last hour with a price. Asked every cycle: feeds that keep handing out the same
+        dict (cached within the hour, or a whole year known at once) are scanned only once;
+        a scan every cycle made a replayed year quadratic in its length."""
+        if prices is not self._scanned_prices:
+            self._scanned_prices = prices
+            self._latest_price = max(prices, default=None)
+        return self._latest_price
 
     def _available(self, state: PlantState) -> frozenset[str]:
         return frozenset(

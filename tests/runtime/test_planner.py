@@ -141,3 +141,26 @@ async def test_no_plan_without_prices() -> None:
         PlanPolicy(plant, service).targets(situation(plant, state, histories), None).source
         == "rules"
     )
+
+
+async def test_prices_that_arrive_in_the_same_dict_object_or_a_new_one_are_seen() -> None:
+    """A feed may hand out one dict for the whole run (the evaluator's perfect market) or a
+    new one when prices change: either way a price for now makes a plan due."""
+    plant = river()
+
+    class LateMarket:
+        def __init__(self) -> None:
+            self.book: dict[datetime, float] = {T0 - timedelta(hours=3): 50.0}
+
+        def prices(self, now_utc: datetime) -> tuple[dict[datetime, float], datetime]:
+            return self.book, max(self.book) + timedelta(hours=1)
+
+        def carbon(self, now_utc: datetime) -> dict[datetime, float]:
+            return {}
+
+    market = LateMarket()
+    service = PlannerService(plant, market, SimClock(T0))
+    service.observe(cycle_report(plant_state(T0, 0.0)))
+    assert not service.due()  # the only price is three hours old
+    market.book = {**market.book, T0: 60.0}
+    assert service.due()
