@@ -112,6 +112,4 @@ def _join(parts: list[str], labels: Mapping[str, str]) -> str:
 def _kind(annotation: Any) -> str:
     """A short name of what a field takes, for the error."""
     base = get_args(annotation)[0] if get_origin(annotation) is not None else annotation
-    return (
-        getattr(base, "__name__", "value").replace("float", "number").replace("int", "whole number")
-    )
+    return {float: "number", int: "whole number"}.get(base, "value")

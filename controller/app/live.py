@@ -131,13 +131,12 @@ async def _run(plant: Plant, stop: asyncio.Event) -> int:
                     log.error("hand-back to local control failed for %s: %s", device, error)
                 ops.handed_back(errors, clock.now())
                 live.close()
-                _log_hand_back(plant, errors)
+                _log_hand_back(cycle.commanded_devices, errors)
     return 0
 
 
-def _log_hand_back(plant: Plant, errors: dict[str, str]) -> None:
+def _log_hand_back(commanded: list[str], errors: dict[str, str]) -> None:
     """Say what the shutdown really did: a hand-back that reached no device is no hand-back."""
-    commanded = [name for name, m in plant.maps.items() if any(p.writable for p in m.points)]
     if not errors:
         log.info("stopped; units handed back to local control")
     elif len(errors) >= len(commanded):

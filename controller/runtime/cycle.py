@@ -210,16 +210,20 @@ class ControlCycle:
                 self._diff.accepted(device, writes[device])
         return errors
 
-    async def hand_back(self) -> dict[str, str]:
-        """Write every unit's and valve's safe defaults: the equipment's own control takes over."""
-        if self._plant.control.read_only:
-            return {}
-        devices = [
+    @property
+    def commanded_devices(self) -> list[str]:
+        """The devices with writable points: those a hand-back writes safe defaults to."""
+        return [
             name
             for name, point_map in self._plant.maps.items()
             if any(p.writable for p in point_map.points)
         ]
-        values = handback_points(self._plant.maps, devices)
+
+    async def hand_back(self) -> dict[str, str]:
+        """Write every unit's and valve's safe defaults: the equipment's own control takes over."""
+        if self._plant.control.read_only:
+            return {}
+        values = handback_points(self._plant.maps, self.commanded_devices)
         errors = await self._write_all(values)
         for device in values:
             self._diff.forget(device)

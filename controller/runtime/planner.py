@@ -22,7 +22,7 @@ from controller.core.forecast import (
     weather_forecast,
 )
 from controller.core.history import UnitHistory
-from controller.core.plan import Plan, PlanInputs, UnitPlanData, solve_plan
+from controller.core.plan import Plan, PlanInputs, UnitPlanData, boiler_terms, solve_plan
 from controller.core.report import CycleReport
 from controller.core.rules import unit_available
 from controller.core.stage import supply_setpoint_c
@@ -304,10 +304,7 @@ class PlannerService:
             storage_terminal_kwh=state.capacity_kwh
             * (staging.soc_target - staging.soc_reserve_plan),
             storage_terminal_value_eur_per_kwh=None,
-            boiler_heat_max_kw=boiler.heat_max_kw if boiler else 0.0,
-            boiler_efficiency=boiler.efficiency if boiler else 1.0,
-            boiler_fuel_price_eur_per_mwh=boiler.fuel_price_eur_per_mwh if boiler else 0.0,
-            boiler_fuel_carbon_g_per_kwh=boiler.fuel_carbon_g_per_kwh if boiler else 0.0,
+            **boiler_terms(boiler),
             carbon_price_eur_per_t=config.carbon_price_eur_per_t,
             grid_import_limit_kw=config.grid_import_limit_kw,
             emissions_cap_kg=config.emissions_cap_kg,

@@ -12,7 +12,7 @@ from datetime import date
 
 from controller.config import ControlConfig
 from controller.core.cop import unit_cop
-from controller.core.plan import PlanInputs, UnitPlanData, solve_plan
+from controller.core.plan import PlanInputs, UnitPlanData, boiler_terms, solve_plan
 from controller.core.stage import supply_setpoint_c
 from controller.telemetry.daybook import DayBook, DayRecord
 from drivers.site import SiteConfig
@@ -98,10 +98,7 @@ def hindsight_inputs(day: DayRecord, site: SiteConfig, control: ControlConfig) -
         storage_max_discharge_kw=None,
         storage_terminal_kwh=terminal_kwh,
         storage_terminal_value_eur_per_kwh=None,
-        boiler_heat_max_kw=boiler.heat_max_kw if boiler else 0.0,
-        boiler_efficiency=boiler.efficiency if boiler else 1.0,
-        boiler_fuel_price_eur_per_mwh=boiler.fuel_price_eur_per_mwh if boiler else 0.0,
-        boiler_fuel_carbon_g_per_kwh=boiler.fuel_carbon_g_per_kwh if boiler else 0.0,
+        **boiler_terms(boiler),
         carbon_price_eur_per_t=config.carbon_price_eur_per_t,
         grid_import_limit_kw=config.grid_import_limit_kw,
         unmet_penalty_eur_per_mwh=config.unmet_penalty_eur_per_mwh,

@@ -12,7 +12,7 @@ from controller.core.estimate import PlantState, estimate
 from controller.core.history import UnitHistory
 from controller.core.situation import Situation
 from drivers.kinds import Role, StateCode
-from drivers.site import SiteConfig
+from drivers.site import HeatMeterSpec, SiteConfig
 
 RIVER = Path(__file__).resolve().parents[2] / "deploy" / "plants" / "river_20mw.toml"
 T0 = datetime(2024, 1, 8, tzinfo=UTC)
@@ -92,3 +92,18 @@ def estimated(
 ) -> PlantState:
     """The estimate of a plant with every point GOOD, uniform tank, these units running."""
     return estimate(plant_snapshot(plant.site, tank_c, running, now_s=now_s), plant.site)
+
+
+def with_heat_meters(site: SiteConfig, *meters: tuple[str, str]) -> SiteConfig:
+    """The site with heat meters (name, measures) on its "plc" connection, the shipped map."""
+    bound = [
+        HeatMeterSpec(
+            name=name,
+            pointmap="../pointmaps/generic_heat_meter.toml",
+            connection="plc",
+            device_id=30 + i,
+            measures=measures,
+        )
+        for i, (name, measures) in enumerate(meters)
+    ]
+    return site.model_copy(update={"heat_meters": bound})

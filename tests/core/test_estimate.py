@@ -9,8 +9,7 @@ import pytest
 from controller.config import ConfigError, Plant, load_plant
 from controller.core.estimate import estimate, tank_soc
 from drivers.kinds import Role
-from drivers.site import HeatMeterSpec
-from tests.core.fakes import RIVER, plant_snapshot, river
+from tests.core.fakes import RIVER, plant_snapshot, river, with_heat_meters
 
 
 def test_soc_from_layers_spans_min_to_max() -> None:
@@ -23,19 +22,9 @@ def test_soc_from_layers_spans_min_to_max() -> None:
 
 
 def _with_meters(*meters: tuple[str, str]) -> Plant:
-    """The river plant with heat meters bound (name, measures), the shipped heat-meter map."""
+    """The river plant with heat meters bound (name, measures)."""
     plant = river()
-    bound = [
-        HeatMeterSpec(
-            name=name,
-            pointmap="../pointmaps/generic_heat_meter.toml",
-            connection="plc",
-            device_id=30 + i,
-            measures=measures,
-        )
-        for i, (name, measures) in enumerate(meters)
-    ]
-    return plant.with_site(plant.site.model_copy(update={"heat_meters": bound}))
+    return plant.with_site(with_heat_meters(plant.site, *meters))
 
 
 def test_heat_meters_are_read_and_a_lost_plant_io_demand_falls_back_to_the_network_meters() -> None:

@@ -8,27 +8,18 @@ from pathlib import Path
 import pytest
 
 from drivers.kinds import Role
-from drivers.site import HeatMeterSpec, load_site
+from drivers.site import load_site
 from sim_plant.physics import Boundary, PlantModel
 from sim_plant.physics.heat_meters import flow_m3_per_h
+from tests.core.fakes import with_heat_meters
 
 RIVER = Path(__file__).resolve().parents[2] / "deploy" / "plants" / "river_20mw.toml"
 START = datetime(2024, 1, 8, tzinfo=UTC)
 
 
 def _model() -> PlantModel:
-    site = load_site(RIVER)
-    meters = [
-        HeatMeterSpec(
-            name=name,
-            pointmap="../pointmaps/generic_heat_meter.toml",
-            connection="plc",
-            device_id=30 + i,
-            measures=measures,
-        )
-        for i, (name, measures) in enumerate((("outlet", "network"), ("hp1_meter", "hp1")))
-    ]
-    model = PlantModel(site.model_copy(update={"heat_meters": meters}), START)
+    site = with_heat_meters(load_site(RIVER), ("outlet", "network"), ("hp1_meter", "hp1"))
+    model = PlantModel(site, START)
     for unit in ("hp1", "hp2"):
         model.command(unit, Role.REMOTE_REQUEST, 1.0)
         model.command(unit, Role.ENABLE_CMD, 1.0)

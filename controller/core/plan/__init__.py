@@ -4,7 +4,7 @@
 `solve_plan` solves them under a time limit and gap and returns an immutable `Plan`.
 """
 
-from controller.core.plan.inputs import PlanInputs, UnitPlanData
+from controller.core.plan.inputs import PlanInputs, UnitPlanData, boiler_terms
 from controller.core.plan.model import MilpModel, VarIndex, build_model, power_coefficients
 from controller.core.plan.result import Plan
 from controller.core.plan.solve import SolverOutcome, solve_model, solve_plan
@@ -16,6 +16,7 @@ __all__ = [
     "SolverOutcome",
     "UnitPlanData",
     "VarIndex",
+    "boiler_terms",
     "build_model",
     "power_coefficients",
     "solve_model",

@@ -10,6 +10,35 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TypedDict
+
+from drivers.site import BoilerSpec
+
+
+class BoilerTerms(TypedDict):
+    """The boiler's share of `PlanInputs`, as keyword arguments."""
+
+    boiler_heat_max_kw: float
+    boiler_efficiency: float
+    boiler_fuel_price_eur_per_mwh: float
+    boiler_fuel_carbon_g_per_kwh: float
+
+
+def boiler_terms(boiler: BoilerSpec | None) -> BoilerTerms:
+    """What the planner knows of the plant's boiler; a plant without one has a 0 kW boiler."""
+    if boiler is None:
+        return BoilerTerms(
+            boiler_heat_max_kw=0.0,
+            boiler_efficiency=1.0,
+            boiler_fuel_price_eur_per_mwh=0.0,
+            boiler_fuel_carbon_g_per_kwh=0.0,
+        )
+    return BoilerTerms(
+        boiler_heat_max_kw=boiler.heat_max_kw,
+        boiler_efficiency=boiler.efficiency,
+        boiler_fuel_price_eur_per_mwh=boiler.fuel_price_eur_per_mwh,
+        boiler_fuel_carbon_g_per_kwh=boiler.fuel_carbon_g_per_kwh,
+    )
 
 
 def _check_series(name: str, values: tuple[float, ...], steps: int) -> None:
