@@ -1,8 +1,9 @@
 """Scenario CSV: the time series a replay, demo or simulation runs on.
 
 Columns: `timestamp_utc` (ISO 8601, UTC) and `price_eur_per_mwh` are required; optional
-`carbon_g_per_kwh`, `outdoor_temp_c`, `heat_demand_kw`, `source_temp_c`; other columns are
-ignored. Rows are hourly or finer, strictly increasing. A bad file is refused with its line
+`carbon_g_per_kwh`, `outdoor_temp_c`, `heat_demand_kw`, `source_temp_c` and
+`fuel_price_eur_per_mwh` (the boiler's fuel, per MWh of fuel: overrides the plant file's
+constant where given); other columns are ignored. Rows are hourly or finer, strictly increasing. A bad file is refused with its line
 number and the reason, never half-read. Values hold from their timestamp until the next row.
 """
 
@@ -16,7 +17,14 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 REQUIRED_COLUMNS = ("timestamp_utc", "price_eur_per_mwh")
-OPTIONAL_COLUMNS = ("carbon_g_per_kwh", "outdoor_temp_c", "heat_demand_kw", "source_temp_c")
+OPTIONAL_COLUMNS = (
+    "carbon_g_per_kwh",
+    "outdoor_temp_c",
+    "heat_demand_kw",
+    "source_temp_c",
+    "fuel_price_eur_per_mwh",
+)
+NON_NEGATIVE_COLUMNS = ("heat_demand_kw", "carbon_g_per_kwh", "fuel_price_eur_per_mwh")
 MAX_STEP = timedelta(hours=1)
 
 
@@ -32,6 +40,7 @@ class ScenarioRow:
     outdoor_temp_c: float | None
     heat_demand_kw: float | None
     source_temp_c: float | None
+    fuel_price_eur_per_mwh: float | None = None
 
 
 @dataclass(frozen=True)
@@ -164,8 +173,8 @@ def _parse_row(fields: list[str], position: dict[str, int]) -> ScenarioRow:
             raise ValueError(f"'{name}' is not a number: '{text}'") from None
         if not math.isfinite(number):
             raise ValueError(f"'{name}' is not finite: '{text}'")
-        if name == "heat_demand_kw" and number < 0:
-            raise ValueError(f"'heat_demand_kw' is negative: {number}")
+        if name in NON_NEGATIVE_COLUMNS and number < 0:
+            raise ValueError(f"'{name}' is negative: {number}")
         values[name] = number
     price = values["price_eur_per_mwh"]
     assert price is not None  # required column, checked above
@@ -176,4 +185,5 @@ def _parse_row(fields: list[str], position: dict[str, int]) -> ScenarioRow:
         outdoor_temp_c=values["outdoor_temp_c"],
         heat_demand_kw=values["heat_demand_kw"],
         source_temp_c=values["source_temp_c"],
+        fuel_price_eur_per_mwh=values["fuel_price_eur_per_mwh"],
     )

@@ -159,6 +159,9 @@ class BoilerSpec(DeviceBinding):
     efficiency: Annotated[float, Field(gt=0, le=1.1)] = 0.92
     fuel_price_eur_per_mwh: Annotated[float, Field(ge=0)] = 45.0  # per MWh of fuel
     fuel_carbon_g_per_kwh: Annotated[float, Field(ge=0)] = 202.0  # natural gas, per kWh fuel
+    # the installation's combustion units total over 20 MW rated thermal input: it is in the
+    # EU ETS and pays allowances for the boiler's CO2 (cash, at the plant's carbon price)
+    in_emissions_trading: bool = False
     startup_delay_s: Annotated[float, Field(ge=0)] = 60.0
     heartbeat_timeout_s: Annotated[float, Field(gt=0)] = 60.0
 

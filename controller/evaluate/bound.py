@@ -90,7 +90,7 @@ def lower_bound(
         status=outcome.status,
         cost_eur=outcome.objective_eur,
         electricity_eur=float(power_kw @ price) * step_h / 1000.0,
-        boiler_fuel_eur=float(fuel_kwh.sum()) * inputs.boiler_fuel_price_eur_per_mwh / 1000.0,
+        boiler_fuel_eur=float(fuel_kwh @ np.asarray(inputs.fuel_price_per_step)) / 1000.0,
         co2_t=(
             float(power_kw @ carbon) * step_h
             + float(fuel_kwh.sum()) * inputs.boiler_fuel_carbon_g_per_kwh

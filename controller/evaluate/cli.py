@@ -1,8 +1,9 @@
 """`hpctl evaluate`: replay a scenario under several policies and write the report.
 
 hpctl evaluate --plant FILE --scenario FILE [--start ISO] [--days N]
-    [--demand-peak-kw X] [--carbon-price-eur-per-t X] [--policies baseline,mpc,perfect]
-    [--outdoor-from FILE] [--carbon-from FILE] [--step-s 300] [--jobs 2] [--quiet] --out DIR
+    [--demand-peak-kw X] [--carbon-price-eur-per-t X | --carbon-prices X,Y,...]
+    [--policies baseline,mpc,perfect] [--outdoor-from FILE] [--carbon-from FILE]
+    [--fuel-from FILE] [--step-s 300] [--jobs 2] [--quiet] --out DIR
 """
 
 from __future__ import annotations
@@ -19,6 +20,10 @@ from controller.evaluate.policies import POLICIES
 from drivers.scenario import ScenarioError, parse_timestamp
 
 if TYPE_CHECKING:
+    from datetime import datetime
+
+    from controller.config import Plant
+    from controller.evaluate.data import EvaluationData
     from controller.evaluate.runner import Evaluation
 
 EXIT_OK = 0
@@ -52,6 +57,21 @@ def _positive(text: str) -> float:
     return value
 
 
+def _carbon_prices(text: str) -> tuple[float, ...]:
+    values: list[float] = []
+    for part in text.split(","):
+        try:
+            value = float(part)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"'{part}' is not a number") from None
+        if not (value >= 0 and value < 1e5):
+            raise argparse.ArgumentTypeError(f"carbon price {part} must be in 0..100000 EUR/t")
+        values.append(value)
+    if len(set(values)) != len(values):
+        raise argparse.ArgumentTypeError(f"'{text}' repeats a price")
+    return tuple(values)
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """The options of `hpctl evaluate`."""
     parser.add_argument("--plant", type=Path, required=True, help="plant file")
@@ -65,7 +85,20 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--demand-peak-kw", type=_positive, help="rescale the heat_demand_kw column to this peak"
     )
-    parser.add_argument("--carbon-price-eur-per-t", type=float, default=None)
+    carbon = parser.add_mutually_exclusive_group()
+    carbon.add_argument(
+        "--carbon-price-eur-per-t",
+        type=float,
+        default=None,
+        help="weigh CO2 at this price (default: the plant file's [control.planner] value)",
+    )
+    carbon.add_argument(
+        "--carbon-prices",
+        type=_carbon_prices,
+        default=None,
+        help="sweep: one evaluation per price (EUR/t, comma-separated) and the cost-CO2 "
+        "trade-off of each policy against the baseline",
+    )
     parser.add_argument(
         "--policies", type=_policies, default=POLICIES, help="comma-separated, default all three"
     )
@@ -74,6 +107,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--carbon-from", type=Path, help="take carbon_g_per_kwh from this file, by calendar hour"
+    )
+    parser.add_argument(
+        "--fuel-from",
+        type=Path,
+        help="daily boiler fuel prices (a 'date' column and one '..._eur_per_mwh' column, e.g. "
+        "the TTF gas benchmark) instead of the plant file's constant",
     )
     parser.add_argument(
         "--step-s", type=_positive, default=300.0, help="replay and control step (default 300 s)"
@@ -101,6 +140,7 @@ def run(args: argparse.Namespace) -> int:
             demand_peak_kw=args.demand_peak_kw,
             outdoor_from=args.outdoor_from,
             carbon_from=args.carbon_from,
+            fuel_from=args.fuel_from,
         )
         start, end = replay_window(data, args.start, args.days)
         if args.carbon_price_eur_per_t is not None and args.carbon_price_eur_per_t < 0:
@@ -116,6 +156,8 @@ def run(args: argparse.Namespace) -> int:
     )
     for note in data.notes:
         print(f"  {note}")
+    if args.carbon_prices is not None:
+        return _sweep(args, plant, data, start, end)
     evaluation = evaluate(
         plant,
         data,
@@ -131,6 +173,39 @@ def run(args: argparse.Namespace) -> int:
     paths = write_report(evaluation, args.out, plots)
     print(paths["markdown"].read_text(encoding="utf-8").split("\n![")[0].rstrip())
     print(f"wrote {paths['json']}, {paths['markdown']} and {len(plots)} plots")
+    return EXIT_OK
+
+
+def _sweep(
+    args: argparse.Namespace,
+    plant: Plant,
+    data: EvaluationData,
+    start: datetime,
+    end: datetime,
+) -> int:
+    from controller.evaluate.report import write_report
+    from controller.evaluate.sweep import carbon_sweep, write_sweep
+
+    def written(evaluation: Evaluation, price: float) -> None:
+        out = args.out / f"carbon_{price:g}"
+        write_report(evaluation, out, _plots(evaluation, out))
+        print(f"  carbon {price:g} EUR/t: report in {out}")
+
+    sweep = carbon_sweep(
+        plant,
+        data,
+        start,
+        end,
+        args.policies,
+        args.carbon_prices,
+        args.step_s,
+        progress=None if args.quiet else sys.stderr,
+        jobs=max(1, args.jobs),
+        each=written,
+    )
+    paths = write_sweep(sweep, args.out)
+    print(paths["markdown"].read_text(encoding="utf-8").split("\n![")[0].rstrip())
+    print(f"wrote {', '.join(str(path) for path in paths.values())}")
     return EXIT_OK
 
 

@@ -7,6 +7,8 @@ What is missing is filled in a documented way and listed in `notes`:
   synthetic Danish climate curve below;
 - `carbon_g_per_kwh`: from another file (`carbon_from`) at the same calendar hour, or else 0
   (CO2 then counts the boiler's fuel only);
+- `fuel_price_eur_per_mwh` (the boiler's fuel): the file's column, or daily prices from another
+  file (`fuel_from`, e.g. the TTF gas benchmark), or else the plant file's constant;
 - `heat_demand_kw`: the file's column, rescaled to `demand_peak_kw` if given; without a column,
   the plant's network model on the outdoor temperature (the simulator's own demand function).
 A bad file is refused with the line of the first problem.
@@ -23,6 +25,7 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 
+from controller.evaluate.fuel import fuel_prices_at
 from drivers.scenario import Scenario, ScenarioError, ScenarioRow, load_scenario
 from drivers.site import SiteConfig
 from sim_plant.physics.network import NetworkModel
@@ -62,6 +65,8 @@ class EvaluationData:
     row_outdoor: FloatArray
     row_demand: FloatArray
     row_source: FloatArray | None  # None: the plant's source model
+    row_fuel: FloatArray | None  # EUR per MWh of fuel; None: the plant file's constant
+    fuel_price_eur_per_mwh: FloatArray  # hourly, the plant file's constant where none is given
     market_scenario: Scenario  # the rows as a scenario, carbon filled in, for the market feed
     notes: tuple[str, ...]
 
@@ -82,6 +87,25 @@ class EvaluationData:
 
     def hour_utc(self, index: int) -> datetime:
         return datetime.fromtimestamp(self.first_hour_s + index * HOUR_S, tz=UTC)
+
+    def fuel_price_at(self, when_utc: datetime) -> float | None:
+        """The fuel price in force at a moment, or None when the data has no fuel prices."""
+        if self.row_fuel is None:
+            return None
+        row = int(self.rows_at(np.array([when_utc.timestamp()]))[0])
+        return float(self.row_fuel[row])
+
+    def fuel_quotes(self, start_utc: datetime, end_utc: datetime) -> list[tuple[datetime, float]]:
+        """(row start, fuel price) of the rows starting in [start, end)."""
+        if self.row_fuel is None:
+            return []
+        low, high = np.searchsorted(
+            self.row_epoch_s, [start_utc.timestamp(), end_utc.timestamp()], side="left"
+        )
+        return [
+            (datetime.fromtimestamp(float(self.row_epoch_s[i]), tz=UTC), float(self.row_fuel[i]))
+            for i in range(int(low), int(high))
+        ]
 
     def rows_at(self, epoch_s: FloatArray) -> npt.NDArray[np.int64]:
         """Index of the row in force at each moment (a value holds until the next row)."""
@@ -147,6 +171,7 @@ def load_evaluation_data(
     demand_peak_kw: float | None = None,
     outdoor_from: Path | None = None,
     carbon_from: Path | None = None,
+    fuel_from: Path | None = None,
 ) -> EvaluationData:
     """Read, check and complete a scenario; ScenarioError names the file and line of a problem."""
     scenario = load_scenario(path)
@@ -201,6 +226,23 @@ def load_evaluation_data(
         network = NetworkModel(site.network, WATER_CP_KJ_PER_KG_K)
         demand = [network.heat_demand_kw(temp) for temp in outdoor]
         notes.append("heat_demand_kw: the plant's network model on the outdoor temperature")
+    fuel_rows: FloatArray | None = None
+    if scenario.has("fuel_price_eur_per_mwh"):
+        fuel_rows = np.asarray(
+            require("fuel_price_eur_per_mwh", "a fuel price column must be complete")
+        )
+        if fuel_from is not None:
+            notes.append(f"fuel_price_eur_per_mwh: the file's own column ({fuel_from} not used)")
+    elif fuel_from is not None:
+        fuel_values, note = fuel_prices_at(fuel_from, times)
+        fuel_rows = np.asarray(fuel_values, dtype=np.float64)
+        notes.append(note)
+    else:
+        constant = site.boiler.fuel_price_eur_per_mwh if site.boiler else 0.0
+        notes.append(
+            f"fuel_price_eur_per_mwh: the plant file's constant {constant:g} EUR/MWh (no column, "
+            "no --fuel-from)"
+        )
     source_rows: FloatArray | None = None
     if scenario.has("source_temp_c"):
         source_rows = np.asarray(require("source_temp_c", "a source column must be complete"))
@@ -214,10 +256,13 @@ def load_evaluation_data(
             outdoor_temp_c=outdoor[i],
             heat_demand_kw=demand[i],
             source_temp_c=row.source_temp_c,
+            fuel_price_eur_per_mwh=None if fuel_rows is None else float(fuel_rows[i]),
         )
         for i, row in enumerate(rows)
     )
     columns = scenario.columns | {"carbon_g_per_kwh", "outdoor_temp_c", "heat_demand_kw"}
+    if fuel_rows is not None:
+        columns |= {"fuel_price_eur_per_mwh"}
     market = Scenario(source=scenario.source, rows=filled, columns=frozenset(columns))
     first_hour_s = int(row_epoch[0]) - int(row_epoch[0]) % HOUR_S
     end_s = market.end_utc.timestamp()
@@ -258,6 +303,12 @@ def load_evaluation_data(
         row_outdoor=outdoor_rows,
         row_demand=demand_rows,
         row_source=source_rows,
+        row_fuel=fuel_rows,
+        fuel_price_eur_per_mwh=(
+            hourly(fuel_rows)
+            if fuel_rows is not None
+            else np.full(hours, site.boiler.fuel_price_eur_per_mwh if site.boiler else 0.0)
+        ),
         market_scenario=market,
         notes=tuple(notes),
     )

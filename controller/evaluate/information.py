@@ -1,7 +1,7 @@
 """What each policy may know, and when: market feeds for the replay and an audit that enforces it.
 
 `mpc` gets the live controller's own `ScenarioMarket` (day-ahead prices from their publication,
-carbon as it happens) behind `AuditedMarket`, which checks every value handed out against the
+carbon as it happens, the fuel price as last quoted) behind `AuditedMarket`, which checks every value handed out against the
 disclosure rule and raises `InformationLeak` on the first one that is not public yet. The rule
 is written out again here, not borrowed from the market code, so the audit does not share the
 market's mistakes. `perfect` gets `PerfectMarket`: every price and intensity of the file.
@@ -16,6 +16,7 @@ from controller.evaluate.data import HOUR_S, EvaluationData
 from controller.runtime.market import MarketFeed
 
 HOUR = timedelta(hours=1)
+FUEL_QUOTE_AGE = timedelta(days=8)  # a quote older than the market's history is not handed out
 
 
 class InformationLeak(AssertionError):
@@ -40,6 +41,11 @@ class DisclosureRule:
     def carbon_known_until(self, now_utc: datetime) -> datetime:
         return now_utc.replace(minute=0, second=0, microsecond=0) + HOUR
 
+    @staticmethod
+    def fuel_quote_known(quote_from_utc: datetime, now_utc: datetime) -> bool:
+        """A fuel quote counts from its row's timestamp (the file states when it was known)."""
+        return quote_from_utc <= now_utc
+
 
 class AuditedMarket:
     """A `MarketFeed` that checks what another feed hands out, and caches it within the hour.
@@ -48,9 +54,12 @@ class AuditedMarket:
     publication, and the answer changes at most once an hour.
     """
 
-    def __init__(self, inner: MarketFeed, rule: DisclosureRule) -> None:
+    def __init__(
+        self, inner: MarketFeed, rule: DisclosureRule, data: EvaluationData | None = None
+    ) -> None:
         self._inner = inner
         self._rule = rule
+        self._data = data
         self._prices_key: tuple[datetime, datetime] | None = None
         self._prices: tuple[dict[datetime, float], datetime] = (
             {},
@@ -90,6 +99,23 @@ class AuditedMarket:
             self._carbon_key, self._carbon = hour, carbon
         return self._carbon
 
+    def fuel_price(self, now_utc: datetime) -> float | None:
+        price = self._inner.fuel_price(now_utc)
+        if price is None or self._data is None:
+            return price
+        # the value handed out must be one quoted at or before now
+        known = {
+            value
+            for when, value in self._data.fuel_quotes(now_utc - FUEL_QUOTE_AGE, now_utc + HOUR)
+            if self._rule.fuel_quote_known(when, now_utc)
+        }
+        if price not in known:
+            raise InformationLeak(
+                f"fuel price {price:g} EUR/MWh handed out at {now_utc.isoformat()} was not "
+                "quoted at or before that moment"
+            )
+        return price
+
 
 class PerfectMarket:
     """Every hourly price and intensity of the file, known from the start (`perfect` only)."""
@@ -98,9 +124,13 @@ class PerfectMarket:
         self._prices = {data.hour_utc(k): float(v) for k, v in enumerate(data.price_eur_per_mwh)}
         self._carbon = {data.hour_utc(k): float(v) for k, v in enumerate(data.carbon_g_per_kwh)}
         self._until = datetime.fromtimestamp(data.first_hour_s + data.hours * HOUR_S, tz=UTC)
+        self._data = data
 
     def prices(self, now_utc: datetime) -> tuple[dict[datetime, float], datetime]:
         return self._prices, self._until
 
     def carbon(self, now_utc: datetime) -> dict[datetime, float]:
         return self._carbon
+
+    def fuel_price(self, now_utc: datetime) -> float | None:
+        return self._data.fuel_price_at(now_utc)

@@ -98,10 +98,11 @@ def plot_monthly_cost(evaluation: Evaluation, path: Path) -> None:
     month_of = np.asarray(index)
     fig, ax = plt.subplots(figsize=(11, 4.5))
     width = 0.8 / max(1, len(evaluation.results))
+    first = evaluation.data.hour_index(evaluation.start_utc)
     for k, (name, result) in enumerate(evaluation.results.items()):
-        boiler = evaluation.plant.site.boiler
-        fuel_price = boiler.fuel_price_eur_per_mwh / 1000.0 if boiler else 0.0
-        hourly = result.trace.electricity_cost_eur + result.trace.boiler_fuel_kwh * fuel_price
+        fuel_kwh = result.trace.boiler_fuel_kwh
+        fuel_eur_per_kwh = evaluation.data.fuel_price_eur_per_mwh[first : first + fuel_kwh.size]
+        hourly = result.trace.electricity_cost_eur + fuel_kwh * fuel_eur_per_kwh / 1000.0
         monthly = np.bincount(month_of, weights=hourly, minlength=len(months)) / 1000.0
         ax.bar(np.arange(len(months)) + k * width, monthly, width, label=name)
     ax.set_xticks(np.arange(len(months)) + width * (len(evaluation.results) - 1) / 2)

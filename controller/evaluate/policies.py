@@ -122,7 +122,7 @@ def mpc(
     config = plant.control.planner
     timezone = plant.site.plant.timezone
     feed = market or ScenarioMarket(data.market_scenario, config.publication_time, timezone)
-    audited = AuditedMarket(feed, DisclosureRule(config.publication_time, timezone))
+    audited = AuditedMarket(feed, DisclosureRule(config.publication_time, timezone), data)
     forecaster = Forecaster(plant.site.network, timezone)
     # the plant's history database: the weeks before the start, hour by hour
     first = max(0, data.hour_index(start_utc) - WINDOW_H)
@@ -184,6 +184,8 @@ def perfect(
             source_temp_c=take(data.source_temp_c),
             heat_demand_kw=take(data.heat_demand_kw),
             prices_known_until=base.prices_known_until,
+            fuel_price_eur_per_mwh=base.fuel_price_eur_per_mwh,
+            fuel_price_by_step=None if data.row_fuel is None else take(data.fuel_price_eur_per_mwh),
         )
 
     planner = ReplayPlanner(plant, PerfectMarket(data), clock, truth)

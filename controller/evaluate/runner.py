@@ -15,10 +15,13 @@ from controller.evaluate import policies
 from controller.evaluate.bound import CostBound, lower_bound
 from controller.evaluate.data import EvaluationData
 from controller.evaluate.kpis import (
+    Change,
+    HeatValue,
     PolicyKpis,
-    capture_ratio,
+    capture_with_reason,
+    change_against,
     energy_balance_kwh,
-    heat_prices,
+    heat_value,
     policy_kpis,
 )
 from controller.evaluate.progress import MultiProgress, Progress
@@ -39,11 +42,19 @@ class Evaluation:
     results: dict[str, ReplayResult]
     kpis: dict[str, PolicyKpis]
     bound: CostBound | None
-    heat_cost_eur_per_kwh: float
-    heat_co2_kg_per_kwh: float
+    heat: HeatValue
     energy_balance: dict[str, dict[str, float]]
     wall_s: float
+    # "<policy>_<figure>" (figure: objective, cash, co2, objective_vs_bound) -> ratio
     capture: dict[str, float] = field(default_factory=dict)
+    capture_reasons: dict[str, str] = field(default_factory=dict)  # why a ratio is NaN
+    changes: dict[str, Change] = field(default_factory=dict)  # against the baseline
+
+    @property
+    def fuel_price_mean_eur_per_mwh(self) -> float:
+        first = self.data.hour_index(self.start_utc)
+        hours = round((self.end_utc - self.start_utc).total_seconds() / 3600.0)
+        return float(self.data.fuel_price_eur_per_mwh[first : first + hours].mean())
 
 
 def factory(
@@ -151,46 +162,81 @@ def evaluate(
     step_s: float = DEFAULT_STEP_S,
     progress: TextIO | None = None,
     jobs: int = 1,
+    replayed: dict[str, ReplayResult] | None = None,
 ) -> Evaluation:
     """Replay each policy in `names` over [start, end) and compute KPIs, bound and ratios.
 
-    With `jobs` > 1 the policies run in forked worker processes side by side."""
+    With `jobs` > 1 the policies run in forked worker processes side by side. Policies in
+    `replayed` (same plant, data and period) are scored from that result, not replayed again.
+    """
     started = time.perf_counter()
     hours = round((end_utc - start_utc).total_seconds() / 3600.0)
-    results: dict[str, ReplayResult] = {}
-    if jobs > 1 and len(names) > 1:
-        results = _replay_parallel(
-            plant, data, start_utc, end_utc, names, carbon_price_eur_per_t, step_s, jobs, progress
+    results: dict[str, ReplayResult] = {
+        name: result for name, result in (replayed or {}).items() if name in names
+    }
+    todo = tuple(name for name in names if name not in results)
+    if jobs > 1 and len(todo) > 1:
+        results |= _replay_parallel(
+            plant, data, start_utc, end_utc, todo, carbon_price_eur_per_t, step_s, jobs, progress
         )
-    for name in names if not results else ():
+    for name in todo:
+        if name in results:
+            continue
         make = factory(name, data, start_utc, carbon_price_eur_per_t)
         bar = Progress(hours, progress, label=f"{name:<8}") if progress is not None else None
         results[name] = replay(plant, data, make, start_utc, end_utc, step_s, bar)
-    price = carbon_price_eur_per_t or 0.0
+    results = {name: results[name] for name in names}
+    price = (
+        plant.control.planner.carbon_price_eur_per_t
+        if carbon_price_eur_per_t is None
+        else carbon_price_eur_per_t
+    )
+    first_hour = data.hour_index(start_utc)
+    fuel = data.fuel_price_eur_per_mwh[first_hour:]
     reference = results.get("baseline") or next(iter(results.values()))
-    heat_cost, heat_co2 = heat_prices(reference, plant, price)
-    kpis = {
-        name: policy_kpis(result, plant, price, heat_cost, heat_co2)
-        for name, result in results.items()
-    }
+    heat = heat_value(reference, plant, price, fuel)
+    kpis = {name: policy_kpis(result, plant, price, fuel, heat) for name, result in results.items()}
     bound = (
         lower_bound(plant, data, start_utc, end_utc, carbon_price_eur_per_t)
         if "perfect" in names
         else None
     )
     capture: dict[str, float] = {}
-    if {"baseline", "mpc", "perfect"} <= set(kpis):
-        base, mpc, best = kpis["baseline"], kpis["mpc"], kpis["perfect"]
-        capture["cost"] = capture_ratio(
-            base.adjusted_cost_eur, mpc.adjusted_cost_eur, best.adjusted_cost_eur
-        )
-        capture["co2"] = capture_ratio(base.adjusted_co2_t, mpc.adjusted_co2_t, best.adjusted_co2_t)
-    if bound is not None and "baseline" in kpis and math.isfinite(bound.cost_eur):
-        best_possible = kpis["baseline"].adjusted_cost_eur - bound.cost_eur
-        if "mpc" in kpis and best_possible > 0:
-            capture["cost_vs_bound"] = (
-                kpis["baseline"].adjusted_cost_eur - kpis["mpc"].adjusted_cost_eur
-            ) / best_possible
+    reasons: dict[str, str] = {}
+    base = kpis.get("baseline")
+    changes = (
+        {name: change_against(k, base) for name, k in kpis.items() if name != "baseline"}
+        if base is not None
+        else {}
+    )
+    best = kpis.get("perfect")
+    for name, k in kpis.items():
+        if base is None or name in ("baseline", "perfect"):
+            continue
+        figures: dict[str, tuple[float, float, float]] = {}
+        if best is not None:
+            figures["objective"] = (
+                base.adjusted_cost_eur,
+                k.adjusted_cost_eur,
+                best.adjusted_cost_eur,
+            )
+            figures["cash"] = (
+                base.adjusted_cash_cost_eur,
+                k.adjusted_cash_cost_eur,
+                best.adjusted_cash_cost_eur,
+            )
+            figures["co2"] = (base.adjusted_co2_t, k.adjusted_co2_t, best.adjusted_co2_t)
+        if bound is not None and math.isfinite(bound.cost_eur):
+            figures["objective_vs_bound"] = (
+                base.adjusted_cost_eur,
+                k.adjusted_cost_eur,
+                bound.cost_eur,
+            )
+        for figure, (b, achieved, top) in figures.items():
+            ratio, why = capture_with_reason(b, achieved, top)
+            capture[f"{name}_{figure}"] = ratio
+            if why:
+                reasons[f"{name}_{figure}"] = why
     return Evaluation(
         plant=plant,
         data=data,
@@ -201,9 +247,10 @@ def evaluate(
         results=results,
         kpis=kpis,
         bound=bound,
-        heat_cost_eur_per_kwh=heat_cost,
-        heat_co2_kg_per_kwh=heat_co2,
+        heat=heat,
         energy_balance={name: energy_balance_kwh(result) for name, result in results.items()},
         wall_s=time.perf_counter() - started,
         capture=capture,
+        capture_reasons=reasons,
+        changes=changes,
     )

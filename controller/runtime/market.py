@@ -1,5 +1,6 @@
 """Market information as a plant receives it: day-ahead prices after their publication time,
-carbon intensity as it is observed. Nothing here hands out a value before it exists."""
+carbon intensity as it is observed, the boiler's fuel price as last quoted. Nothing here hands
+out a value before it exists."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from drivers.scenario import Scenario, ScenarioError, load_scenario
 log = logging.getLogger(__name__)
 
 HISTORY = timedelta(days=8)
+_INSTANT = timedelta(microseconds=1)
 
 
 class MarketFeed(Protocol):
@@ -23,6 +25,11 @@ class MarketFeed(Protocol):
 
     def carbon(self, now_utc: datetime) -> dict[datetime, float]:
         """Hourly carbon intensity observed up to and including the current hour."""
+        ...
+
+    def fuel_price(self, now_utc: datetime) -> float | None:
+        """The boiler fuel price (EUR per MWh of fuel) in force now, quoted within the last
+        `HISTORY`; None: no quote, the plant file's constant applies."""
         ...
 
 
@@ -48,6 +55,15 @@ class ScenarioMarket:
         if not self._scenario.has("carbon_g_per_kwh"):
             return {}
         return self._hourly(now_utc - HISTORY, hour_start(now_utc) + HOUR, "carbon")
+
+    def fuel_price(self, now_utc: datetime) -> float | None:
+        if not self._scenario.has("fuel_price_eur_per_mwh"):
+            return None
+        # the latest quote at or before now: a row's value holds from its timestamp
+        for row in reversed(self._scenario.between(now_utc - HISTORY, now_utc + _INSTANT)):
+            if row.fuel_price_eur_per_mwh is not None:
+                return row.fuel_price_eur_per_mwh
+        return None
 
     def _hourly(self, start: datetime, end: datetime, column: str) -> dict[datetime, float]:
         sums: dict[datetime, tuple[float, int]] = {}
@@ -104,3 +120,7 @@ class FileMarket:
     def carbon(self, now_utc: datetime) -> dict[datetime, float]:
         assert self._market is not None
         return self._market.carbon(now_utc)
+
+    def fuel_price(self, now_utc: datetime) -> float | None:
+        assert self._market is not None
+        return self._market.fuel_price(now_utc)

@@ -44,6 +44,8 @@ class Forecast:
     source_temp_c: tuple[float, ...]
     heat_demand_kw: tuple[float, ...]
     prices_known_until: datetime
+    fuel_price_eur_per_mwh: float | None = None  # the market's quote; None: the plant file's
+    fuel_price_by_step: tuple[float, ...] | None = None  # hindsight only: a price per step
 
 
 class PlannerService:
@@ -229,6 +231,7 @@ class PlannerService:
             source_temp_c=source,
             heat_demand_kw=demand_forecast(site.network, outdoor, correction),
             prices_known_until=known_until,
+            fuel_price_eur_per_mwh=self._market.fuel_price(state.now_utc),
         )
 
     def build_inputs(
@@ -304,7 +307,9 @@ class PlannerService:
             storage_terminal_kwh=state.capacity_kwh
             * (staging.soc_target - staging.soc_reserve_plan),
             storage_terminal_value_eur_per_kwh=None,
-            **boiler_terms(boiler),
+            # gas is bought a day ahead: the price quoted now holds over the horizon
+            **boiler_terms(boiler, forecast.fuel_price_eur_per_mwh),
+            boiler_fuel_price_by_step=forecast.fuel_price_by_step,
             carbon_price_eur_per_t=config.carbon_price_eur_per_t,
             grid_import_limit_kw=config.grid_import_limit_kw,
             emissions_cap_kg=config.emissions_cap_kg,

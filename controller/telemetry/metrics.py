@@ -57,6 +57,7 @@ MQTT_COUNTERS = (
         "Valid price updates received over MQTT (used unless a price file is configured)",
     ),
     ("carbon_updates", "carbon_updates_total", "Valid carbon updates received over MQTT"),
+    ("fuel_updates", "fuel_updates_total", "Valid fuel price updates received over MQTT"),
     ("published", "published_total", "MQTT messages published (state, plan, events, replies)"),
     (
         "dropped",

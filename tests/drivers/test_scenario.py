@@ -85,3 +85,19 @@ def test_embedded_demo_scenario_is_valid() -> None:
     scenario = load_scenario(default_scenario_path())
     assert len(scenario.rows) == 14 * 24
     assert scenario.has("carbon_g_per_kwh") and scenario.has("outdoor_temp_c")
+
+
+def test_a_fuel_price_column_is_read_and_a_negative_one_refused_with_its_line() -> None:
+    lines = [
+        "timestamp_utc,price_eur_per_mwh,fuel_price_eur_per_mwh",
+        "2024-01-01T00:00Z,50,34.5",
+        "2024-01-01T01:00Z,51,",
+    ]
+    scenario = parse_scenario(lines, "fuel.csv")
+    assert scenario.has("fuel_price_eur_per_mwh")
+    assert scenario.rows[0].fuel_price_eur_per_mwh == 34.5
+    assert scenario.rows[1].fuel_price_eur_per_mwh is None
+    with pytest.raises(
+        ScenarioError, match="fuel.csv, line 3: 'fuel_price_eur_per_mwh' is negative"
+    ):
+        parse_scenario([*lines[:2], "2024-01-01T01:00Z,51,-2"], "fuel.csv")

@@ -147,6 +147,7 @@ class FakeStats:
     connect_failures_total: int = 0
     price_updates_total: int = 4
     carbon_updates_total: int = 4
+    fuel_updates_total: int = 1
     published_total: int = 120
     dropped_total: int = 0
 

@@ -238,9 +238,14 @@ async def test_bad_requests_are_rejected_with_the_reason_and_garbage_is_counted(
         prices = {"prices": [{"start_utc": "2024-01-08T00:00:00Z", "price_eur_per_mwh": 61.5}]}
         await op.publish(f"{PREFIX}/market/prices", json.dumps(prices), qos=1)
         assert await wait_until(lambda: ctl.bridge.stats.price_updates_total == 1)
+        await op.publish(f"{PREFIX}/market/fuel", b'{"fuel_price_eur_per_mwh": -3}', qos=1)
+        fuel = {"fuel_price_eur_per_mwh": 38.5, "valid_from_utc": "2024-01-07T00:00:00Z"}
+        await op.publish(f"{PREFIX}/market/fuel", json.dumps(fuel), qos=1)
+        assert await wait_until(lambda: ctl.bridge.stats.fuel_updates_total == 1)
+        assert ctl.market.fuel_price(T0) == 38.5
         stats = ctl.bridge.stats
-        assert stats.messages_received_total == 7
-        assert stats.garbage_total == 6
+        assert stats.messages_received_total == 9
+        assert stats.garbage_total == 7
         assert stats.requests_rejected_total == 5
         assert stats.requests_accepted_total == 0
         known, until = ctl.market.prices(T0)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from controller.telemetry.mqtt.market import MqttMarket
-from controller.telemetry.mqtt.messages import CarbonUpdate, PriceUpdate
+from controller.telemetry.mqtt.messages import CarbonUpdate, FuelUpdate, PriceUpdate
 from tests.core.fakes import T0
 
 H = timedelta(hours=1)
@@ -57,3 +57,21 @@ def test_carbon_only_up_to_the_current_hour() -> None:
     values = [{"start_utc": T0 + k * H, "carbon_g_per_kwh": 100.0 + k} for k in range(4)]
     market.add_carbon(CarbonUpdate.model_validate({"values": values}), received_utc=T0)
     assert market.carbon(T0 + timedelta(minutes=90)) == {T0: 100.0, T0 + H: 101.0}
+
+
+def _fuel(price: float, valid_from: object = None) -> FuelUpdate:
+    return FuelUpdate.model_validate(
+        {"fuel_price_eur_per_mwh": price, "valid_from_utc": valid_from}
+    )
+
+
+def test_the_fuel_price_in_force_is_the_latest_quote_up_to_now_and_expires_after_a_week() -> None:
+    market = MqttMarket()
+    assert market.fuel_price(T0) is None  # no quote: the plant file's constant applies
+    market.add_fuel(_fuel(40.0), received_utc=T0)
+    market.add_fuel(_fuel(55.0, valid_from=T0 + 24 * H), received_utc=T0 + H)
+    assert market.fuel_price(T0 + 2 * H) == 40.0  # tomorrow's quote is not in force yet
+    assert market.fuel_price(T0 + 24 * H) == 55.0
+    market.add_fuel(_fuel(50.0, valid_from=T0 + 24 * H), received_utc=T0 + 3 * H)
+    assert market.fuel_price(T0 + 25 * H) == 50.0  # a correction for the same moment wins
+    assert market.fuel_price(T0 + 24 * H * 10) is None  # a quote over 8 days old is not used

@@ -123,3 +123,14 @@ def test_a_price_file_is_reread_when_it_changes_and_a_bad_one_keeps_the_last_goo
     with pytest.raises(ScenarioError, match="line 2"):
         path.write_text("timestamp_utc,price_eur_per_mwh\n2024-01-01T00:00Z,oops\n")
         FileMarket(path, NOON, CPH)  # a bad file at start refuses to start
+
+
+def test_the_fuel_price_is_the_latest_quote_up_to_now_and_none_without_a_column() -> None:
+    start = datetime(2024, 1, 8, tzinfo=UTC)
+    lines = ["timestamp_utc,price_eur_per_mwh,fuel_price_eur_per_mwh"]
+    lines += [f"{start + timedelta(hours=h):%Y-%m-%dT%H:%MZ},50,{30 + h // 24}" for h in range(72)]
+    market = ScenarioMarket(parse_scenario(lines, "fuel.csv"), NOON, CPH)
+    assert market.fuel_price(start + timedelta(hours=23, minutes=59)) == 30.0
+    assert market.fuel_price(start + timedelta(hours=24)) == 31.0  # never the next day's early
+    without = ScenarioMarket(parse_scenario(_hourly_scenario(start, 24), "plain.csv"), NOON, CPH)
+    assert without.fuel_price(start + timedelta(hours=3)) is None

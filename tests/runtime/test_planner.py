@@ -131,6 +131,9 @@ async def test_no_plan_without_prices() -> None:
         def carbon(self, now_utc: datetime) -> dict[datetime, float]:
             return {}
 
+        def fuel_price(self, now_utc: datetime) -> float | None:
+            return None
+
     service = PlannerService(plant, SilentMarket(), SimClock(T0))
     service.observe(cycle_report(plant_state(T0, 0.0)))
     assert not service.due()
@@ -157,6 +160,9 @@ async def test_prices_that_arrive_in_the_same_dict_object_or_a_new_one_are_seen(
 
         def carbon(self, now_utc: datetime) -> dict[datetime, float]:
             return {}
+
+        def fuel_price(self, now_utc: datetime) -> float | None:
+            return None
 
     market = LateMarket()
     service = PlannerService(plant, market, SimClock(T0))

@@ -5,7 +5,12 @@ from __future__ import annotations
 
 import pytest
 
-from controller.telemetry.mqtt.messages import MessageError, parse_carbon, parse_prices
+from controller.telemetry.mqtt.messages import (
+    MessageError,
+    parse_carbon,
+    parse_fuel,
+    parse_prices,
+)
 
 HOUR = "2024-01-08T00:00:00Z"
 
@@ -40,3 +45,23 @@ def test_a_carbon_value_given_as_a_boolean_is_refused() -> None:
 def test_unusable_json_is_a_message_error(payload: bytes) -> None:
     with pytest.raises(MessageError):
         parse_prices(payload)
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        b'{"fuel_price_eur_per_mwh": "35"}',
+        b'{"fuel_price_eur_per_mwh": -1}',
+        b'{"fuel_price_eur_per_mwh": 35, "currency": "EUR"}',
+        b'{"fuel_price_eur_per_mwh": 35, "valid_from_utc": "2024-01-08T00:00:00"}',
+    ],
+)
+def test_a_bad_fuel_price_is_a_message_error(payload: bytes) -> None:
+    with pytest.raises(MessageError):
+        parse_fuel(payload)
+
+
+def test_a_fuel_price_is_read() -> None:
+    update = parse_fuel(b'{"fuel_price_eur_per_mwh": 35.5, "valid_from_utc": "2024-01-08T00:00Z"}')
+    assert update.fuel_price_eur_per_mwh == 35.5
+    assert update.valid_from_utc is not None and update.valid_from_utc.day == 8

@@ -24,8 +24,11 @@ class BoilerTerms(TypedDict):
     boiler_fuel_carbon_g_per_kwh: float
 
 
-def boiler_terms(boiler: BoilerSpec | None) -> BoilerTerms:
-    """What the planner knows of the plant's boiler; a plant without one has a 0 kW boiler."""
+def boiler_terms(
+    boiler: BoilerSpec | None, fuel_price_eur_per_mwh: float | None = None
+) -> BoilerTerms:
+    """What the planner knows of the plant's boiler; a plant without one has a 0 kW boiler.
+    A quoted fuel price (market feed, scenario) replaces the plant file's constant."""
     if boiler is None:
         return BoilerTerms(
             boiler_heat_max_kw=0.0,
@@ -36,7 +39,11 @@ def boiler_terms(boiler: BoilerSpec | None) -> BoilerTerms:
     return BoilerTerms(
         boiler_heat_max_kw=boiler.heat_max_kw,
         boiler_efficiency=boiler.efficiency,
-        boiler_fuel_price_eur_per_mwh=boiler.fuel_price_eur_per_mwh,
+        boiler_fuel_price_eur_per_mwh=(
+            boiler.fuel_price_eur_per_mwh
+            if fuel_price_eur_per_mwh is None
+            else fuel_price_eur_per_mwh
+        ),
         boiler_fuel_carbon_g_per_kwh=boiler.fuel_carbon_g_per_kwh,
     )
 
@@ -125,7 +132,7 @@ class PlanInputs:
     storage_terminal_value_eur_per_kwh: float | None
     boiler_heat_max_kw: float
     boiler_efficiency: float
-    boiler_fuel_price_eur_per_mwh: float  # per MWh of fuel
+    boiler_fuel_price_eur_per_mwh: float  # per MWh of fuel, the price quoted when planning
     boiler_fuel_carbon_g_per_kwh: float  # per kWh of fuel
     carbon_price_eur_per_t: float = 0.0
     grid_import_limit_kw: float | None = None  # raised where units are held on at min load
@@ -133,6 +140,8 @@ class PlanInputs:
     unmet_penalty_eur_per_mwh: float = 10_000.0
     time_limit_s: float = 2.0
     mip_rel_gap: float = 0.01
+    # a fuel price per step (hindsight: `perfect`, the lower bound); None: the quote holds
+    boiler_fuel_price_by_step: tuple[float, ...] | None = None
 
     def __post_init__(self) -> None:
         if self.start_utc.tzinfo is None:
@@ -142,6 +151,14 @@ class PlanInputs:
         _check_series("price_eur_per_mwh", self.price_eur_per_mwh, self.steps)
         _check_series("carbon_g_per_kwh", self.carbon_g_per_kwh, self.steps)
         _check_series("heat_demand_kw", self.heat_demand_kw, self.steps)
+        if self.boiler_fuel_price_by_step is not None:
+            _check_series("boiler_fuel_price_by_step", self.boiler_fuel_price_by_step, self.steps)
+            _check_non_negative(
+                **{
+                    f"boiler_fuel_price_by_step[{i}]": v
+                    for i, v in enumerate(self.boiler_fuel_price_by_step)
+                }
+            )
         _check_non_negative(
             **{f"carbon_g_per_kwh[{i}]": v for i, v in enumerate(self.carbon_g_per_kwh)},
             **{f"heat_demand_kw[{i}]": v for i, v in enumerate(self.heat_demand_kw)},
@@ -182,6 +199,13 @@ class PlanInputs:
             raise ValueError("boiler_efficiency must be in (0, 1.2]")
         if not (math.isfinite(self.time_limit_s) and self.time_limit_s > 0.0):
             raise ValueError("time_limit_s must be > 0")
+
+    @property
+    def fuel_price_per_step(self) -> tuple[float, ...]:
+        """EUR per MWh of fuel at each step."""
+        if self.boiler_fuel_price_by_step is not None:
+            return self.boiler_fuel_price_by_step
+        return (self.boiler_fuel_price_eur_per_mwh,) * self.steps
 
     @property
     def step_h(self) -> float:

@@ -193,9 +193,8 @@ def build_model(inputs: PlanInputs) -> MilpModel:
 
     fuel_per_heat = step_h / inputs.boiler_efficiency  # kWh fuel per kW boiler heat per step
     boiler_carbon_eur_per_kwh = inputs.carbon_price_eur_per_t * inputs.boiler_fuel_carbon_g_per_kwh
-    cost[cols.boiler] = fuel_per_heat * (
-        inputs.boiler_fuel_price_eur_per_mwh / 1000.0 + boiler_carbon_eur_per_kwh * 1e-6
-    )
+    fuel_price = np.asarray(inputs.fuel_price_per_step, dtype=np.float64)
+    cost[cols.boiler] = fuel_per_heat * (fuel_price / 1000.0 + boiler_carbon_eur_per_kwh * 1e-6)
     upper[cols.boiler] = inputs.boiler_heat_max_kw
     cost[cols.unmet] = penalty_eur_per_kwh * step_h
     upper[cols.unmet] = demand

@@ -165,7 +165,7 @@ def plan_from_solution(
         grid_power_kw=_series(grid),
         terminal_shortfall_kwh=shortfall,
         electricity_eur=float((grid * step_h * price).sum()) / 1000.0,
-        boiler_fuel_eur=float(fuel_kwh.sum()) * inputs.boiler_fuel_price_eur_per_mwh / 1000.0,
+        boiler_fuel_eur=float(fuel_kwh @ np.asarray(inputs.fuel_price_per_step)) / 1000.0,
         start_eur=float((unit_start.sum(axis=1) * start_costs).sum()) if unit_start.size else 0.0,
         carbon_t=carbon_t,
         carbon_eur=carbon_t * inputs.carbon_price_eur_per_t,

@@ -32,6 +32,7 @@ from controller.telemetry.mqtt.market import MqttMarket
 from controller.telemetry.mqtt.messages import (
     MessageError,
     parse_carbon,
+    parse_fuel,
     parse_prices,
     parse_request,
     request_id_of,
@@ -56,6 +57,7 @@ class BridgeStats:
     requests_rejected_total: int = 0
     price_updates_total: int = 0
     carbon_updates_total: int = 0
+    fuel_updates_total: int = 0
     published_total: int = 0
     dropped_total: int = 0  # reports or events pushed out of a full queue
     reconnects_total: int = 0  # successful connections after the first
@@ -98,6 +100,10 @@ class Topics:
     @property
     def carbon(self) -> str:
         return f"{self.prefix}/market/carbon"
+
+    @property
+    def fuel(self) -> str:
+        return f"{self.prefix}/market/fuel"
 
 
 def topics_for(plant: Plant) -> Topics:
@@ -246,7 +252,7 @@ class MqttBridge:
     async def _session(self, client: aiomqtt.Client, stop: asyncio.Event) -> None:
         topics = self.topics
         await client.publish(topics.status, b"online", qos=1, retain=True)
-        for topic in (topics.request, topics.prices, topics.carbon):
+        for topic in (topics.request, topics.prices, topics.carbon, topics.fuel):
             await client.subscribe(topic, qos=1)
         # a restarted broker may have lost the retained topics: publish them again
         self._state_published_s = None
@@ -324,6 +330,8 @@ class MqttBridge:
             self._on_market(payload, prices=True)
         elif topic.matches(self.topics.carbon):
             self._on_market(payload, prices=False)
+        elif topic.matches(self.topics.fuel):
+            self._on_fuel(payload)
         else:
             self.stats.garbage_total += 1
         return None
@@ -370,3 +378,14 @@ class MqttBridge:
             self.stats.garbage_total += 1
             # counted, not logged at warning level: a misbehaving publisher must not flood the log
             log.debug("MQTT: %s update dropped: %s", "price" if prices else "carbon", exc)
+
+    def _on_fuel(self, payload: bytes) -> None:
+        try:
+            update = parse_fuel(payload)
+        except MessageError as exc:
+            self.stats.garbage_total += 1
+            log.debug("MQTT: fuel price update dropped: %s", exc)
+            return
+        if self._market is not None:
+            self._market.add_fuel(update, self._clock.now())
+        self.stats.fuel_updates_total += 1

@@ -1,4 +1,4 @@
-"""`MqttMarket`: a `controller.runtime.market.MarketFeed` fed by price and carbon messages.
+"""`MqttMarket`: a `controller.runtime.market.MarketFeed` fed by price, carbon and fuel messages.
 
 The same discipline as the file and scenario feeds: nothing is handed out before it exists. A
 price update counts from when it arrived, or from its `published_utc` if that is later (a
@@ -13,7 +13,7 @@ from datetime import datetime
 
 from controller.core.forecast import HOUR, hour_start
 from controller.runtime.market import HISTORY
-from controller.telemetry.mqtt.messages import CarbonUpdate, PriceUpdate
+from controller.telemetry.mqtt.messages import CarbonUpdate, FuelUpdate, PriceUpdate
 
 
 class MqttMarket:
@@ -21,6 +21,7 @@ class MqttMarket:
         # (usable from, {hour: price}) in arrival order; later entries win for the same hour
         self._price_updates: list[tuple[datetime, dict[datetime, float]]] = []
         self._carbon: dict[datetime, float] = {}
+        self._fuel: list[tuple[datetime, float]] = []  # (valid from, EUR/MWh) in time order
 
     def add_prices(self, update: PriceUpdate, received_utc: datetime) -> None:
         usable_from = max(received_utc, update.published_utc or received_utc)
@@ -32,6 +33,22 @@ class MqttMarket:
         for point in update.values:
             self._carbon[point.start_utc] = point.carbon_g_per_kwh
         self._forget(received_utc)
+
+    def add_fuel(self, update: FuelUpdate, received_utc: datetime) -> None:
+        valid_from = update.valid_from_utc or received_utc
+        # a later message for the same moment corrects the earlier one
+        self._fuel = [entry for entry in self._fuel if entry[0] != valid_from]
+        self._fuel.append((valid_from, update.fuel_price_eur_per_mwh))
+        self._fuel.sort(key=lambda entry: entry[0])
+        self._forget(received_utc)
+
+    def fuel_price(self, now_utc: datetime) -> float | None:
+        """The latest fuel price in force now, if quoted within the last week."""
+        oldest = now_utc - HISTORY
+        for valid_from, price in reversed(self._fuel):
+            if valid_from <= now_utc:
+                return price if valid_from >= oldest else None
+        return None
 
     def prices(self, now_utc: datetime) -> tuple[dict[datetime, float], datetime]:
         """Hourly prices usable now (past week and future) and where the known run ends."""
@@ -61,3 +78,7 @@ class MqttMarket:
                 kept.append((usable_from, recent))
         self._price_updates = kept
         self._carbon = {hour: value for hour, value in self._carbon.items() if hour >= oldest}
+        # keep the quote in force a week ago: it may still be the latest
+        in_force = [i for i, (valid_from, _) in enumerate(self._fuel) if valid_from <= oldest]
+        if in_force:
+            self._fuel = self._fuel[in_force[-1] :]

@@ -1,7 +1,8 @@
 """The bridge's JSON messages: what comes in (validated with pydantic) and what goes out.
 
 Incoming: operator requests on `<prefix>/request`, hourly prices on `<prefix>/market/prices`,
-hourly carbon intensity on `<prefix>/market/carbon`. A message that is not JSON, does not match
+hourly carbon intensity on `<prefix>/market/carbon`, the boiler's fuel price on
+`<prefix>/market/fuel`. A message that is not JSON, does not match
 its schema or is out of range raises `MessageError` with the reason, which the bridge counts,
 drops and (for requests) answers on `<prefix>/reply`.
 """
@@ -84,6 +85,14 @@ class CarbonUpdate(_Message):
     values: Annotated[list[CarbonPoint], Field(min_length=1, max_length=24 * 10)]
 
 
+class FuelUpdate(_Message):
+    """The boiler fuel price (EUR per MWh of fuel) from `valid_from_utc` (default: when
+    received) until the next update; it replaces the plant file's constant."""
+
+    valid_from_utc: AwareDatetime | None = None
+    fuel_price_eur_per_mwh: Annotated[float, Field(ge=0, le=2000, allow_inf_nan=False, strict=True)]
+
+
 def _load_json(payload: bytes) -> object:
     if len(payload) > MAX_PAYLOAD_BYTES:
         raise MessageError(f"payload of {len(payload)} bytes is over {MAX_PAYLOAD_BYTES}")
@@ -137,5 +146,13 @@ def parse_carbon(payload: bytes) -> CarbonUpdate:
     data = _load_json(payload)
     try:
         return CarbonUpdate.model_validate(data)
+    except ValidationError as exc:
+        raise MessageError(_reasons(exc)) from None
+
+
+def parse_fuel(payload: bytes) -> FuelUpdate:
+    data = _load_json(payload)
+    try:
+        return FuelUpdate.model_validate(data)
     except ValidationError as exc:
         raise MessageError(_reasons(exc)) from None

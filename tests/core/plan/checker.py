@@ -129,7 +129,7 @@ def _recompute_cost(plan: Plan) -> tuple[float, dict[str, float]]:
         electricity += grid_kw * step_h * inputs.price_eur_per_mwh[t] / 1000.0
         carbon_kg += grid_kw * step_h * inputs.carbon_g_per_kwh[t] / 1000.0
         fuel_kwh = plan.boiler_heat_kw[t] * step_h / inputs.boiler_efficiency
-        fuel += fuel_kwh * inputs.boiler_fuel_price_eur_per_mwh / 1000.0
+        fuel += fuel_kwh * inputs.fuel_price_per_step[t] / 1000.0
         carbon_kg += fuel_kwh * inputs.boiler_fuel_carbon_g_per_kwh / 1000.0
         penalty_kwh += (plan.unmet_heat_kw[t] + plan.surplus_heat_kw[t]) * step_h
     for u, unit in enumerate(inputs.units):
