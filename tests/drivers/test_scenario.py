@@ -98,6 +98,6 @@ def test_a_fuel_price_column_is_read_and_a_negative_one_refused_with_its_line() 
     assert scenario.rows[0].fuel_price_eur_per_mwh == 34.5
     assert scenario.rows[1].fuel_price_eur_per_mwh is None
     with pytest.raises(
-        ScenarioError, match="fuel.csv, line 3: 'fuel_price_eur_per_mwh' is negative"
+        ScenarioError, match=r"fuel\.csv, line 3: 'fuel_price_eur_per_mwh' is negative"
     ):
         parse_scenario([*lines[:2], "2024-01-01T01:00Z,51,-2"], "fuel.csv")

@@ -15,10 +15,12 @@ from controller.app.cli import main
 from controller.core.estimate import estimate
 from controller.core.history import first_history
 from controller.core.plan import Plan
+from controller.runtime.market import ScenarioMarket
 from controller.runtime.plan_policy import PlanPolicy
 from controller.runtime.planner import PlannerService
 from controller.scenarios import default_scenario_path
 from drivers.clock import SimClock
+from drivers.scenario import parse_scenario
 from tests.core.fakes import RIVER, plant_snapshot, river, situation
 from tests.runtime.planner_rig import T0, cycle_report, planner_service, plant_state
 
@@ -170,3 +172,31 @@ async def test_prices_that_arrive_in_the_same_dict_object_or_a_new_one_are_seen(
     assert not service.due()  # the only price is three hours old
     market.book = {**market.book, T0: 60.0}
     assert service.due()
+
+
+def test_the_planner_prices_the_boiler_at_the_quoted_fuel_price_and_falls_back_to_the_plant_file() -> (
+    None
+):
+    plant = river()
+    assert plant.site.boiler is not None
+    snap = plant_snapshot(plant.site, 70.0, now_s=5000.0)
+    snap.now_utc = T0
+    state = estimate(snap, plant.site)
+    lines = ["timestamp_utc,price_eur_per_mwh,fuel_price_eur_per_mwh"]
+    lines += [
+        f"{T0 + timedelta(hours=h - 48):%Y-%m-%dT%H:%MZ},60,{120.0 if h <= 48 else 999.0}"
+        for h in range(96)
+    ]
+    quoted = ScenarioMarket(
+        parse_scenario(lines, "fuel.csv"),
+        plant.control.planner.publication_time,
+        plant.site.plant.timezone,
+    )
+    inputs, forecast = PlannerService(plant, quoted, SimClock(T0)).build_inputs(state, {})
+    assert forecast.fuel_price_eur_per_mwh == 120.0  # the quote in force now, not a later one
+    assert inputs.boiler_fuel_price_eur_per_mwh == 120.0
+    assert set(inputs.fuel_price_per_step) == {120.0}
+    service, _ = planner_service()  # the demo scenario has no fuel column
+    inputs, forecast = service.build_inputs(state, {})
+    assert forecast.fuel_price_eur_per_mwh is None
+    assert inputs.boiler_fuel_price_eur_per_mwh == plant.site.boiler.fuel_price_eur_per_mwh

@@ -95,3 +95,33 @@ def test_negative_prices_run_units_to_fill_the_tank_within_its_limits() -> None:
     assert max(plan.storage_kwh) <= 5_000.0 + 1e-6
     assert plan.storage_kwh[CHEAP[-1]] > 3_000.0
     assert sum(plan.surplus_heat_kw) == 0.0
+
+
+def test_a_fuel_price_per_step_puts_the_boiler_where_gas_is_cheap_and_costs_it_there() -> None:
+    # electricity dear throughout: the boiler carries the load, and the tank moves its heat
+    # into the cheap-gas block
+    fuel = _block(20.0, 300.0)
+    inputs = make_inputs(
+        STEPS,
+        price_eur_per_mwh=(400.0,) * STEPS,
+        heat_demand_kw=(500.0,) * STEPS,
+        storage_capacity_kwh=12_000.0,
+        storage_initial_kwh=1_000.0,
+        boiler_fuel_price_by_step=fuel,
+    )
+    plan = solve_plan(inputs)
+    assert plan.usable
+    assert_plan_valid(plan)
+    in_block = sum(plan.boiler_heat_kw[t] for t in CHEAP)
+    outside = sum(plan.boiler_heat_kw[t] for t in range(STEPS) if t not in CHEAP)
+    assert in_block > outside
+    fuel_kwh = [plan.boiler_heat_kw[t] * 0.25 / inputs.boiler_efficiency for t in range(STEPS)]
+    expected_eur = sum(kwh * price / 1000.0 for kwh, price in zip(fuel_kwh, fuel, strict=True))
+    assert plan.boiler_fuel_eur == pytest.approx(expected_eur)
+
+
+def test_a_fuel_price_series_of_the_wrong_length_or_sign_is_refused() -> None:
+    with pytest.raises(ValueError, match="boiler_fuel_price_by_step has 3 values"):
+        make_inputs(STEPS, boiler_fuel_price_by_step=(1.0, 2.0, 3.0))
+    with pytest.raises(ValueError, match=r"boiler_fuel_price_by_step\[0\] must be finite"):
+        make_inputs(STEPS, boiler_fuel_price_by_step=(-1.0,) + (1.0,) * (STEPS - 1))
