@@ -1,6 +1,6 @@
 """`hpctl`: the command line of the controller.
 
-hpctl demo [--plant FILE] [--scenario FILE] [--start ISO] [--days N] [--policy rules]
+hpctl demo [--plant FILE] [--scenario FILE] [--start ISO] [--days N] [--policy rules] [--compare]
 hpctl sim --plant FILE [--modbus-port N] [--opcua-port N] [--speed X] [--scenario FILE]
 hpctl run --plant FILE [--read-only] [--metrics-port N]
 hpctl audit (--plant FILE | --db FILE) [--since ISO] [--unit NAME]
@@ -72,6 +72,11 @@ def build_parser() -> argparse.ArgumentParser:
         choices=("rules", "planner"),
         default=None,
         help="dispatch policy (default: planner)",
+    )
+    demo.add_argument(
+        "--compare",
+        action="store_true",
+        help="then run the rules on the same day and print both side by side",
     )
     demo.add_argument("--quiet", action="store_true", help="no progress bar")
 
@@ -166,7 +171,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _demo(args: argparse.Namespace) -> int:
-    from controller.app.demo import default_start, load_demo_inputs, run_demo
+    from controller.app.demo import default_start, load_demo_inputs, render_comparison, run_demo
 
     plant, scenario = load_demo_inputs(args.plant, args.scenario)
     plant = plant.with_control(policy=args.policy or "planner")
@@ -175,10 +180,17 @@ def _demo(args: argparse.Namespace) -> int:
         f"hpctl demo: {plant.site.plant.name}, {args.days:g} day(s) from {start:%Y-%m-%d %H:%M} UTC, "
         f"policy {plant.control.policy}, scenario {Path(scenario.source).name}"
     )
-    summary = asyncio.run(
-        run_demo(plant, scenario, start, args.days, progress=None if args.quiet else sys.stderr)
-    )
+    progress = None if args.quiet else sys.stderr
+    summary = asyncio.run(run_demo(plant, scenario, start, args.days, progress=progress))
     print(summary.render())
+    if args.compare:
+        other = "rules" if plant.control.policy != "rules" else "planner"
+        print(f"hpctl demo: the same day under {other}, for comparison")
+        reference = asyncio.run(
+            run_demo(plant.with_control(policy=other), scenario, start, args.days, progress)
+        )
+        print(reference.render())
+        print(render_comparison(summary, reference))
     return EXIT_OK
 
 
