@@ -72,7 +72,9 @@ class PlannerConfig(StrictModel):
     carbon_price_eur_per_t: Annotated[float, Field(ge=0)] = 0.0
     emissions_cap_kg: Annotated[float, Field(ge=0)] | None = None
     grid_import_limit_kw: Annotated[float, Field(gt=0)] | None = None
-    price_publication_local: str = "12:00"  # day-ahead results, in the plant's time zone
+    # when the day-ahead results are really known, in the plant's time zone: the auction
+    # closes at 12:00 CET and its results are published about 12:45-12:55 (EPEX/Nord Pool)
+    price_publication_local: str = "13:00"
     max_plan_age_s: Annotated[float, Field(gt=0)] = 4 * 3600.0  # a last plan is trusted this long
     replan_soc_deviation: Fraction = 0.15  # re-plan early when the tank strays this far from plan
     unmet_penalty_eur_per_mwh: Annotated[float, Field(gt=0)] = 10_000.0

@@ -37,15 +37,27 @@ def day_ahead_known_until(now_utc: datetime, publication: time, timezone: str) -
     return datetime.combine(end_date, time(0), tzinfo=zone).astimezone(now_utc.tzinfo)
 
 
+QUARTER = timedelta(minutes=15)
+
+
+def quarter_start(when_utc: datetime) -> datetime:
+    return when_utc.replace(minute=when_utc.minute - when_utc.minute % 15, second=0, microsecond=0)
+
+
 def repeat_last_known(
     known: Mapping[datetime, float], when: datetime, known_until: datetime
 ) -> float | None:
-    """The value of the same hour on the latest day that is known (daily persistence)."""
-    candidate = hour_start(when)
+    """The value in force at the same time on the latest day that is known (daily persistence).
+
+    Keys are the starts of their periods: quarter-hours (the day-ahead market since October
+    2025) or hours; a quarter-hour without its own key takes its hour's value."""
+    quarter, hour = quarter_start(when), hour_start(when)
     for _ in range(14):
-        if candidate < known_until and candidate in known:
-            return known[candidate]
-        candidate -= DAY
+        for candidate in (quarter, hour):
+            if candidate < known_until and candidate in known:
+                return known[candidate]
+        quarter -= DAY
+        hour -= DAY
     return None
 
 
@@ -54,12 +66,21 @@ def series_forecast(
     steps_utc: Sequence[datetime],
     known_until: datetime,
     fallback: float,
+    step: timedelta | None = None,
 ) -> tuple[float, ...]:
-    """Known values where public, else daily persistence, else `fallback` (e.g. the mean)."""
+    """Known values where public, else daily persistence, else `fallback` (e.g. the mean).
+
+    With `step` longer than a quarter-hour each step takes the mean of the quarter-hours it
+    spans, so an hourly plan over quarter-hour prices pays their average, as the meter does;
+    without it, the value in force at the step's start."""
     out = []
+    quarters = max(1, round(step / QUARTER)) if step is not None else 1
     for when in steps_utc:
-        value = repeat_last_known(known, when, known_until)
-        out.append(fallback if value is None else value)
+        values = [
+            repeat_last_known(known, when + k * QUARTER, known_until) for k in range(quarters)
+        ]
+        present = [value for value in values if value is not None]
+        out.append(sum(present) / len(present) if present else fallback)
     return tuple(out)
 
 

@@ -5,11 +5,12 @@ out a value before it exists."""
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from datetime import datetime, time, timedelta
 from pathlib import Path
 from typing import Protocol
 
-from controller.core.forecast import HOUR, day_ahead_known_until, hour_start
+from controller.core.forecast import HOUR, day_ahead_known_until, hour_start, quarter_start
 from drivers.scenario import Scenario, ScenarioError, load_scenario
 
 log = logging.getLogger(__name__)
@@ -20,7 +21,8 @@ _INSTANT = timedelta(microseconds=1)
 
 class MarketFeed(Protocol):
     def prices(self, now_utc: datetime) -> tuple[dict[datetime, float], datetime]:
-        """Hourly prices known at `now` (past week and published future) and where they end."""
+        """Prices known at `now` (past week and published future), keyed by the start of their
+        period (hour or quarter-hour, as the market cleared them), and where they end."""
         ...
 
     def carbon(self, now_utc: datetime) -> dict[datetime, float]:
@@ -49,12 +51,12 @@ class ScenarioMarket:
 
     def prices(self, now_utc: datetime) -> tuple[dict[datetime, float], datetime]:
         until = self.known_until(now_utc)
-        return self._hourly(now_utc - HISTORY, until, "price"), until
+        return self._means(now_utc - HISTORY, until, "price", quarter_start), until
 
     def carbon(self, now_utc: datetime) -> dict[datetime, float]:
         if not self._scenario.has("carbon_g_per_kwh"):
             return {}
-        return self._hourly(now_utc - HISTORY, hour_start(now_utc) + HOUR, "carbon")
+        return self._means(now_utc - HISTORY, hour_start(now_utc) + HOUR, "carbon", hour_start)
 
     def fuel_price(self, now_utc: datetime) -> float | None:
         if not self._scenario.has("fuel_price_eur_per_mwh"):
@@ -65,16 +67,23 @@ class ScenarioMarket:
                 return row.fuel_price_eur_per_mwh
         return None
 
-    def _hourly(self, start: datetime, end: datetime, column: str) -> dict[datetime, float]:
+    def _means(
+        self,
+        start: datetime,
+        end: datetime,
+        column: str,
+        period_of: Callable[[datetime], datetime],
+    ) -> dict[datetime, float]:
+        """Mean of the rows within each period (finer rows than the market's are averaged)."""
         sums: dict[datetime, tuple[float, int]] = {}
         for row in self._scenario.between(start, end):
             value = row.price_eur_per_mwh if column == "price" else row.carbon_g_per_kwh
             if value is None:
                 continue
-            hour = hour_start(row.timestamp_utc)
-            total, count = sums.get(hour, (0.0, 0))
-            sums[hour] = (total + value, count + 1)
-        return {hour: total / count for hour, (total, count) in sums.items()}
+            period = period_of(row.timestamp_utc)
+            total, count = sums.get(period, (0.0, 0))
+            sums[period] = (total + value, count + 1)
+        return {period: total / count for period, (total, count) in sums.items()}
 
 
 class FileMarket:

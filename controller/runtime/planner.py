@@ -223,7 +223,7 @@ class PlannerService:
         )
         return Forecast(
             steps_utc=steps_utc,
-            price_eur_per_mwh=series_forecast(prices, steps_utc, known_until, mean_price),
+            price_eur_per_mwh=series_forecast(prices, steps_utc, known_until, mean_price, step),
             carbon_g_per_kwh=series_forecast(
                 carbon, steps_utc, hour_start(state.now_utc) + HOUR, mean_carbon
             ),

@@ -16,7 +16,7 @@ from prometheus_client import CollectorRegistry, Counter, Gauge
 
 from controller.config import ControlConfig
 from controller.core.estimate import PlantState
-from controller.core.forecast import hour_start
+from controller.core.forecast import hour_start, quarter_start
 from controller.core.plan import Plan
 from controller.runtime.dispatch import TargetPolicy
 from controller.runtime.market import MarketFeed
@@ -53,7 +53,7 @@ class DecisionMetrics:
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="hindsight")
         self.regret_futures: list[Future[Regret]] = []
         self.last_day: DayRecord | None = None
-        self._hour_key: datetime | None = None
+        self._period_key: datetime | None = None
         self._asked_utc: datetime | None = None
         self._market_now: tuple[float | None, float | None] = (None, None)
         self._seen_plan: Plan | None = None
@@ -264,14 +264,16 @@ class DecisionMetrics:
         arriving mid-hour (MQTT, a new price file) shows up, and the hour still gets its cost."""
         if market is None:
             return None, None
-        key = hour_start(when_utc)
+        key = quarter_start(when_utc)  # prices may clear per quarter-hour
         stale = self._asked_utc is None or when_utc - self._asked_utc >= MARKET_REFRESH
-        if key != self._hour_key or stale:
+        if key != self._period_key or stale:
             self._asked_utc = when_utc
             prices, known_until = market.prices(when_utc)
             carbon = market.carbon(when_utc)
-            self._market_now = (prices.get(key), carbon.get(key))
-            self._hour_key = key
+            hour = hour_start(when_utc)
+            price = prices.get(key, prices.get(hour))
+            self._market_now = (price, carbon.get(hour))
+            self._period_key = key
             self.prices_known_until.set(known_until.timestamp())
             self.price.set(_or_nan(self._market_now[0]))
             self.carbon.set(_or_nan(self._market_now[1]))

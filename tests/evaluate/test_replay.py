@@ -85,7 +85,9 @@ def test_costs_are_energy_times_the_price_in_force(season: Evaluation) -> None:
 def test_mpc_improves_on_the_price_blind_baseline(season: Evaluation) -> None:
     kpis = season.kpis
     assert kpis["mpc"].adjusted_cost_eur < kpis["baseline"].adjusted_cost_eur
-    assert 0.0 < season.capture["mpc_objective"] <= 1.0 + 0.05
+    # above 1 only as far as perfect's own solver gap allows (checked in absolute terms above):
+    # with carbon priced the baseline is nearly as good, so the denominator is small
+    assert season.capture["mpc_objective"] > 0.0
     errors = kpis["mpc"].forecast_errors
     assert errors["scored_forecast_hours"] > 1000
     assert 0.0 < errors["outdoor_mae_k"] < 6.0

@@ -75,3 +75,19 @@ def test_the_fuel_price_in_force_is_the_latest_quote_up_to_now_and_expires_after
     market.add_fuel(_fuel(50.0, valid_from=T0 + 24 * H), received_utc=T0 + 3 * H)
     assert market.fuel_price(T0 + 25 * H) == 50.0  # a correction for the same moment wins
     assert market.fuel_price(T0 + 24 * H * 10) is None  # a quote over 8 days old is not used
+
+
+def test_quarter_hour_prices_are_accepted_and_known_until_steps_by_quarters() -> None:
+    quarters = PriceUpdate.model_validate(
+        {
+            "prices": [
+                {"start_utc": T0 + k * timedelta(minutes=15), "price_eur_per_mwh": 40.0 + k}
+                for k in range(6)
+            ]
+        }
+    )
+    market = MqttMarket()
+    market.add_prices(quarters, received_utc=T0)
+    known, until = market.prices(T0)
+    assert known[T0 + timedelta(minutes=45)] == 43.0
+    assert until == T0 + timedelta(minutes=90)

@@ -134,3 +134,33 @@ def test_the_fuel_price_is_the_latest_quote_up_to_now_and_none_without_a_column(
     assert market.fuel_price(start + timedelta(hours=24)) == 31.0  # never the next day's early
     without = ScenarioMarket(parse_scenario(_hourly_scenario(start, 24), "plain.csv"), NOON, CPH)
     assert without.fuel_price(start + timedelta(hours=3)) is None
+
+
+def test_quarter_hour_prices_are_kept_per_quarter_and_an_hourly_step_pays_their_mean() -> None:
+    start = datetime(2025, 10, 6, tzinfo=UTC)
+    lines = ["timestamp_utc,price_eur_per_mwh"]
+    lines += [
+        f"{start + timedelta(minutes=15 * q):%Y-%m-%dT%H:%MZ},{10.0 * (q % 4)}"
+        for q in range(96 * 3)
+    ]
+    market = ScenarioMarket(parse_scenario(lines, "quarters.csv"), NOON, CPH)
+    known, until = market.prices(start + timedelta(hours=30))
+    assert known[start + timedelta(minutes=15)] == 10.0  # no hourly averaging of the market
+    quarter_steps = [start + timedelta(minutes=15 * q) for q in range(4)]
+    assert series_forecast(known, quarter_steps, until, -1.0, timedelta(minutes=15)) == (
+        0.0,
+        10.0,
+        20.0,
+        30.0,
+    )
+    hourly_steps = [start + timedelta(hours=h) for h in range(2)]
+    assert series_forecast(known, hourly_steps, until, -1.0, timedelta(hours=1)) == (15.0, 15.0)
+    # hourly prices still serve quarter-hour steps: each quarter takes its hour's price
+    hourly = ScenarioMarket(parse_scenario(_hourly_scenario(start, 48), "h.csv"), NOON, CPH)
+    known, until = hourly.prices(start + timedelta(hours=20))
+    assert series_forecast(known, quarter_steps, until, -1.0, timedelta(minutes=15)) == (
+        0.0,
+        0.0,
+        0.0,
+        0.0,
+    )

@@ -29,15 +29,15 @@ async def test_publication_of_new_prices_triggers_a_replan() -> None:
     service, clock = planner_service()
     service.observe(cycle_report(plant_state(T0, 0.0)))
     await service.replan()
-    clock.advance(5 * 3600 - 60)  # 11:59 in Copenhagen: still the old prices, inside the cadence?
+    clock.advance(6 * 3600 - 60)  # 12:59 in Copenhagen: results not out yet
     service.observe(
-        cycle_report(plant_state(T0 + timedelta(seconds=5 * 3600 - 60), clock.monotonic_s()))
+        cycle_report(plant_state(T0 + timedelta(seconds=6 * 3600 - 60), clock.monotonic_s()))
     )
     assert service.due()  # the 15-minute cadence is long past
     await service.replan()
-    clock.advance(120)  # 12:01: tomorrow's prices are out
+    clock.advance(120)  # 13:01: tomorrow's prices are out
     service.observe(
-        cycle_report(plant_state(T0 + timedelta(seconds=5 * 3600 + 60), clock.monotonic_s()))
+        cycle_report(plant_state(T0 + timedelta(seconds=6 * 3600 + 60), clock.monotonic_s()))
     )
     assert service.due()
 

@@ -65,3 +65,12 @@ def test_a_fuel_price_is_read() -> None:
     update = parse_fuel(b'{"fuel_price_eur_per_mwh": 35.5, "valid_from_utc": "2024-01-08T00:00Z"}')
     assert update.fuel_price_eur_per_mwh == 35.5
     assert update.valid_from_utc is not None and update.valid_from_utc.day == 8
+
+
+def test_a_price_off_the_quarter_hour_is_refused() -> None:
+    with pytest.raises(MessageError, match="not the start of a quarter-hour"):
+        parse_prices(b'{"prices": [{"start_utc": "2025-10-06T00:10:00Z", "price_eur_per_mwh": 1}]}')
+    update = parse_prices(
+        b'{"prices": [{"start_utc": "2025-10-06T00:15:00Z", "price_eur_per_mwh": 1}]}'
+    )
+    assert update.prices[0].start_utc.minute == 15

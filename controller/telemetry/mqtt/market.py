@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from controller.core.forecast import HOUR, hour_start
+from controller.core.forecast import HOUR, QUARTER, hour_start
 from controller.runtime.market import HISTORY
 from controller.telemetry.mqtt.messages import CarbonUpdate, FuelUpdate, PriceUpdate
 
@@ -60,7 +60,9 @@ class MqttMarket:
         known = {hour: price for hour, price in merged.items() if hour >= oldest}
         until = hour_start(now_utc)
         while until in known:
-            until += HOUR
+            # quarter-hour prices step by quarters, hourly ones by hours
+            quarterly = until.minute != 0 or until + QUARTER in known
+            until += QUARTER if quarterly else HOUR
         return known, until
 
     def carbon(self, now_utc: datetime) -> dict[datetime, float]:

@@ -51,22 +51,33 @@ def _on_the_hour(value: datetime) -> datetime:
     return value
 
 
+def _on_a_quarter_hour(value: datetime) -> datetime:
+    if value.minute % 15 or (value.second, value.microsecond) != (0, 0):
+        raise ValueError(f"{value.isoformat()} is not the start of a quarter-hour")
+    if value.utcoffset() != timedelta(0):
+        raise ValueError(f"{value.isoformat()} is not UTC")
+    return value
+
+
 class PricePoint(_Message):
+    """One market period's price: an hour, or a quarter-hour (the day-ahead auction clears in
+    15-minute periods since delivery day 1 October 2025)."""
+
     start_utc: AwareDatetime
     # the harmonised day-ahead clearing limits of the European market coupling
     price_eur_per_mwh: Annotated[float, Field(ge=-500, le=4000, allow_inf_nan=False, strict=True)]
 
     @field_validator("start_utc")
     @classmethod
-    def check_hour(cls, value: datetime) -> datetime:
-        return _on_the_hour(value)
+    def check_period(cls, value: datetime) -> datetime:
+        return _on_a_quarter_hour(value)
 
 
 class PriceUpdate(_Message):
     """Hourly prices; usable from `published_utc` (default: when received)."""
 
     published_utc: AwareDatetime | None = None
-    prices: Annotated[list[PricePoint], Field(min_length=1, max_length=24 * 10)]
+    prices: Annotated[list[PricePoint], Field(min_length=1, max_length=96 * 10)]
 
 
 class CarbonPoint(_Message):
