@@ -71,6 +71,10 @@ class PlannerConfig(StrictModel):
     mip_rel_gap: Annotated[float, Field(ge=0, le=0.5)] = 0.01
     carbon_price_eur_per_t: Annotated[float, Field(ge=0)] = 0.0
     emissions_cap_kg: Annotated[float, Field(ge=0)] | None = None
+    # a plan may not emit more CO2 over its horizon than the heat pumps run on demand would
+    # (the boiler only beyond their capacity), except at this penalty: no saving bought with CO2
+    co2_guard: bool = True
+    co2_guard_penalty_eur_per_t: Annotated[float, Field(gt=0)] = 1000.0
     grid_import_limit_kw: Annotated[float, Field(gt=0)] | None = None
     # when the day-ahead results are really known, in the plant's time zone: the auction
     # closes at 12:00 CET and its results are published about 12:45-12:55 (EPEX/Nord Pool)

@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from controller.config import Plant
@@ -22,7 +22,14 @@ from controller.core.forecast import (
     weather_forecast,
 )
 from controller.core.history import UnitHistory
-from controller.core.plan import Plan, PlanInputs, UnitPlanData, boiler_terms, solve_plan
+from controller.core.plan import (
+    Plan,
+    PlanInputs,
+    UnitPlanData,
+    boiler_terms,
+    heat_pumps_on_demand_kg,
+    solve_plan,
+)
 from controller.core.report import CycleReport
 from controller.core.rules import unit_available
 from controller.core.stage import supply_setpoint_c
@@ -316,7 +323,10 @@ class PlannerService:
             unmet_penalty_eur_per_mwh=config.unmet_penalty_eur_per_mwh,
             time_limit_s=config.time_limit_s,
             mip_rel_gap=config.mip_rel_gap,
+            emissions_guard_penalty_eur_per_t=config.co2_guard_penalty_eur_per_t,
         )
+        if config.co2_guard:
+            inputs = replace(inputs, emissions_guard_kg=heat_pumps_on_demand_kg(inputs))
         return inputs, forecast
 
     # --- reading the plan ----------------------------------------------------------------

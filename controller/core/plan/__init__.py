@@ -4,6 +4,7 @@
 `solve_plan` solves them under a time limit and gap and returns an immutable `Plan`.
 """
 
+from controller.core.plan.guard import heat_pumps_on_demand_kg
 from controller.core.plan.inputs import PlanInputs, UnitPlanData, boiler_terms
 from controller.core.plan.model import MilpModel, VarIndex, build_model, power_coefficients
 from controller.core.plan.result import Plan
@@ -18,6 +19,7 @@ __all__ = [
     "VarIndex",
     "boiler_terms",
     "build_model",
+    "heat_pumps_on_demand_kg",
     "power_coefficients",
     "solve_model",
     "solve_plan",

@@ -137,6 +137,9 @@ class PlanInputs:
     carbon_price_eur_per_t: float = 0.0
     grid_import_limit_kw: float | None = None  # raised where units are held on at min load
     emissions_cap_kg: float | None = None
+    # soft: CO2 over the horizon above this costs `emissions_guard_penalty_eur_per_t`
+    emissions_guard_kg: float | None = None
+    emissions_guard_penalty_eur_per_t: float = 1000.0
     unmet_penalty_eur_per_mwh: float = 10_000.0
     time_limit_s: float = 2.0
     mip_rel_gap: float = 0.01
@@ -178,6 +181,7 @@ class PlanInputs:
             boiler_fuel_price_eur_per_mwh=self.boiler_fuel_price_eur_per_mwh,
             boiler_fuel_carbon_g_per_kwh=self.boiler_fuel_carbon_g_per_kwh,
             carbon_price_eur_per_t=self.carbon_price_eur_per_t,
+            emissions_guard_penalty_eur_per_t=self.emissions_guard_penalty_eur_per_t,
             unmet_penalty_eur_per_mwh=self.unmet_penalty_eur_per_mwh,
             mip_rel_gap=self.mip_rel_gap,
         )
@@ -187,6 +191,7 @@ class PlanInputs:
             "storage_terminal_kwh": self.storage_terminal_kwh,
             "grid_import_limit_kw": self.grid_import_limit_kw,
             "emissions_cap_kg": self.emissions_cap_kg,
+            "emissions_guard_kg": self.emissions_guard_kg,
         }
         _check_non_negative(**{k: v for k, v in optional.items() if v is not None})
         if self.storage_terminal_value_eur_per_kwh is not None and not math.isfinite(

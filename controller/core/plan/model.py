@@ -4,8 +4,8 @@ Columns per unit and step: on (binary), start and stop (continuous: the transiti
 plus the turn-on/turn-off inequalities make them integral whenever `on` is), heat. Per step:
 boiler heat, unmet heat, surplus heat (a dump at the same penalty, so forced minimum loads with
 a full tank stay feasible), stored energy at the end of the step. One more column carries any
-shortfall against the end-of-horizon floor, again at the penalty. Electric power is not a
-column: it is `power_on_kw * on + power_per_heat * heat`, linear in both.
+shortfall against the end-of-horizon floor, again at the penalty, and one the CO2 emitted
+above the guard (`emissions_guard_kg`), at its own penalty. Electric power is not a column: it is `power_on_kw * on + power_per_heat * heat`, linear in both.
 
 The same arrays feed highspy (solve.py) and, in the tests, scipy.optimize.milp.
 """
@@ -34,6 +34,7 @@ class VarIndex:
     surplus: IntArray
     storage: IntArray
     terminal_shortfall: int
+    emissions_excess: int  # kg of CO2 above the guard
     num_cols: int
 
     @staticmethod
@@ -56,7 +57,8 @@ class VarIndex:
             surplus=per_step[2],
             storage=per_step[3],
             terminal_shortfall=shortfall,
-            num_cols=shortfall + 1,
+            emissions_excess=shortfall + 1,
+            num_cols=shortfall + 2,
         )
 
 
@@ -200,6 +202,9 @@ def build_model(inputs: PlanInputs) -> MilpModel:
     upper[cols.unmet] = demand
     cost[cols.surplus] = penalty_eur_per_kwh * step_h
     cost[cols.terminal_shortfall] = penalty_eur_per_kwh
+    cost[cols.emissions_excess] = inputs.emissions_guard_penalty_eur_per_t / 1000.0
+    if inputs.emissions_guard_kg is None:
+        upper[cols.emissions_excess] = 0.0
 
     _add_storage(rows, inputs, cols, demand, lower, upper, cost)
     _add_plant_limits(rows, inputs, cols, power_on, power_slope, carbon, lower)
@@ -281,7 +286,7 @@ def _add_plant_limits(
         forced_kw = (col_lower[cols.on] * (power_on + power_slope * heat_min)).sum(axis=0)
         limit_kw = np.maximum(inputs.grid_import_limit_kw, forced_kw)
         rows.add("grid_import", terms, -np.inf, limit_kw)
-    if inputs.emissions_cap_kg is not None:
+    if inputs.emissions_cap_kg is not None or inputs.emissions_guard_kg is not None:
         kg_per_kw = carbon * inputs.step_h / 1000.0  # kg per kW held over one step
         boiler_kg = inputs.boiler_fuel_carbon_g_per_kwh * inputs.step_h / inputs.boiler_efficiency
         all_cols = np.concatenate([cols.on.ravel(), cols.heat.ravel(), cols.boiler])
@@ -292,4 +297,14 @@ def _add_plant_limits(
                 np.full(inputs.steps, boiler_kg / 1000.0),
             ]
         )
-        rows.add_single("emissions_cap", all_cols, all_vals, -np.inf, inputs.emissions_cap_kg)
+        if inputs.emissions_cap_kg is not None:
+            rows.add_single("emissions_cap", all_cols, all_vals, -np.inf, inputs.emissions_cap_kg)
+        if inputs.emissions_guard_kg is not None:
+            # soft: the excess column carries what the plan must emit beyond the guard
+            rows.add_single(
+                "emissions_guard",
+                np.append(all_cols, cols.emissions_excess),
+                np.append(all_vals, -1.0),
+                -np.inf,
+                inputs.emissions_guard_kg,
+            )

@@ -51,6 +51,7 @@ class Plan:
     surplus_heat_kw: tuple[float, ...] = ()  # heat that had to be dumped (penalised)
     grid_power_kw: tuple[float, ...] = ()  # all units together
     terminal_shortfall_kwh: float = 0.0
+    emissions_excess_kg: float = 0.0  # CO2 planned above the guard
     electricity_eur: float = math.nan
     boiler_fuel_eur: float = math.nan
     start_eur: float = math.nan
@@ -131,6 +132,7 @@ def plan_from_solution(
     surplus = np.maximum(x[cols.surplus], 0.0)
     storage = np.clip(x[cols.storage], 0.0, inputs.storage_capacity_kwh)
     shortfall = max(float(x[cols.terminal_shortfall]), 0.0)
+    excess_kg = max(float(x[cols.emissions_excess]), 0.0)
 
     price = np.asarray(inputs.price_eur_per_mwh)
     carbon = np.asarray(inputs.carbon_g_per_kwh)
@@ -164,11 +166,13 @@ def plan_from_solution(
         surplus_heat_kw=_series(surplus),
         grid_power_kw=_series(grid),
         terminal_shortfall_kwh=shortfall,
+        emissions_excess_kg=excess_kg,
         electricity_eur=float((grid * step_h * price).sum()) / 1000.0,
         boiler_fuel_eur=float(fuel_kwh @ np.asarray(inputs.fuel_price_per_step)) / 1000.0,
         start_eur=float((unit_start.sum(axis=1) * start_costs).sum()) if unit_start.size else 0.0,
         carbon_t=carbon_t,
         carbon_eur=carbon_t * inputs.carbon_price_eur_per_t,
-        penalty_eur=penalty_eur_per_kwh * (float((unmet + surplus).sum()) * step_h + shortfall),
+        penalty_eur=penalty_eur_per_kwh * (float((unmet + surplus).sum()) * step_h + shortfall)
+        + excess_kg * inputs.emissions_guard_penalty_eur_per_t / 1000.0,
         terminal_value_eur=terminal_value * float(storage[-1]),
     )

@@ -133,6 +133,9 @@ def complete_start(
     x[cols.surplus] = surplus
     x[cols.storage] = storage
     x[cols.terminal_shortfall] = shortfall
+    guard = inputs.emissions_guard_kg
+    if guard is not None:
+        x[cols.emissions_excess] = max(0.0, planned_emissions_kg(inputs, model, x) - guard)
     return x if start_violation(model, x) <= FEASIBILITY_TOLERANCE else None
 
 
@@ -218,3 +221,16 @@ def start_violation(model: MilpModel, x: FloatArray) -> float:
     integer = model.integrality.astype(bool)
     worst.append(float(np.max(np.abs(x[integer] - np.round(x[integer])), initial=0.0)))
     return max(worst)
+
+
+def planned_emissions_kg(inputs: PlanInputs, model: MilpModel, x: FloatArray) -> float:
+    """CO2 of a column vector: the units' power at the step's intensity, the boiler's fuel."""
+    cols = model.index
+    step_h = inputs.step_h
+    power_kw = (model.power_on_kw * x[cols.on] + model.power_per_heat * x[cols.heat]).sum(axis=0)
+    carbon = np.asarray(inputs.carbon_g_per_kwh, dtype=np.float64)
+    fuel_kwh = x[cols.boiler] * step_h / inputs.boiler_efficiency
+    grams = float(power_kw @ carbon) * step_h + float(fuel_kwh.sum()) * (
+        inputs.boiler_fuel_carbon_g_per_kwh
+    )
+    return grams / 1000.0

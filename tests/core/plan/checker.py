@@ -136,6 +136,9 @@ def _recompute_cost(plan: Plan) -> tuple[float, dict[str, float]]:
         starts += unit.start_cost_eur * sum(plan.unit_start[u])
     penalty_kwh += plan.terminal_shortfall_kwh
     penalty = penalty_kwh * inputs.unmet_penalty_eur_per_mwh / 1000.0
+    if inputs.emissions_guard_kg is not None:
+        excess_kg = max(0.0, carbon_kg - inputs.emissions_guard_kg)
+        penalty += excess_kg * inputs.emissions_guard_penalty_eur_per_t / 1000.0
     terminal_value = (inputs.storage_terminal_value_eur_per_kwh or 0.0) * plan.storage_kwh[-1]
     carbon_eur = carbon_kg / 1000.0 * inputs.carbon_price_eur_per_t
     total = electricity + carbon_eur + fuel + starts + penalty - terminal_value
