@@ -247,6 +247,7 @@ async def run_demo(
                     health=pool.health,
                     clock=clock,
                     planner=dispatch.planner,
+                    forecaster=dispatch.planner.forecaster if dispatch.planner else None,
                     policy=dispatch.policy,
                     market=market,
                     cycle=cycle,
