@@ -7,10 +7,10 @@ from datetime import UTC, datetime, time, timedelta
 import pytest
 
 from controller.config import Plant
+from controller.core.forecaster import Forecaster, LookaheadError
 from controller.core.plan import Plan
 from controller.evaluate import policies
 from controller.evaluate.data import EvaluationData
-from controller.core.forecaster import Forecaster, LookaheadError
 from controller.evaluate.information import (
     AuditedMarket,
     DisclosureRule,
