@@ -70,6 +70,7 @@ class PlannerService:
         self.forecaster = forecaster or Forecaster(plant.site.network, plant.site.plant.timezone)
         self.past_origin: str | None = None  # where the history before the first cycle came from
         self._past_columns: frozenset[str] = frozenset()
+        self._basis_kinds: dict[str, str] = {}  # what demand and source stood on last time
         self.current: Plan | None = None
         self.reserve_kwh = 0.0  # stored energy below the current plan's storage band
         self.forecast: Forecast | None = None
@@ -256,8 +257,8 @@ class PlannerService:
                 else "no price known"
             ),
             "carbon": (
-                f"measured until {carbon_until:%Y-%m-%d %H:%M} UTC, then the same hour the day "
-                "before"
+                f"measured up to the current hour (until {carbon_until:%Y-%m-%d %H:%M} UTC), "
+                "then the same hour the day before"
                 if carbon
                 else "no carbon intensity known: 0 g/kWh assumed"
             ),
@@ -275,6 +276,7 @@ class PlannerService:
         }
         if self.past_origin is not None:
             provenance["history"] = self.past_origin
+        self._say_basis(provenance, source_now is not None or bool(source_past))
         return Forecast(
             steps_utc=steps_utc,
             price_eur_per_mwh=series_forecast(prices, steps_utc, known_until, mean_price, step),
@@ -286,6 +288,18 @@ class PlannerService:
             fuel_price_eur_per_mwh=fuel,
             provenance=provenance,
         )
+
+    def _say_basis(self, provenance: dict[str, str], source_measured: bool) -> None:
+        """Log once whenever demand or source change between learned/measured and the design
+        curves (the journal of `hpctl run` says what the plans stand on)."""
+        kinds = {
+            "demand": "learned" if self.forecaster.learned_demand else "design curve",
+            "source": "measured" if source_measured else "design curve",
+        }
+        for name, kind in kinds.items():
+            if self._basis_kinds.get(name) != kind:
+                self._basis_kinds[name] = kind
+                log.info("plan input %s: %s", name, provenance[name])
 
     def _source_provenance(
         self, now_c: float | None, how: str, past: dict[datetime, float], shape: str
