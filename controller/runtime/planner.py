@@ -168,6 +168,7 @@ class PlannerService:
         if state is None:
             return None
         inputs, forecast = self.build_inputs(state, self._histories)
+        self._say_basis(forecast.provenance)
         available = self._available(state)
         previous = self._warm_source(inputs, available)
         self._planned_at_s = self._clock.monotonic_s()
@@ -276,7 +277,6 @@ class PlannerService:
         }
         if self.past_origin is not None:
             provenance["history"] = self.past_origin
-        self._say_basis(provenance, source_now is not None or bool(source_past))
         return Forecast(
             steps_utc=steps_utc,
             price_eur_per_mwh=series_forecast(prices, steps_utc, known_until, mean_price, step),
@@ -289,17 +289,18 @@ class PlannerService:
             provenance=provenance,
         )
 
-    def _say_basis(self, provenance: dict[str, str], source_measured: bool) -> None:
-        """Log once whenever demand or source change between learned/measured and the design
-        curves (the journal of `hpctl run` says what the plans stand on)."""
-        kinds = {
-            "demand": "learned" if self.forecaster.learned_demand else "design curve",
-            "source": "measured" if source_measured else "design curve",
-        }
-        for name, kind in kinds.items():
+    def _say_basis(self, provenance: dict[str, str]) -> None:
+        """Log once whenever demand or source move between learned or measured and the plant
+        file's design curves: the journal of `hpctl run` says what the plans stand on. A
+        forecast without provenance (the evaluator's hindsight) says nothing."""
+        for name in ("demand", "source"):
+            text = provenance.get(name)
+            if text is None:
+                continue
+            kind = "design curve" if text.startswith("design curve") else "learned or measured"
             if self._basis_kinds.get(name) != kind:
                 self._basis_kinds[name] = kind
-                log.info("plan input %s: %s", name, provenance[name])
+                log.info("plan input %s: %s", name, text)
 
     def _source_provenance(
         self, now_c: float | None, how: str, past: dict[datetime, float], shape: str
