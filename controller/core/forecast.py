@@ -116,7 +116,7 @@ def source_forecast(
 
     The present level is `current` (measured), else the last hour of the past; where the past
     has the same hour the day before, that hour at today's level (the offset fading over
-    `settle_h`, as `weather_forecast`); otherwise the `declared` curve (the plant file's
+    `settle_h`); otherwise the `declared` curve (the plant file's
     `SourceSpec.temp_c`) shifted to the present level. With neither a measurement nor a past,
     the declared curve itself."""
     now_hour = hour_start(now_utc)
