@@ -104,7 +104,8 @@ def test_mpc_plans_use_published_prices_only_and_perfect_uses_the_truth(
     end = start + timedelta(hours=30)
     replay(river, january, make("mpc"), start, end)
     replay(river, january, make("perfect"), start, end)
-    rule = DisclosureRule(NOON, TZ)
+    # the plant's own publication time (13:00 local by default since quarter-hour prices)
+    rule = DisclosureRule(river.control.planner.publication_time, TZ)
     truth = january.price_eur_per_mwh
     compared_unknown = 0
     for plan in kept["mpc"]:
