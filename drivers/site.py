@@ -8,7 +8,9 @@ validated by the package that owns them, so this layer imports neither.
 
 from __future__ import annotations
 
+import math
 import tomllib
+from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any, Literal, Self
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -23,6 +25,8 @@ PositiveKw = Annotated[float, Field(gt=0)]
 PositiveM3 = Annotated[float, Field(gt=0)]
 PositiveM = Annotated[float, Field(gt=0)]
 Fraction = Annotated[float, Field(ge=0, le=1)]
+DAYS_PER_YEAR = 365.25
+SOURCE_DAILY_PEAK_LOCAL_HOUR = 15.0  # IT load and the waste heat it makes peak mid-afternoon
 
 
 class SiteError(ValueError):
@@ -191,7 +195,15 @@ class NetworkSpec(StrictModel):
 
 
 class SourceSpec(StrictModel):
-    """The heat source: its temperature drives the COP."""
+    """The heat source: its temperature drives the COP.
+
+    Its declared curve (`temp_c`): mean - annual_amplitude x cos(2 pi (day - coldest_day) /
+    365.25), the minimum on the coldest day of the year, plus a daily sine peaking at 15:00 local
+    time (waste heat follows the IT load), clipped to [min_temp_c, max_temp_c], the range the
+    source really stays within (a river does not freeze below its ice point, a cooling loop has a
+    control band). The simulator runs on it and the planner falls back to it when nothing
+    measured the source: one formula for both.
+    """
 
     kind: Literal["river", "borehole", "waste_heat", "sea", "air"]
     mean_temp_c: float
@@ -200,6 +212,21 @@ class SourceSpec(StrictModel):
     daily_amplitude_k: Annotated[float, Field(ge=0)] = 0.0  # waste heat following IT load
     min_temp_c: float = -5.0
     max_temp_c: float = 45.0
+
+    def temp_c(self, when_utc: datetime, timezone: str | ZoneInfo) -> float:
+        """The declared curve at `when_utc`, the plant's local calendar and clock deciding."""
+        zone = timezone if isinstance(timezone, ZoneInfo) else ZoneInfo(timezone)
+        local = when_utc.astimezone(zone)
+        hour = local.hour + local.minute / 60.0 + local.second / 3600.0
+        day_of_year = local.timetuple().tm_yday + hour / 24.0
+        annual = -self.annual_amplitude_k * math.cos(
+            2.0 * math.pi * (day_of_year - self.coldest_day_of_year) / DAYS_PER_YEAR
+        )
+        # sin peaks a quarter period (6 h) after its zero crossing: zero at 09:00, peak at 15:00
+        daily = self.daily_amplitude_k * math.sin(
+            2.0 * math.pi * (hour - (SOURCE_DAILY_PEAK_LOCAL_HOUR - 6.0)) / 24.0
+        )
+        return min(self.max_temp_c, max(self.min_temp_c, self.mean_temp_c + annual + daily))
 
 
 class SiteConfig(StrictModel):

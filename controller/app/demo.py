@@ -22,6 +22,7 @@ from controller.config import Plant, load_plant
 from controller.runtime.cycle import ControlCycle
 from controller.runtime.dispatch import build_dispatch
 from controller.runtime.market import ScenarioMarket
+from controller.runtime.past import scenario_past
 from controller.scenarios import default_scenario_path
 from controller.telemetry.metrics import ControllerMetrics
 from controller.telemetry.progress import ProgressBars
@@ -224,11 +225,8 @@ async def run_demo(
     )
     dispatch = build_dispatch(plant, market, clock)
     if dispatch.planner is not None:
-        for row in scenario.between(start_utc - timedelta(days=7), start_utc):
-            # the days before the start are the past: a plant's history database has them
-            dispatch.planner.observations.add(
-                "outdoor_temp_c", row.timestamp_utc, row.outdoor_temp_c
-            )
+        # the hours before the start are the past: a plant's history database has them
+        dispatch.planner.learn_past(scenario_past(scenario, start_utc), start_utc)
     conditions = scenario_conditions(
         scenario,
         outdoor_default_c=float(plant.site.sim.get("outdoor_temp_c", 0.0)),
@@ -249,6 +247,7 @@ async def run_demo(
                     health=pool.health,
                     clock=clock,
                     planner=dispatch.planner,
+                    forecaster=dispatch.planner.forecaster if dispatch.planner else None,
                     policy=dispatch.policy,
                     market=market,
                     cycle=cycle,

@@ -72,6 +72,7 @@ def compose_live(plant: Plant, pool: DriverPool, clock: Clock) -> LiveController
         health=pool.health,
         clock=clock,
         planner=dispatch.planner,
+        forecaster=dispatch.planner.forecaster if dispatch.planner is not None else None,
         policy=dispatch.policy,
         market=market,
         bridge=ops.bridge,

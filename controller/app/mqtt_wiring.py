@@ -59,6 +59,12 @@ class Operations:
             desk,
             market,
             plan_source=(lambda: planner.current) if planner is not None else None,
+            # the forecast the current plan was made on (both are set together)
+            plan_inputs=(
+                (lambda: planner.forecast.provenance if planner.forecast is not None else None)
+                if planner is not None
+                else None
+            ),
         )
         sink.sinks.append(bridge)
         observers.append(bridge)

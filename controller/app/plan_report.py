@@ -1,8 +1,10 @@
 """`hpctl plan`: one planning run from a scenario, as the live planner would make it at `start`.
 
 The plant is taken as at rest at the start (every unit off long enough to start, the tank at
-`soc`); the planner sees only what it could know then: the past week of outdoor temperatures,
-published day-ahead prices, carbon intensity up to the present hour.
+`soc`); the planner sees only what it could know then: the scenario's rows before the start as
+its history database (outdoor temperature, and heat demand and source temperature where the file
+has them: its forecaster learns from them as live), published day-ahead prices, carbon intensity
+up to the present hour. Where each input came from is printed with the plan.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from controller.core.estimate import PlantState, TankState, UnitState
 from controller.core.history import UnitHistory
 from controller.core.plan import Plan, PlanInputs, solve_plan
 from controller.runtime.market import ScenarioMarket
+from controller.runtime.past import scenario_past
 from controller.runtime.planner import Forecast, PlannerService
 from drivers.clock import SimClock
 from drivers.kinds import StateCode
@@ -90,8 +93,7 @@ def first_plan_inputs(
     )
     clock = SimClock(start_utc)
     planner = PlannerService(plant, market, clock)
-    for row in scenario.between(start_utc - timedelta(days=7), start_utc):
-        planner.observations.add("outdoor_temp_c", row.timestamp_utc, row.outdoor_temp_c)
+    planner.learn_past(scenario_past(scenario, start_utc), start_utc)
     state = resting_state(plant, scenario, start_utc, soc)
     long_ago = -1e9
     histories = {
@@ -119,6 +121,8 @@ def as_json(run: PlanRun) -> dict[str, Any]:
                     "price_known": when < forecast.prices_known_until,
                     "carbon_g_per_kwh": forecast.carbon_g_per_kwh[k],
                     "heat_demand_kw": forecast.heat_demand_kw[k],
+                    "outdoor_temp_c": forecast.outdoor_temp_c[k],
+                    "source_temp_c": forecast.source_temp_c[k],
                     "unit_heat_kw": {
                         name: plan.unit_heat_kw[i][k] for i, name in enumerate(plan.unit_names)
                     },
@@ -140,9 +144,21 @@ def as_json(run: PlanRun) -> dict[str, Any]:
         "boiler_fuel_eur": _finite(plan.boiler_fuel_eur),
         "start_eur": _finite(plan.start_eur),
         "carbon_t": _finite(plan.carbon_t),
+        "planned_cop": _finite(_planned_cop(plan)) if plan.usable else None,
         "prices_known_until_utc": forecast.prices_known_until.isoformat(),
+        "inputs": dict(forecast.provenance),
         "steps": steps,
     }
+
+
+def _planned_cop(plan: Plan) -> float:
+    """The plan's heat-pump heat over its electricity (NaN when no unit runs)."""
+    heat_kw = power_kw = 0.0
+    for index, unit in enumerate(plan.inputs.units):
+        for heat, cop in zip(plan.unit_heat_kw[index], unit.cop, strict=True):
+            heat_kw += heat
+            power_kw += heat / cop if cop > 0 else 0.0
+    return heat_kw / power_kw if power_kw > 0 else math.nan
 
 
 def _finite(value: float) -> float | None:
@@ -160,11 +176,17 @@ def render_table(run: PlanRun) -> str:
         f"solved in {plan.solve_time_s:.2f} s ({plan.start} start, first solution after "
         f"{plan.time_to_first_solution_s:.2f} s); prices known until {forecast.prices_known_until:%Y-%m-%d %H:%M} UTC"
     )
+    inputs = [f"  {name:<8} {text}" for name, text in forecast.provenance.items()]
     if not plan.usable:
-        return f"{head}\n  no usable plan: {plan.message}"
+        return "\n".join([head, "  inputs:", *inputs, f"  no usable plan: {plan.message}"])
     units = " ".join(f"{name:>8}" for name in plan.unit_names)
     lines = [
         head,
+        "  inputs:",
+        *inputs,
+        f"  planned COP {_planned_cop(plan):.2f} (heat over electricity), source "
+        f"{min(forecast.source_temp_c):.1f} .. {max(forecast.source_temp_c):.1f} °C, outdoor "
+        f"{min(forecast.outdoor_temp_c):.1f} .. {max(forecast.outdoor_temp_c):.1f} °C",
         f"  {'start UTC':<16} {'EUR/MWh':>8} {'gCO2/kWh':>8} {'demand':>8} {units} {'boiler':>8} {'SoC':>5}",
     ]
     for k, when in enumerate(forecast.steps_utc):

@@ -1,19 +1,23 @@
-"""Forecasts from the past only (pure): prices beyond the published ones, carbon, weather, demand.
+"""Forecasts from the past only (pure): prices beyond the published ones, carbon, source
+temperature, and the design curves the learned forecaster (`controller.core.forecaster`) falls
+back to.
 
 The planner sees what a plant knows at that moment. Day-ahead prices are known up to the end of
-the last published day; beyond that the last known day repeats. Carbon intensity and outdoor
-temperature are known up to now; beyond, the same hour of the previous day, shifted toward the
-present level for the first hours. Heat demand is the network's design curve on that outdoor
-forecast, scaled by the ratio of measured to modelled demand over the recent past.
+the last published day; beyond that the last known day repeats. Carbon intensity is known up to
+now; beyond, the same hour of the previous day. The heat source's temperature is measured now
+(plant-wide, else the units' inlets), its past gives yesterday's shape; beyond its past the
+plant file's declared curve, shifted to the measured level, and with no measurement at all the
+declared curve itself: never an invented constant.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from controller.core.estimate import PlantState
 from drivers.site import NetworkSpec
 
 DAY = timedelta(days=1)
@@ -84,32 +88,67 @@ def series_forecast(
     return tuple(out)
 
 
-def weather_forecast(
+def measured_source_temp_c(state: PlantState) -> tuple[float | None, str]:
+    """The source temperature measured now, and where it came from: the plant-wide sensor, else
+    the mean of the units' evaporator inlets (of the running units when any run: an idle
+    unit's inlet may sit in still water), else None."""
+    if state.source_temp_c is not None:
+        return state.source_temp_c, "measured (plant)"
+    reading = [unit for unit in state.units if unit.source_temp_c is not None]
+    running = [unit for unit in reading if unit.compressor_on]
+    chosen = running or reading
+    if not chosen:
+        return None, "not measured"
+    mean_c = sum(unit.source_temp_c or 0.0 for unit in chosen) / len(chosen)
+    which = "running units'" if running else "units'"
+    return mean_c, f"measured (mean of {len(chosen)} {which} source inlets)"
+
+
+def source_forecast(
     observed: Mapping[datetime, float],
     now_utc: datetime,
     current: float | None,
     steps_utc: Sequence[datetime],
+    declared: Callable[[datetime], float],
     settle_h: float = 12.0,
-) -> tuple[float, ...]:
-    """Yesterday's shape at today's level: persistence of the daily cycle, with the present
-    offset decaying over `settle_h` hours. With no past at all, the present value holds."""
+) -> tuple[tuple[float, ...], str]:
+    """Source temperature per step, and how it was made (in words).
+
+    The present level is `current` (measured), else the last hour of the past; where the past
+    has the same hour the day before, that hour at today's level (the offset fading over
+    `settle_h`); otherwise the `declared` curve (the plant file's
+    `SourceSpec.temp_c`) shifted to the present level. With neither a measurement nor a past,
+    the declared curve itself."""
     now_hour = hour_start(now_utc)
     if current is None:
         current = observed.get(now_hour - HOUR)
+        if current is None and observed:
+            current = observed[max(observed)]
     if current is None:
-        known = list(observed.values())
-        current = sum(known) / len(known) if known else 0.0
+        return tuple(declared(when) for when in steps_utc), "design curve (plant file)"
     anchor = observed.get(now_hour - DAY)
     offset = current - anchor if anchor is not None else 0.0
+    shift = current - declared(now_utc)
     out = []
+    from_past = 0
     for when in steps_utc:
         lead_h = max(0.0, (when - now_utc).total_seconds() / 3600.0)
         yesterday = repeat_last_known(observed, when, now_hour)
         if yesterday is None:
-            out.append(current)
+            out.append(declared(when) + shift)
         else:
             out.append(yesterday + offset * math.exp(-lead_h / settle_h))
-    return tuple(out)
+            from_past += 1
+    if from_past == len(out):
+        shape = f"yesterday's shape from {len(observed)} h of history"
+    elif from_past:
+        shape = (
+            f"yesterday's shape from {len(observed)} h of history, beyond it the plant file's "
+            "curve shifted to that level"
+        )
+    else:
+        shape = "the plant file's curve shifted to that level"
+    return tuple(out), shape
 
 
 def network_demand_kw(network: NetworkSpec, outdoor_temp_c: float) -> float:
@@ -118,30 +157,3 @@ def network_demand_kw(network: NetworkSpec, outdoor_temp_c: float) -> float:
     span_k = network.heating_limit_temp_c - network.design_outdoor_temp_c
     fraction = (network.heating_limit_temp_c - outdoor_temp_c) / span_k
     return base_kw + max(0.0, fraction) * (network.design_heat_kw - base_kw)
-
-
-def demand_correction(
-    measured_kw: Mapping[datetime, float],
-    outdoor_c: Mapping[datetime, float],
-    network: NetworkSpec,
-    now_utc: datetime,
-    lookback_h: int = 48,
-) -> float:
-    """Ratio of measured to modelled demand over the recent past (1 with no history)."""
-    measured_sum = modelled_sum = 0.0
-    start = hour_start(now_utc) - timedelta(hours=lookback_h)
-    for hour, demand_kw in measured_kw.items():
-        if hour >= start and hour in outdoor_c:
-            measured_sum += demand_kw
-            modelled_sum += network_demand_kw(network, outdoor_c[hour])
-    if modelled_sum <= 0:
-        return 1.0
-    return min(3.0, max(0.2, measured_sum / modelled_sum))
-
-
-def demand_forecast(
-    network: NetworkSpec,
-    outdoor_forecast_c: Sequence[float],
-    correction: float,
-) -> tuple[float, ...]:
-    return tuple(correction * network_demand_kw(network, temp) for temp in outdoor_forecast_c)

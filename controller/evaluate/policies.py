@@ -3,8 +3,9 @@
 - `baseline`: `controller.runtime.dispatch.RulesPolicy`: staging on the tank's state of charge with
   lead/lag rotation by run hours, price-blind, as most plants run today.
 - `mpc`: `PlannerService` + `PlanPolicy` as live, re-planning hourly over 36 h in hourly steps,
-  fed by the live `ScenarioMarket` behind an audit, and by `Forecaster`, which learns from the
-  plant's own meters.
+  fed by the live `ScenarioMarket` behind an audit; its forecasts are the planner's own (the
+  learned `controller.core.forecaster.Forecaster` it owns, which learns from the plant's meters),
+  exactly as in `hpctl run`.
 - `perfect`: the same planner and plan follower with the true prices, carbon, weather and
   demand, re-solved daily over 72 h (and whenever the tank strays from the plan).
 """
@@ -13,18 +14,19 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from controller.config import Plant
 from controller.core.estimate import PlantState
+from controller.core.forecaster import WINDOW_H, Forecaster
 from controller.core.plan import Plan
 from controller.evaluate.data import HOUR_S, EvaluationData, FloatArray
-from controller.evaluate.forecaster import WINDOW_H, Forecaster
 from controller.evaluate.information import AuditedMarket, DisclosureRule, PerfectMarket
 from controller.runtime.cycle import CycleObserver
 from controller.runtime.dispatch import RulesPolicy, TargetPolicy
 from controller.runtime.market import MarketFeed, ScenarioMarket
+from controller.runtime.past import PastHour, PastRecord
 from controller.runtime.plan_policy import PlanPolicy
 from controller.runtime.planner import Forecast, PlannerService
 from drivers.clock import Clock
@@ -40,14 +42,15 @@ MPC_MIP_REL_GAP = 0.05
 
 
 class ReplayPlanner(PlannerService):
-    """The live planner, with its forecast replaced (learned or true) and its solves counted."""
+    """The live planner with its solves counted; `forecast` replaces its forecast (perfect's
+    true future), None keeps the planner's own."""
 
     def __init__(
         self,
         plant: Plant,
         market: MarketFeed,
         clock: Clock,
-        forecast: Callable[[PlantState, Forecast], Forecast],
+        forecast: Callable[[PlantState, Forecast], Forecast] | None = None,
     ) -> None:
         super().__init__(plant, market, clock)
         self._forecast = forecast
@@ -57,7 +60,8 @@ class ReplayPlanner(PlannerService):
         self.keep_plans = False
 
     def build_forecast(self, state: PlantState) -> Forecast:
-        return self._forecast(state, super().build_forecast(state))
+        base = super().build_forecast(state)
+        return base if self._forecast is None else self._forecast(state, base)
 
     async def replan(self) -> Plan | None:
         plan = await super().replan()
@@ -123,32 +127,33 @@ def mpc(
     timezone = plant.site.plant.timezone
     feed = market or ScenarioMarket(data.market_scenario, config.publication_time, timezone)
     audited = AuditedMarket(feed, DisclosureRule(config.publication_time, timezone), data)
-    forecaster = Forecaster(plant.site.network, timezone)
+    # no forecast replaced: the planner forecasts as live, with the forecaster it owns
+    planner = ReplayPlanner(plant, audited, clock)
     # the plant's history database: the weeks before the start, hour by hour
     first = max(0, data.hour_index(start_utc) - WINDOW_H)
-    for index in range(first, data.hour_index(start_utc)):
-        forecaster.add_hour(
-            data.hour_utc(index),
-            start_utc,
-            float(data.outdoor_temp_c[index]),
-            float(data.heat_demand_kw[index]),
+    past = tuple(
+        PastHour(
+            hour_utc=data.hour_utc(index),
+            outdoor_temp_c=float(data.outdoor_temp_c[index]),
+            heat_demand_kw=float(data.heat_demand_kw[index]),
+            source_temp_c=float(data.source_temp_c[index]),
         )
-
-    def learned(state: PlantState, base: Forecast) -> Forecast:
-        outdoor, demand = forecaster.forecast(state.now_utc, base.steps_utc, state.outdoor_temp_c)
-        return replace(base, outdoor_temp_c=outdoor, heat_demand_kw=demand)
-
-    planner = ReplayPlanner(plant, audited, clock, learned)
-    for index in range(max(0, data.hour_index(start_utc) - 8 * 24), data.hour_index(start_utc)):
-        planner.observations.add(
-            "outdoor_temp_c", data.hour_utc(index), float(data.outdoor_temp_c[index])
-        )
+        for index in range(first, data.hour_index(start_utc))
+    )
+    planner.learn_past(
+        PastRecord(
+            past,
+            "the replayed file's hours before the start",
+            frozenset({"outdoor_temp_c", "heat_demand_kw"})
+            | ({"source_temp_c"} if data.row_source is not None else set()),
+        ),
+        start_utc,
+    )
     return PolicySetup(
         name="mpc",
         policy=PlanPolicy(plant, planner),
         planner=planner,
-        observers=[forecaster],
-        forecaster=forecaster,
+        forecaster=planner.forecaster,
     )
 
 

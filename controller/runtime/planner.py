@@ -7,7 +7,11 @@ from __future__ import annotations
 import asyncio
 import logging
 import math
+<<<<<<< HEAD
 from dataclasses import dataclass, replace
+=======
+from dataclasses import dataclass, field
+>>>>>>> inputs
 from datetime import datetime, timedelta
 
 from controller.config import Plant
@@ -15,12 +19,12 @@ from controller.core.cop import unit_cop
 from controller.core.estimate import PlantState
 from controller.core.forecast import (
     HOUR,
-    demand_correction,
-    demand_forecast,
     hour_start,
+    measured_source_temp_c,
     series_forecast,
-    weather_forecast,
+    source_forecast,
 )
+from controller.core.forecaster import Forecaster
 from controller.core.history import UnitHistory
 from controller.core.plan import (
     Plan,
@@ -35,6 +39,7 @@ from controller.core.rules import unit_available
 from controller.core.stage import supply_setpoint_c
 from controller.runtime.market import MarketFeed
 from controller.runtime.observations import HourlyLog
+from controller.runtime.past import PastRecord
 from drivers.clock import Clock
 
 log = logging.getLogger(__name__)
@@ -53,18 +58,30 @@ class Forecast:
     prices_known_until: datetime
     fuel_price_eur_per_mwh: float | None = None  # the market's quote; None: the plant file's
     fuel_price_by_step: tuple[float, ...] | None = None  # hindsight only: a price per step
+    # where each input came from, in words (price, carbon, outdoor, source, demand, fuel)
+    provenance: dict[str, str] = field(default_factory=dict)
 
 
 class PlannerService:
     """Owns the current and last plan; re-plans on its cadence, on new prices, on deviation."""
 
     def __init__(
-        self, plant: Plant, market: MarketFeed, clock: Clock, observations: HourlyLog | None = None
+        self,
+        plant: Plant,
+        market: MarketFeed,
+        clock: Clock,
+        observations: HourlyLog | None = None,
+        forecaster: Forecaster | None = None,
     ) -> None:
         self._plant = plant
         self._market = market
         self._clock = clock
         self.observations = observations or HourlyLog()
+        # the one learned forecaster of outdoor temperature and demand, fed every cycle
+        self.forecaster = forecaster or Forecaster(plant.site.network, plant.site.plant.timezone)
+        self.past_origin: str | None = None  # where the history before the first cycle came from
+        self._past_columns: frozenset[str] = frozenset()
+        self._basis_kinds: dict[str, str] = {}  # what demand and source stood on last time
         self.current: Plan | None = None
         self.reserve_kwh = 0.0  # stored energy below the current plan's storage band
         self.forecast: Forecast | None = None
@@ -85,9 +102,25 @@ class PlannerService:
         state = report.state
         self._state = state
         self._histories = dict(report.histories)
+        self.forecaster.observe(report)
         self.observations.add("outdoor_temp_c", state.now_utc, state.outdoor_temp_c)
         self.observations.add("heat_demand_kw", state.now_utc, state.network_heat_kw)
-        self.observations.add("source_temp_c", state.now_utc, state.source_temp_c)
+        self.observations.add("source_temp_c", state.now_utc, measured_source_temp_c(state)[0])
+
+    def learn_past(self, past: PastRecord, now_utc: datetime) -> None:
+        """The plant's history database before the first cycle, hour by hour, oldest first
+        (only hours that ended by `now_utc`): the forecaster learns outdoor temperature and
+        demand from it, the source forecast takes yesterday's shape from it."""
+        for hour in past.hours:
+            if hour.outdoor_temp_c is not None:
+                self.forecaster.add_hour(
+                    hour.hour_utc, now_utc, hour.outdoor_temp_c, hour.heat_demand_kw
+                )
+                self.observations.add("outdoor_temp_c", hour.hour_utc, hour.outdoor_temp_c)
+            self.observations.add("heat_demand_kw", hour.hour_utc, hour.heat_demand_kw)
+            self.observations.add("source_temp_c", hour.hour_utc, hour.source_temp_c)
+        self.past_origin = past.origin
+        self._past_columns = past.columns
 
     # --- deciding when -------------------------------------------------------------------
     def due(self) -> bool:
@@ -146,6 +179,7 @@ class PlannerService:
         if state is None:
             return None
         inputs, forecast = self.build_inputs(state, self._histories)
+        self._say_basis(forecast.provenance)
         available = self._available(state)
         previous = self._warm_source(inputs, available)
         self._planned_at_s = self._clock.monotonic_s()
@@ -204,6 +238,7 @@ class PlannerService:
 
     # --- building the problem ------------------------------------------------------------
     def build_forecast(self, state: PlantState) -> Forecast:
+        """What the planner may know now (docs/planner.md), and where each part came from."""
         config = self._plant.control.planner
         site = self._plant.site
         step = timedelta(seconds=config.step_s)
@@ -213,33 +248,84 @@ class PlannerService:
         mean_price = sum(prices.values()) / len(prices) if prices else 0.0
         carbon = self._market.carbon(state.now_utc)
         mean_carbon = sum(carbon.values()) / len(carbon) if carbon else 0.0
-        outdoor = weather_forecast(
-            self.observations.hourly("outdoor_temp_c"),
+        carbon_until = hour_start(state.now_utc) + HOUR
+        outdoor, demand = self.forecaster.forecast(state.now_utc, steps_utc, state.outdoor_temp_c)
+        source_now, source_how = measured_source_temp_c(state)
+        source_past = self.observations.hourly("source_temp_c")
+        timezone = site.plant.timezone
+        source, source_shape = source_forecast(
+            source_past,
             state.now_utc,
-            state.outdoor_temp_c,
+            source_now,
             steps_utc,
+            lambda when: site.source.temp_c(when, timezone),
         )
-        source = weather_forecast(
-            self.observations.hourly("source_temp_c"), state.now_utc, state.source_temp_c, steps_utc
-        )
-        correction = demand_correction(
-            self.observations.hourly("heat_demand_kw"),
-            self.observations.hourly("outdoor_temp_c"),
-            site.network,
-            state.now_utc,
-        )
+        fuel = self._market.fuel_price(state.now_utc)
+        provenance = {
+            "price": (
+                f"published until {known_until:%Y-%m-%d %H:%M} UTC, then the last known day "
+                "repeated"
+                if prices
+                else "no price known"
+            ),
+            "carbon": (
+                f"measured up to the current hour (until {carbon_until:%Y-%m-%d %H:%M} UTC), "
+                "then the same hour the day before"
+                if carbon
+                else "no carbon intensity known: 0 g/kWh assumed"
+            ),
+            **self.forecaster.basis,
+            "source": self._source_provenance(source_now, source_how, source_past, source_shape),
+            "fuel": (
+                f"market quote, {fuel:g} EUR/MWh"
+                if fuel is not None
+                else (
+                    f"plant file constant, {site.boiler.fuel_price_eur_per_mwh:g} EUR/MWh"
+                    if site.boiler is not None
+                    else "no boiler"
+                )
+            ),
+        }
+        if self.past_origin is not None:
+            provenance["history"] = self.past_origin
         return Forecast(
             steps_utc=steps_utc,
             price_eur_per_mwh=series_forecast(prices, steps_utc, known_until, mean_price, step),
-            carbon_g_per_kwh=series_forecast(
-                carbon, steps_utc, hour_start(state.now_utc) + HOUR, mean_carbon
-            ),
+            carbon_g_per_kwh=series_forecast(carbon, steps_utc, carbon_until, mean_carbon),
             outdoor_temp_c=outdoor,
             source_temp_c=source,
-            heat_demand_kw=demand_forecast(site.network, outdoor, correction),
+            heat_demand_kw=demand,
             prices_known_until=known_until,
-            fuel_price_eur_per_mwh=self._market.fuel_price(state.now_utc),
+            fuel_price_eur_per_mwh=fuel,
+            provenance=provenance,
         )
+
+    def _say_basis(self, provenance: dict[str, str]) -> None:
+        """Log once whenever demand or source move between learned or measured and the plant
+        file's design curves: the journal of `hpctl run` says what the plans stand on. A
+        forecast without provenance (the evaluator's hindsight) says nothing."""
+        for name in ("demand", "source"):
+            text = provenance.get(name)
+            if text is None:
+                continue
+            kind = "design curve" if text.startswith("design curve") else "learned or measured"
+            if self._basis_kinds.get(name) != kind:
+                self._basis_kinds[name] = kind
+                log.info("plan input %s: %s", name, text)
+
+    def _source_provenance(
+        self, now_c: float | None, how: str, past: dict[datetime, float], shape: str
+    ) -> str:
+        if now_c is not None:
+            return f"{how}; {shape}"
+        if not past:
+            return "design curve (plant file): nothing measures the source"
+        origin = (
+            f"scenario column source_temp_c ({self.past_origin})"
+            if "source_temp_c" in self._past_columns and self.past_origin is not None
+            else "its measured history"
+        )
+        return f"not measured now: the last hour of {origin}; {shape}"
 
     def build_inputs(
         self, state: PlantState, histories: dict[str, UnitHistory]

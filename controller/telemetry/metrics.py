@@ -20,7 +20,7 @@ from controller.telemetry.counters import CounterMirror
 from controller.telemetry.decisions import DecisionMetrics
 from controller.telemetry.health import judge_health
 from controller.telemetry.http import MetricsServer
-from controller.telemetry.sources import MetricSources
+from controller.telemetry.sources import ForecastScore, MetricSources
 from drivers.clock import WallClock
 from drivers.site import SiteConfig
 
@@ -286,6 +286,45 @@ class ControllerMetrics:
         )
         for kind in UNIT_KINDS + PLANT_KINDS:
             self.overrides_active.labels(kind).set(0.0)
+        self.forecast_outdoor_mae = gauge(
+            "hpctl_forecast_outdoor_mae_kelvin",
+            "Mean absolute error of the outdoor temperature forecast since start, over every "
+            "lead time scored",
+        )
+        self.forecast_outdoor_rmse = gauge(
+            "hpctl_forecast_outdoor_rmse_kelvin",
+            "Root mean square error of the outdoor temperature forecast since start",
+        )
+        self.forecast_demand_mae = gauge(
+            "hpctl_forecast_demand_mae_watts",
+            "Mean absolute error of the heat demand forecast since start, over every lead time "
+            "scored",
+        )
+        self.forecast_demand_rmse = gauge(
+            "hpctl_forecast_demand_rmse_watts",
+            "Root mean square error of the heat demand forecast since start",
+        )
+        self.forecast_scored = CounterMirror(
+            counter(
+                "hpctl_forecast_scored",
+                "Forecast hours scored against what then happened (one per hour and lead time)",
+            )
+        )
+        for error_gauge in (
+            self.forecast_outdoor_mae,
+            self.forecast_outdoor_rmse,
+            self.forecast_demand_mae,
+            self.forecast_demand_rmse,
+        ):
+            error_gauge.set(float("nan"))  # nothing scored yet
+        self.forecast_history = gauge(
+            "hpctl_forecast_history_seconds",
+            "Measured history the forecaster learns from (at most four weeks and two days)",
+        )
+        self.forecast_demand_learned = gauge(
+            "hpctl_forecast_demand_learned",
+            "1 when the demand forecast is the learned regression, 0 on the design curve",
+        )
         self.mqtt_connected = gauge("hpctl_mqtt_connected", "1 while the MQTT bridge is connected")
         self.mqtt = {
             attribute: CounterMirror(counter(f"hpctl_mqtt_{name}", doc))
@@ -310,6 +349,18 @@ class ControllerMetrics:
         if sources.cycle is not None:
             self.overruns.update(float(sources.cycle.overruns_total))
             self.policy_failures.update(float(sources.cycle.policy_failures_total))
+        if sources.forecaster is not None:
+            self._observe_forecast(sources.forecaster)
+
+    def _observe_forecast(self, forecaster: ForecastScore) -> None:
+        errors = forecaster.errors()
+        self.forecast_outdoor_mae.set(errors["outdoor_mae_k"])
+        self.forecast_outdoor_rmse.set(errors["outdoor_rmse_k"])
+        self.forecast_demand_mae.set(errors["demand_mae_kw"] * KW_TO_W)
+        self.forecast_demand_rmse.set(errors["demand_rmse_kw"] * KW_TO_W)
+        self.forecast_scored.update(errors["scored_forecast_hours"])
+        self.forecast_history.set(forecaster.history_hours * 3600.0)
+        self.forecast_demand_learned.set(1.0 if forecaster.learned_demand else 0.0)
 
     def _observe_process(self, report: CycleReport) -> None:
         state = report.state

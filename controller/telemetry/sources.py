@@ -39,6 +39,19 @@ class PlannerView(Protocol):
     def planned_energy_kwh(self, now_utc: datetime) -> float | None: ...
 
 
+class ForecastScore(Protocol):
+    """The planner's learned forecaster as the metrics see it: how far its forecasts were from
+    what happened, and what it stands on."""
+
+    @property
+    def history_hours(self) -> int: ...
+
+    @property
+    def learned_demand(self) -> bool: ...
+
+    def errors(self) -> dict[str, float]: ...
+
+
 class MqttStats(Protocol):
     """What the metrics read of an MQTT bridge: `connected`, and by name every counter of
     MQTT_COUNTERS (a test holds that table to the bridge's own BridgeStats)."""
@@ -80,13 +93,14 @@ class MetricSources:
     """The controller's parts the metrics read each cycle (None: that part is not there).
 
     `clock` judges /healthz (the wall clock when None); `policy` is the dispatch policy, whose
-    fallback-ladder moves are counted when it follows a plan; `overrides` is the operator desk,
-    wired only with MQTT on.
+    fallback-ladder moves are counted when it follows a plan; `forecaster` is the planner's
+    learned forecaster (its errors); `overrides` is the operator desk, wired only with MQTT on.
     """
 
     health: Callable[[], Mapping[str, DeviceHealth]] | None = None
     clock: Clock | None = None
     planner: PlannerView | None = None
+    forecaster: ForecastScore | None = None
     policy: TargetPolicy | None = None
     market: MarketFeed | None = None
     bridge: MqttBridgeLike | None = None

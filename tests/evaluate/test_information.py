@@ -7,10 +7,10 @@ from datetime import UTC, datetime, time, timedelta
 import pytest
 
 from controller.config import Plant
+from controller.core.forecaster import Forecaster, LookaheadError
 from controller.core.plan import Plan
 from controller.evaluate import policies
 from controller.evaluate.data import EvaluationData
-from controller.evaluate.forecaster import Forecaster, LookaheadError
 from controller.evaluate.information import (
     AuditedMarket,
     DisclosureRule,
@@ -104,6 +104,7 @@ def test_mpc_plans_use_published_prices_only_and_perfect_uses_the_truth(
     end = start + timedelta(hours=30)
     replay(river, january, make("mpc"), start, end)
     replay(river, january, make("perfect"), start, end)
+    # the plant's own publication time (13:00 local by default since quarter-hour prices)
     rule = DisclosureRule(river.control.planner.publication_time, TZ)
     truth = january.price_eur_per_mwh
     compared_unknown = 0

@@ -109,6 +109,25 @@ def test_demo_exports_process_decisions_and_health(demo_exposition: str) -> None
     assert 2.25 * 3600 * 10e6 < delivered_j < 2.25 * 3600 * 30e6
 
 
+def test_the_forecasters_errors_are_scraped_with_their_units(demo_exposition: str) -> None:
+    body = demo_exposition
+    # plans from 01:00 forecast the hours ahead; 01:00 and 02:00 have ended by 03:15
+    assert _sample(body, "hpctl_forecast_scored_total") >= 2
+    assert 0.0 <= _sample(body, "hpctl_forecast_outdoor_mae_kelvin") < 10.0
+    assert _sample(body, "hpctl_forecast_outdoor_rmse_kelvin") >= _sample(
+        body, "hpctl_forecast_outdoor_mae_kelvin"
+    )
+    # the heat meter measured the demand of those hours: it is scored too, in watts
+    assert 0.0 <= _sample(body, "hpctl_forecast_demand_mae_watts") < 30e6
+    assert _sample(body, "hpctl_forecast_demand_rmse_watts") >= _sample(
+        body, "hpctl_forecast_demand_mae_watts"
+    )
+    # two days of the scenario's outdoor temperature before the start, no demand column: the
+    # demand forecast is still the design curve
+    assert _sample(body, "hpctl_forecast_history_seconds") >= 48 * 3600
+    assert _sample(body, "hpctl_forecast_demand_learned") == 0.0
+
+
 async def test_healthz_follows_the_cycle_and_the_data() -> None:
     plant = load_plant(DEFAULT_PLANT).with_control(policy="rules")
     async with rig(plant) as r:

@@ -114,6 +114,9 @@ async def test_prices_over_mqtt_become_the_plan_the_live_controller_runs(
         assert plan["status"] in ("optimal", "time_limit")
         assert plan["solver_start"] in ("cold", "none")  # the first plan has none to warm from
         assert plan["time_to_first_solution_s"] is not None
+        inputs = plan["inputs"]  # where each input of this plan came from
+        assert isinstance(inputs, dict)
+        assert {"price", "carbon", "outdoor", "demand", "source", "fuel"} <= set(inputs)
         # each step is priced with the hour it falls in, as published
         plan_start = datetime.fromisoformat(str(plan["start_utc"]))
         step = timedelta(seconds=float(plan["step_s"]))  # type: ignore[arg-type]

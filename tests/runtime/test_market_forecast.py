@@ -9,11 +9,11 @@ import pytest
 
 from controller.core.forecast import (
     day_ahead_known_until,
-    demand_correction,
     network_demand_kw,
     series_forecast,
-    weather_forecast,
+    source_forecast,
 )
+from controller.core.forecaster import Forecaster
 from controller.runtime.market import ScenarioMarket
 from drivers.scenario import parse_scenario
 from tests.core.fakes import river
@@ -69,15 +69,20 @@ def test_prices_beyond_publication_repeat_the_last_known_day() -> None:
     assert series_forecast({}, steps, until, fallback=-1.0) == (-1.0, -1.0, -1.0)
 
 
-def test_weather_forecast_uses_only_the_past() -> None:
+def test_the_source_forecast_uses_only_the_past() -> None:
     now = datetime(2024, 1, 5, 12, tzinfo=UTC)
     observed = {now - timedelta(hours=h): float(-h) for h in range(1, 49)}
     future_leak = {**observed, now + timedelta(hours=3): 999.0}
     steps = [now + timedelta(hours=h) for h in range(24)]
-    clean = weather_forecast(observed, now, current=-1.0, steps_utc=steps)
-    leaked = weather_forecast(future_leak, now, current=-1.0, steps_utc=steps)
+
+    def declared(when: datetime) -> float:
+        return 10.0
+
+    clean, how = source_forecast(observed, now, -1.0, steps, declared)
+    leaked, _ = source_forecast(future_leak, now, -1.0, steps, declared)
     assert clean == leaked  # a value from the future is never used
     assert clean[0] == pytest.approx(-1.0 + (-24.0 - (-24.0)), abs=1.0)
+    assert "yesterday's shape" in how
 
 
 def test_demand_follows_the_network_curve_scaled_by_measured_history() -> None:
@@ -89,10 +94,20 @@ def test_demand_follows_the_network_curve_scaled_by_measured_history() -> None:
         network.design_heat_kw * network.base_load_fraction
     )
     now = datetime(2024, 1, 5, 12, tzinfo=UTC)
-    outdoor = {now - timedelta(hours=h): 0.0 for h in range(1, 25)}
-    measured = {hour: 1.1 * network_demand_kw(network, 0.0) for hour in outdoor}
-    assert demand_correction(measured, outdoor, network, now) == pytest.approx(1.1)
-    assert demand_correction({}, outdoor, network, now) == 1.0
+    steps = [now + timedelta(hours=h) for h in range(3)]
+    metered = Forecaster(network, CPH)
+    blind = Forecaster(network, CPH)  # outdoor history, no heat meter
+    for h in range(24, 0, -1):
+        hour = now - timedelta(hours=h)
+        metered.add_hour(hour, now, 0.0, 1.1 * network_demand_kw(network, 0.0))
+        blind.add_hour(hour, now, 0.0, None)
+    outdoor, demand = metered.forecast(now, steps, 0.0)
+    assert outdoor == pytest.approx((0.0, 0.0, 0.0))
+    assert demand == pytest.approx([1.1 * network_demand_kw(network, 0.0)] * 3)
+    assert "x 1.10" in metered.basis["demand"]
+    _, demand = blind.forecast(now, steps, 0.0)
+    assert demand == pytest.approx([network_demand_kw(network, 0.0)] * 3)
+    assert "no metered demand yet" in blind.basis["demand"]
 
 
 def test_a_price_file_is_reread_when_it_changes_and_a_bad_one_keeps_the_last_good(tmp_path) -> None:  # type: ignore[no-untyped-def]

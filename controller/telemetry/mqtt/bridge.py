@@ -17,7 +17,7 @@ import asyncio
 import json
 import logging
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -146,6 +146,7 @@ class MqttBridge:
         market: MqttMarket | None = None,
         plan_source: Callable[[], Plan | None] | None = None,
         *,
+        plan_inputs: Callable[[], Mapping[str, str] | None] | None = None,
         queue_size: int = 256,
         backoff_initial_s: float = 1.0,
         backoff_max_s: float = 60.0,
@@ -158,6 +159,7 @@ class MqttBridge:
         self._desk = desk
         self._market = market
         self._plan_source = plan_source
+        self._plan_inputs = plan_inputs  # where the current plan's inputs came from
         self._backoff_initial_s = backoff_initial_s
         self._backoff_max_s = backoff_max_s
         self._reports: deque[CycleReport] = deque(maxlen=queue_size)
@@ -301,7 +303,8 @@ class MqttBridge:
             self._state_published_s = now_s
         plan = self._plan_source() if self._plan_source is not None else None
         if plan is not None and plan is not self._plan:
-            await self._publish(client, self.topics.plan, plan_payload(plan), retain=True)
+            inputs = self._plan_inputs() if self._plan_inputs is not None else None
+            await self._publish(client, self.topics.plan, plan_payload(plan, inputs), retain=True)
             self._plan = plan
 
     # --- in -------------------------------------------------------------------------------------

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 
 from controller.core.events import AuditEvent
@@ -89,10 +89,11 @@ def state_payload(
     }
 
 
-def plan_payload(plan: Plan) -> dict[str, object]:
-    """The plan's schedule per step: unit commitment and heat, boiler, storage, prices."""
+def plan_payload(plan: Plan, provenance: Mapping[str, str] | None = None) -> dict[str, object]:
+    """The plan's schedule per step: unit commitment and heat, boiler, storage, prices; with
+    `provenance`, where each of its inputs came from (`inputs`)."""
     inputs = plan.inputs
-    return {
+    body: dict[str, object] = {
         "status": plan.status,
         "usable": plan.usable,
         "start_utc": iso_utc(inputs.start_utc),
@@ -117,6 +118,9 @@ def plan_payload(plan: Plan) -> dict[str, object]:
         "storage_kwh": [round(v, 1) for v in plan.storage_kwh],
         "price_eur_per_mwh": [round(v, 2) for v in inputs.price_eur_per_mwh],
     }
+    if provenance is not None:
+        body["inputs"] = dict(provenance)
+    return body
 
 
 def event_payload(event: AuditEvent) -> dict[str, object]:
