@@ -7,11 +7,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import math
-<<<<<<< HEAD
-from dataclasses import dataclass, replace
-=======
-from dataclasses import dataclass, field
->>>>>>> inputs
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
 from controller.config import Plant
