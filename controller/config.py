@@ -154,7 +154,7 @@ class MqttConfig(StrictModel):
 class ControlConfig(StrictModel):
     cycle_s: Annotated[float, Field(ge=0.2, le=60)] = 2.0
     read_only: bool = False
-    policy: Literal["planner", "rules"] = "rules"
+    policy: Literal["planner", "merit", "rules"] = "rules"
     metrics_host: str = "127.0.0.1"
     metrics_port: Annotated[int, Field(ge=0, le=65535)] = 9108
     data_dir: str = "data"

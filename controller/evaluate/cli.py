@@ -1,7 +1,7 @@
 """`hpctl evaluate`: replay a scenario under several policies and write the report.
 
 hpctl evaluate --plant FILE --scenario FILE [--start ISO] [--days N]
-    [--demand-peak-kw X] [--carbon-price-eur-per-t X] [--policies baseline,mpc,perfect]
+    [--demand-peak-kw X] [--carbon-price-eur-per-t X] [--policies baseline,merit,mpc,perfect]
     [--outdoor-from FILE] [--carbon-from FILE] [--step-s 300] [--jobs 2] [--quiet] --out DIR
 """
 
@@ -67,7 +67,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--carbon-price-eur-per-t", type=float, default=None)
     parser.add_argument(
-        "--policies", type=_policies, default=POLICIES, help="comma-separated, default all three"
+        "--policies", type=_policies, default=POLICIES, help="comma-separated, default all four"
     )
     parser.add_argument(
         "--outdoor-from", type=Path, help="take outdoor_temp_c from this file, by calendar hour"
