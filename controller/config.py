@@ -40,10 +40,10 @@ class StagingConfig(StrictModel):
     high_limit_soft_band_k: Annotated[float, Field(ge=0)] = 3.0  # trim to min load this close
     # the load (network demand + what the tank needs) decides how many units run: stop one when
     # the others carry it at or below this share of their maximum (an efficient load, with
-    # margin), start one when it passes this share of the running units' maximum; the gap
-    # between the two is the hysteresis
+    # margin), start one when it passes this share of the running units' maximum (above 1: the
+    # tank bridges a small excess for a while, sparing a start); the gap is the hysteresis
     stage_down_load_fraction: Annotated[float, Field(gt=0, le=1)] = 0.8
-    stage_up_load_fraction: Annotated[float, Field(gt=0, le=1)] = 1.0
+    stage_up_load_fraction: Annotated[float, Field(gt=0, le=2)] = 1.25
     recent_trip_h: Annotated[float, Field(ge=0)] = 24.0  # tripped this recently: started last
 
     @model_validator(mode="after")

@@ -137,8 +137,12 @@ def test_units_start_one_by_one_as_the_load_rises() -> None:
     assert counts == sorted(counts)
     assert counts[demands.index(30_000.0)] == 0  # below one unit's efficient load, tank at target
     assert counts[demands.index(40_000.0)] == 1
-    assert counts[demands.index(90_000.0)] == 3  # above 88 MW: a third unit
-    assert counts[-1] == 4
+    # a unit starts when the load passes 125 % of what the running ones give at their maximum
+    assert counts[demands.index(50_000.0)] == 1
+    assert counts[demands.index(60_000.0)] == 2
+    assert counts[demands.index(110_000.0)] == 2
+    assert counts[demands.index(120_000.0)] == 3
+    assert counts[demands.index(170_000.0)] == 4
 
 
 def test_hysteresis_a_load_wandering_between_the_thresholds_changes_nothing() -> None:
@@ -147,17 +151,18 @@ def test_hysteresis_a_load_wandering_between_the_thresholds_changes_nothing() ->
     previous = _decide(plant, 100_000.0, running)
     assert len(_on(previous)) == 3
     counts = []
-    for demand_kw in [125_000.0, 100_000.0, 130_000.0, 95_000.0, 120_000.0] * 4:
+    for demand_kw in [125_000.0, 100_000.0, 160_000.0, 95_000.0, 140_000.0] * 4:
         previous = _decide(plant, demand_kw, _on(previous), previous)
         counts.append(len(_on(previous)))
     assert set(counts) == {3}
-    # the load has to pass what three units give at their maximum for the fourth to start
-    assert len(_on(_decide(plant, 134_000.0, _on(previous), previous))) == 4
+    # the load has to pass 125 % of what three units give at their maximum (132 MW) for the
+    # fourth to start
+    assert len(_on(_decide(plant, 166_000.0, _on(previous), previous))) == 4
 
 
 def test_a_start_waits_until_the_unit_started_before_is_confirmed() -> None:
     plant = city()
-    first = _decide(plant, 170_000.0, {"hp1", "hp2"})
+    first = _decide(plant, 170_000.0, {"hp1", "hp2"})  # 170 MW > 1.25 x 88 MW
     started = _on(first) - {"hp1", "hp2"}
     assert len(started) == 1
     # the new unit is not running yet: no further start however large the load
@@ -168,11 +173,11 @@ def test_a_start_waits_until_the_unit_started_before_is_confirmed() -> None:
 def test_a_unit_with_an_active_alarm_is_started_last() -> None:
     plant = city()
     hours = {"hp1": 10.0, "hp2": 500.0, "hp3": 900.0, "hp4": 900.0}
-    healthy = _decide(plant, 100_000.0, {"hp3", "hp4"}, run_hours=hours)
+    healthy = _decide(plant, 120_000.0, {"hp3", "hp4"}, run_hours=hours)
     assert _on(healthy) == {"hp1", "hp3", "hp4"}  # the fewest run hours lead
-    alarmed = _decide(plant, 100_000.0, {"hp3", "hp4"}, run_hours=hours, alarms={"hp1": 4.0})
+    alarmed = _decide(plant, 120_000.0, {"hp3", "hp4"}, run_hours=hours, alarms={"hp1": 4.0})
     assert _on(alarmed) == {"hp2", "hp3", "hp4"}
-    assert alarmed.reasons["hp2"].startswith("started: load 100000 kW")
+    assert alarmed.reasons["hp2"].startswith("started: load 120000 kW")
 
 
 def test_a_unit_with_an_active_alarm_is_stopped_first() -> None:
@@ -197,10 +202,10 @@ def test_a_recently_tripped_unit_is_started_last_for_a_day() -> None:
 
         return make
 
-    recent = _decide(plant, 100_000.0, {"hp3", "hp4"}, run_hours=hours, histories=tripped_ago(7200))
+    recent = _decide(plant, 120_000.0, {"hp3", "hp4"}, run_hours=hours, histories=tripped_ago(7200))
     assert _on(recent) == {"hp2", "hp3", "hp4"}
     long_ago = _decide(
-        plant, 100_000.0, {"hp3", "hp4"}, run_hours=hours, histories=tripped_ago(25 * 3600)
+        plant, 120_000.0, {"hp3", "hp4"}, run_hours=hours, histories=tripped_ago(25 * 3600)
     )
     assert _on(long_ago) == {"hp1", "hp3", "hp4"}
 
