@@ -27,10 +27,10 @@ class ConfigError(ValueError):
 
 
 class StagingConfig(StrictModel):
-    """Rule-based staging on the tank's state of charge (the fallback and the baseline)."""
+    """Rule-based staging with the measured load and the tank (the fallback and the baseline)."""
 
-    soc_start_next: Fraction = 0.40  # below this, start another unit
-    soc_stop_one: Fraction = 0.85  # above this, stop a unit
+    soc_start_next: Fraction = 0.40  # below this, start the first unit even at a small load
+    soc_stop_one: Fraction = 0.85  # above this (tank full), stop a unit, the last one too
     soc_target: Fraction = 0.60  # load of running units is trimmed toward this
     soc_recovery_h: Annotated[float, Field(gt=0)] = 3.0  # how fast the trim closes the SoC gap
     soc_boiler_on: Fraction = 0.15  # below this with every unit running, the boiler helps
@@ -38,11 +38,20 @@ class StagingConfig(StrictModel):
     soc_max_plan: Fraction = 0.85  # a stratified tank's top reaches its limit before SoC 1
     soc_reserve_plan: Fraction = 0.2  # the plan keeps this much: forecasts err, units start late
     high_limit_soft_band_k: Annotated[float, Field(ge=0)] = 3.0  # trim to min load this close
+    # the load (network demand + what the tank needs) decides how many units run: stop one when
+    # the others carry it at or below this share of their maximum (an efficient load, with
+    # margin), start one when it passes this share of the running units' maximum (above 1: the
+    # tank bridges a small excess for a while, sparing a start); the gap is the hysteresis
+    stage_down_load_fraction: Annotated[float, Field(gt=0, le=1)] = 0.8
+    stage_up_load_fraction: Annotated[float, Field(gt=0, le=2)] = 1.25
+    recent_trip_h: Annotated[float, Field(ge=0)] = 24.0  # tripped this recently: started last
 
     @model_validator(mode="after")
     def _check_band(self) -> Self:
         if not self.soc_start_next < self.soc_target < self.soc_stop_one:
             raise ValueError("need soc_start_next < soc_target < soc_stop_one")
+        if not self.stage_down_load_fraction < self.stage_up_load_fraction:
+            raise ValueError("need stage_down_load_fraction < stage_up_load_fraction")
         if not self.soc_boiler_on < self.soc_boiler_off:
             raise ValueError("need soc_boiler_on < soc_boiler_off")
         if not self.soc_reserve_plan < self.soc_target < self.soc_max_plan:
@@ -151,7 +160,7 @@ class MqttConfig(StrictModel):
 class ControlConfig(StrictModel):
     cycle_s: Annotated[float, Field(ge=0.2, le=60)] = 2.0
     read_only: bool = False
-    policy: Literal["planner", "rules"] = "rules"
+    policy: Literal["planner", "merit", "rules"] = "rules"
     metrics_host: str = "127.0.0.1"
     metrics_port: Annotated[int, Field(ge=0, le=65535)] = 9108
     data_dir: str = "data"

@@ -69,7 +69,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--days", type=float, default=1.0, help="simulated days (default 1)")
     demo.add_argument(
         "--policy",
-        choices=("rules", "planner"),
+        choices=("rules", "merit", "planner"),
         default=None,
         help="dispatch policy (default: planner)",
     )

@@ -14,6 +14,7 @@ class Targets:
     boiler_heat_kw: float
     source: str  # "plan", "last_plan", "rules", "manual": shown to operators as the reason
     reasons: dict[str, str]  # per unit: why it should run or not
+    boiler_reason: str = ""  # why the boiler runs, when the policy says more than the default
 
 
 @dataclass(frozen=True, slots=True)

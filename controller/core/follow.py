@@ -4,14 +4,23 @@ The plan's unit commitment is kept; each running unit's load is trimmed by the m
 error against the plan's forecast and by the tank's deviation from the energy the plan expected
 now (closed over the recovery time), shared in proportion to size. A low tank calls the boiler
 for what the units confirmed running cannot deliver.
+
+Between interchangeable units (the same ratings: the plan cannot tell them apart) the follower
+spares one with an active alarm or a recent trip, as the rules do: a start the plan gives it
+goes to a healthy twin (one already running first), and a stop the plan gives a healthy
+running twin goes to it instead, when its minimum run time allows. The number of units and the
+heat stay the plan's.
 """
 
 from __future__ import annotations
 
 from controller.core.commands import Targets
 from controller.core.plan import Plan
+from controller.core.rules import caution, unit_available
 from controller.core.situation import Situation
+from controller.core.stage import may_start, may_stop
 from drivers.kinds import StateCode
+from drivers.site import UnitSpec
 
 
 def follow_plan(
@@ -54,6 +63,7 @@ def follow_plan(
             if on
             else f"{source}: off"
         )
+    running = _spare_cautioned(situation, source, unit_on, unit_heat, reasons, running)
     boiler_kw = plan.boiler_heat_kw[step] if plan.boiler_heat_kw else 0.0
     if site.boiler is not None and soc < staging.soc_boiler_on:
         # a low tank: the boiler covers what the units confirmed running cannot (a unit
@@ -75,3 +85,75 @@ def follow_plan(
         source=source,
         reasons=reasons,
     )
+
+
+def _ratings(spec: UnitSpec) -> tuple[float, ...]:
+    """What the plan knows of a unit: units alike in all of it are interchangeable to it."""
+    return (
+        spec.heat_max_kw,
+        spec.min_load_fraction,
+        spec.carnot_efficiency,
+        spec.max_supply_temp_c,
+        spec.max_lift_k,
+    )
+
+
+def _spare_cautioned(
+    situation: Situation,
+    source: str,
+    unit_on: dict[str, bool],
+    unit_heat: dict[str, float],
+    reasons: dict[str, str],
+    running: list[str],
+) -> list[str]:
+    """Swap the plan's start of a cautioned unit, or its stop of a healthy twin, between
+    interchangeable units (see the module doc); returns the units now meant to run."""
+    state, histories = situation.state, situation.histories
+    staging, now_s = situation.control.staging, state.now_s
+    specs = {spec.name: spec for spec in situation.site.units}
+    cautions = {
+        name: caution(state.unit(name), histories.get(name), staging, now_s) for name in specs
+    }
+    if not any(cautions.values()):
+        return running
+
+    def swap(off: str, on: str, why: str) -> None:
+        unit_on[off], unit_on[on] = False, True
+        unit_heat[on], unit_heat[off] = unit_heat[off], 0.0
+        reasons[on] = f"{reasons[off]}, in place of {off} ({why})"
+        reasons[off] = f"{source}: off, {on} runs in its place ({why})"
+
+    for name, why in cautions.items():
+        unit = state.unit(name)
+        twins = [
+            other
+            for other, spec in specs.items()
+            if other != name and _ratings(spec) == _ratings(specs[name]) and not cautions[other]
+        ]
+        if unit_on[name] and not unit.compressor_on and why:
+            # a start for a cautioned unit: a healthy twin the plan keeps off takes it
+            spare = [
+                other
+                for other in twins
+                if not unit_on[other] and unit_available(state.unit(other), histories.get(other))
+            ]
+
+            def start_rank(other: str) -> tuple[bool, bool, float]:
+                history = histories.get(other)
+                startable = history is None or may_start(specs[other], history, now_s).allowed
+                hours = state.unit(other).run_hours_h or 0.0
+                return (not state.unit(other).compressor_on, not startable, hours)
+
+            if spare:
+                swap(name, min(spare, key=start_rank), why)
+        elif unit_on[name] and unit.compressor_on and why:
+            # a stop for a healthy running twin: the cautioned unit stops instead
+            history = histories.get(name)
+            if history is not None and not may_stop(specs[name], history, now_s).allowed:
+                continue
+            stopping = [
+                other for other in twins if not unit_on[other] and state.unit(other).compressor_on
+            ]
+            if stopping:
+                swap(name, stopping[0], why)
+    return [name for name in specs if unit_on[name]]

@@ -22,6 +22,13 @@ class UnitHistory:
     recent_starts_s: tuple[float, ...]  # confirmed starts within the last hour
     tripped_since_s: float | None = None
     stopped_at_s: float | None = None  # last confirmed stop, for the valve run-on
+    last_trip_s: float | None = None  # when the unit last tripped: staged last for a while after
+
+    def tripped_within(self, now_s: float, window_s: float) -> bool:
+        """Tripped now, or a trip seen less than `window_s` ago."""
+        if self.tripped_since_s is not None:
+            return True
+        return self.last_trip_s is not None and now_s - self.last_trip_s < window_s
 
     def on_for_s(self, now_s: float) -> float:
         return now_s - self.since_s if self.compressor_on else 0.0
@@ -45,6 +52,7 @@ def first_history(unit: UnitState, now_s: float) -> UnitHistory:
         recent_starts_s=(now_s,) if unit.compressor_on else (),
         tripped_since_s=now_s if unit.tripped else None,
         stopped_at_s=None if unit.compressor_on else now_s,
+        last_trip_s=now_s if unit.tripped else None,
     )
 
 
@@ -55,7 +63,7 @@ def update_history(previous: UnitHistory, unit: UnitState, now_s: float) -> Unit
     recent = tuple(start for start in previous.recent_starts_s if now_s - start < START_WINDOW_S)
     history = replace(previous, recent_starts_s=recent)
     if unit.tripped and previous.tripped_since_s is None:
-        history = replace(history, tripped_since_s=now_s)
+        history = replace(history, tripped_since_s=now_s, last_trip_s=now_s)
     elif not unit.tripped and previous.tripped_since_s is not None:
         history = replace(history, tripped_since_s=None)
     if unit.compressor_on and not previous.compressor_on:

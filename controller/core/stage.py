@@ -143,6 +143,8 @@ def stage(targets: Targets, situation: Situation, previous: Commands | None) -> 
             heat_setpoint_kw=min(site.boiler.heat_max_kw, max(floor_kw, boiler_kw))
             if boiler_on
             else 0.0,
-            reason="helping: units at their limit and tank low" if boiler_on else "not needed",
+            reason=(targets.boiler_reason or "helping: units at their limit and tank low")
+            if boiler_on
+            else "not needed",
         )
     return Commands(units=units, valves=valves, boiler=boiler)

@@ -2,7 +2,7 @@
 
 hpctl evaluate --plant FILE --scenario FILE [--start ISO] [--days N]
     [--demand-peak-kw X] [--carbon-price-eur-per-t X | --carbon-prices X,Y,...]
-    [--policies baseline,mpc,perfect] [--outdoor-from FILE] [--carbon-from FILE]
+    [--policies baseline,merit,mpc,perfect] [--outdoor-from FILE] [--carbon-from FILE]
     [--fuel-from FILE] [--step-s 300] [--jobs 2] [--quiet] --out DIR
 """
 
@@ -100,7 +100,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "trade-off of each policy against the baseline",
     )
     parser.add_argument(
-        "--policies", type=_policies, default=POLICIES, help="comma-separated, default all three"
+        "--policies", type=_policies, default=POLICIES, help="comma-separated, default all four"
     )
     parser.add_argument(
         "--outdoor-from", type=Path, help="take outdoor_temp_c from this file, by calendar hour"

@@ -12,6 +12,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from controller.core.report import CycleReport
 from controller.evaluate.data import HOUR_S, EvaluationData
 from controller.runtime.market import MarketFeed
 
@@ -68,6 +69,12 @@ class AuditedMarket:
         self._carbon_key: datetime | None = None
         self._carbon: dict[datetime, float] = {}
         self.price_reads_total = 0
+        self.leaks: list[InformationLeak] = []  # kept: the cycle survives what its policy raises
+
+    def _leak(self, message: str) -> InformationLeak:
+        leak = InformationLeak(message)
+        self.leaks.append(leak)
+        return leak
 
     def prices(self, now_utc: datetime) -> tuple[dict[datetime, float], datetime]:
         allowed = self._rule.prices_public_until(now_utc)
@@ -78,7 +85,7 @@ class AuditedMarket:
             late = [hour for hour in prices if hour + HOUR > allowed]
             if known_until > allowed or late:
                 first = min(late) if late else known_until - HOUR
-                raise InformationLeak(
+                raise self._leak(
                     f"price for the hour {first.isoformat()} handed out at {now_utc.isoformat()}, "
                     f"but prices are public only up to {allowed.isoformat()}"
                 )
@@ -92,7 +99,7 @@ class AuditedMarket:
             allowed = self._rule.carbon_known_until(now_utc)
             late = [when for when in carbon if when >= allowed]
             if late:
-                raise InformationLeak(
+                raise self._leak(
                     f"carbon intensity of {min(late).isoformat()} handed out at "
                     f"{now_utc.isoformat()}, before that hour began"
                 )
@@ -115,6 +122,21 @@ class AuditedMarket:
                 "quoted at or before that moment"
             )
         return price
+
+
+class LeakCheck:
+    """A cycle observer that ends the replay on the first leak its market saw.
+
+    A policy that reads the market inside the cycle (`merit`) raises there, and the cycle,
+    built never to stop controlling the plant, drops that cycle to the rules and goes on: the
+    leak would only be logged. This check raises it again where the replay cannot go on."""
+
+    def __init__(self, market: AuditedMarket) -> None:
+        self._market = market
+
+    def observe(self, report: CycleReport) -> None:
+        if self._market.leaks:
+            raise self._market.leaks[0]
 
 
 class PerfectMarket:

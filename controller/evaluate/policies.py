@@ -1,7 +1,11 @@
-"""The three dispatch policies a replay compares, each built from the live controller's parts.
+"""The dispatch policies a replay compares, each built from the live controller's parts.
 
-- `baseline`: `controller.runtime.dispatch.RulesPolicy`: staging on the tank's state of charge with
-  lead/lag rotation by run hours, price-blind, as most plants run today.
+- `baseline`: `controller.runtime.dispatch.RulesPolicy`: units staged with the measured load
+  and the tank, lead/lag rotation by run hours, price-blind, as most plants run today.
+- `merit`: `controller.runtime.merit_policy.MeritPolicy`: each hour the cheaper source, carbon
+  included (heat pumps at their COP or the boiler), the tank charged while heat-pump heat is
+  cheaper than the day's average, staged as the baseline; fed by the live `ScenarioMarket`
+  behind the same audit as `mpc`.
 - `mpc`: `PlannerService` + `PlanPolicy` as live, re-planning hourly over 36 h in hourly steps,
   fed by the live `ScenarioMarket` behind an audit; its forecasts are the planner's own (the
   learned `controller.core.forecaster.Forecaster` it owns, which learns from the plant's meters),
@@ -22,16 +26,22 @@ from controller.core.estimate import PlantState
 from controller.core.forecaster import WINDOW_H, Forecaster
 from controller.core.plan import Plan
 from controller.evaluate.data import HOUR_S, EvaluationData, FloatArray
-from controller.evaluate.information import AuditedMarket, DisclosureRule, PerfectMarket
+from controller.evaluate.information import (
+    AuditedMarket,
+    DisclosureRule,
+    LeakCheck,
+    PerfectMarket,
+)
 from controller.runtime.cycle import CycleObserver
 from controller.runtime.dispatch import RulesPolicy, TargetPolicy
 from controller.runtime.market import MarketFeed, ScenarioMarket
+from controller.runtime.merit_policy import MeritPolicy
 from controller.runtime.past import PastHour, PastRecord
 from controller.runtime.plan_policy import PlanPolicy
 from controller.runtime.planner import Forecast, PlannerService
 from drivers.clock import Clock
 
-POLICIES = ("baseline", "mpc", "perfect")
+POLICIES = ("baseline", "merit", "mpc", "perfect")
 MPC_HORIZON_H = 36.0
 PERFECT_HORIZON_H = 72.0
 PLAN_STEP_S = 3600.0
@@ -109,6 +119,27 @@ def baseline(plant: Plant) -> PolicySetup:
     return PolicySetup(name="baseline", policy=RulesPolicy())
 
 
+def merit(
+    plant: Plant,
+    data: EvaluationData,
+    carbon_price_eur_per_t: float | None = None,
+    market: MarketFeed | None = None,
+) -> PolicySetup:
+    """The merit-order rule on published prices only, behind the same audit as `mpc`.
+
+    `market` replaces the live feed (tests hand it a leaky one to see the audit fire)."""
+    if carbon_price_eur_per_t is not None:
+        plant = plant.with_planner(carbon_price_eur_per_t=carbon_price_eur_per_t)
+    plant = plant.with_control(policy="merit")
+    config = plant.control.planner
+    timezone = plant.site.plant.timezone
+    feed = market or ScenarioMarket(data.market_scenario, config.publication_time, timezone)
+    audited = AuditedMarket(feed, DisclosureRule(config.publication_time, timezone), data)
+    return PolicySetup(
+        name="merit", policy=MeritPolicy(plant, audited), observers=[LeakCheck(audited)]
+    )
+
+
 def mpc(
     plant: Plant,
     data: EvaluationData,
@@ -153,6 +184,7 @@ def mpc(
         name="mpc",
         policy=PlanPolicy(plant, planner),
         planner=planner,
+        observers=[LeakCheck(audited)],
         forecaster=planner.forecaster,
     )
 

@@ -63,6 +63,8 @@ def factory(
     def make(plant: Plant, clock: SimClock) -> policies.PolicySetup:
         if name == "baseline":
             return policies.baseline(plant)
+        if name == "merit":
+            return policies.merit(plant, data, carbon_price)
         if name == "mpc":
             return policies.mpc(plant, data, clock, start_utc, carbon_price)
         if name == "perfect":

@@ -1,4 +1,5 @@
-"""The dispatch policies: how the cycle's targets are chosen (plan follower or rules), and choosing one."""
+"""The dispatch policies: how the cycle's targets are chosen (plan follower, merit order or
+rules), and choosing one."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from controller.core.commands import Targets
 from controller.core.rules import rule_targets
 from controller.core.situation import Situation
 from controller.runtime.market import MarketFeed
+from controller.runtime.merit_policy import MeritPolicy
 from controller.runtime.plan_policy import PlanPolicy
 from controller.runtime.planner import PlannerService
 from drivers.clock import Clock
@@ -40,13 +42,17 @@ class Dispatch:
 
 
 def build_dispatch(plant: Plant, market: MarketFeed | None, clock: Clock) -> Dispatch:
-    """`policy = "planner"` needs a market feed; without one the rules run (and say so)."""
-    if plant.control.policy == "planner":
-        if market is None:
-            raise ConfigError(
-                f"{plant.path}: policy 'planner' needs prices: set [control.market] price_file "
-                "or use policy = 'rules'"
-            )
+    """`policy = "planner"` and `"merit"` need a market feed: a plant file that asks for one of
+    them without prices is refused (it names the fix)."""
+    policy = plant.control.policy
+    if policy in ("planner", "merit") and market is None:
+        raise ConfigError(
+            f"{plant.path}: policy '{policy}' needs prices: set [control.market] price_file "
+            "(or enable MQTT market updates) or use policy = 'rules'"
+        )
+    if policy == "planner" and market is not None:
         planner = PlannerService(plant, market, clock)
         return Dispatch(policy=PlanPolicy(plant, planner), planner=planner)
+    if policy == "merit" and market is not None:
+        return Dispatch(policy=MeritPolicy(plant, market), planner=None)
     return Dispatch(policy=RulesPolicy(), planner=None)

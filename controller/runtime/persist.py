@@ -25,9 +25,12 @@ CREATE TABLE IF NOT EXISTS unit_history (
     recent_starts_utc TEXT NOT NULL,
     stopped_at_utc TEXT,
     tripped_since_utc TEXT,
-    saved_utc TEXT NOT NULL
+    saved_utc TEXT NOT NULL,
+    last_trip_utc TEXT
 )
 """
+# stores written before the last trip was kept gain its column (empty: no trip remembered)
+COLUMNS_ADDED = (("last_trip_utc", "TEXT"),)
 
 
 @dataclass(frozen=True)
@@ -52,6 +55,10 @@ class HistoryStore:
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.execute(SCHEMA)
+        present = {row[1] for row in self._db.execute("PRAGMA table_info(unit_history)")}
+        for column, kind in COLUMNS_ADDED:
+            if column not in present:
+                self._db.execute(f"ALTER TABLE unit_history ADD COLUMN {column} {kind}")
         self._saved: dict[str, UnitHistory] = {}
 
     def close(self) -> None:
@@ -61,16 +68,17 @@ class HistoryStore:
         base = _TimeBase(now_utc, now_s)
         out: dict[str, UnitHistory] = {}
         rows = self._db.execute(
-            "SELECT unit, compressor_on, since_utc, recent_starts_utc, stopped_at_utc, tripped_since_utc "
-            "FROM unit_history"
+            "SELECT unit, compressor_on, since_utc, recent_starts_utc, stopped_at_utc, "
+            "tripped_since_utc, last_trip_utc FROM unit_history"
         )
-        for unit, on, since, starts, stopped, tripped in rows:
+        for unit, on, since, starts, stopped, tripped, last_trip in rows:
             history = UnitHistory(
                 compressor_on=bool(on),
                 since_s=base.to_s(_utc(since)),
                 recent_starts_s=tuple(base.to_s(_utc(text)) for text in json.loads(starts)),
                 stopped_at_s=None if stopped is None else base.to_s(_utc(stopped)),
                 tripped_since_s=None if tripped is None else base.to_s(_utc(tripped)),
+                last_trip_s=None if last_trip is None else base.to_s(_utc(last_trip)),
             )
             out[unit] = history
             self._saved[unit] = history
@@ -88,7 +96,9 @@ class HistoryStore:
             self._db.execute("BEGIN")
             for unit, history in changed:
                 self._db.execute(
-                    "INSERT OR REPLACE INTO unit_history VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    "INSERT OR REPLACE INTO unit_history (unit, compressor_on, since_utc, "
+                    "recent_starts_utc, stopped_at_utc, tripped_since_utc, saved_utc, "
+                    "last_trip_utc) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                     (
                         unit,
                         int(history.compressor_on),
@@ -101,11 +111,16 @@ class HistoryStore:
                         if history.tripped_since_s is None
                         else base.to_utc(history.tripped_since_s).isoformat(),
                         now_utc.isoformat(),
+                        _iso(base, history.last_trip_s),
                     ),
                 )
         for unit, history in changed:
             self._saved[unit] = history
         return len(changed)
+
+
+def _iso(base: _TimeBase, seconds: float | None) -> str | None:
+    return None if seconds is None else base.to_utc(seconds).isoformat()
 
 
 def _utc(text: str) -> datetime:

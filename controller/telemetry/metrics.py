@@ -36,7 +36,7 @@ INTERLOCK_REASONS = (
     "valve_close_while_running",
     "tank_data_stale_handback",
 )
-POLICY_SOURCES = ("plan", "last_plan", "rules")
+POLICY_SOURCES = ("plan", "last_plan", "merit", "rules")
 
 
 # (metric name without prefix/suffix, the bridge's counter, help): every counter the bridge keeps
@@ -276,7 +276,7 @@ class ControllerMetrics:
         )
         self.policy_source = gauge(
             "hpctl_policy_source",
-            "Fallback level in use: 1 for the source of the targets (plan, last_plan, rules)",
+            "Fallback level in use: 1 for the source of the targets (plan, last_plan, merit, rules)",
             ("source",),
         )
         self.overrides_active = gauge(

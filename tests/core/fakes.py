@@ -14,7 +14,9 @@ from controller.core.situation import Situation
 from drivers.kinds import Role, StateCode
 from drivers.site import HeatMeterSpec, SiteConfig
 
-RIVER = Path(__file__).resolve().parents[2] / "deploy" / "plants" / "river_20mw.toml"
+PLANTS = Path(__file__).resolve().parents[2] / "deploy" / "plants"
+RIVER = PLANTS / "river_20mw.toml"
+CITY = PLANTS / "city_sea_4x44mw.toml"
 T0 = datetime(2024, 1, 8, tzinfo=UTC)
 
 
@@ -32,6 +34,11 @@ class FakeSnapshot:
 
 def river() -> Plant:
     return load_plant(RIVER)
+
+
+def city() -> Plant:
+    """Four 44 MW units, two tanks of 567 MWh, an 80 MW boiler."""
+    return load_plant(CITY)
 
 
 def situation(plant: Plant, state: PlantState, histories: Mapping[str, UnitHistory]) -> Situation:

@@ -100,3 +100,47 @@ def test_a_plan_that_does_not_cover_now_is_refused() -> None:
     late = replace(now, state=replace(now.state, now_utc=T0 + timedelta(hours=2)))
     with pytest.raises(ValueError, match="does not cover"):
         follow_plan(_plan(), "plan", late, None)
+
+
+def _alarmed(plant: Plant, running: dict[str, bool], since_s: float = -10_000.0) -> Situation:
+    """hp1 with an active alarm; units in their state since `since_s`."""
+    snap = plant_snapshot(plant.site, 75.0, running, demand_kw=8000.0)
+    snap.now_utc = T0 + timedelta(minutes=20)
+    snap.values[("hp1", "alarm_code", None)] = 4.0
+    state = estimate(snap, plant.site)
+    return situation(plant, state, {u.name: first_history(u, since_s) for u in state.units})
+
+
+def test_a_start_the_plan_gives_an_alarmed_unit_goes_to_its_healthy_twin() -> None:
+    plant = river()
+    now = _alarmed(plant, {})
+    targets = follow_plan(_plan(), "plan", now, now.state.energy_kwh)
+    assert targets.unit_on == {"hp1": False, "hp2": True}
+    assert targets.unit_heat_kw == {"hp1": 0.0, "hp2": 6000.0}
+    assert targets.reasons["hp2"] == (
+        "plan: run at 6000 kW, price 42.0 EUR/MWh, in place of hp1 (alarm 4 active)"
+    )
+    assert targets.reasons["hp1"] == "plan: off, hp2 runs in its place (alarm 4 active)"
+    # once the twin runs, it keeps the place: no start for hp1, no stop for hp2
+    running = _alarmed(plant, {"hp2": True})
+    assert follow_plan(_plan(), "plan", running, None).unit_on == {"hp1": False, "hp2": True}
+
+
+def test_a_stop_the_plan_gives_a_healthy_unit_goes_to_its_alarmed_twin() -> None:
+    plant = river()
+    plan = replace(_plan(), unit_on=((True,) * STEPS, (False,) * STEPS))
+    both = {"hp1": True, "hp2": True}
+    targets = follow_plan(plan, "plan", _alarmed(plant, both), None)
+    assert targets.unit_on == {"hp1": False, "hp2": True}
+    # inside its minimum run time the alarmed unit runs on, and the plan's stop stands
+    young = follow_plan(plan, "plan", _alarmed(plant, both, since_s=10_000.0 - 600.0), None)
+    assert young.unit_on == {"hp1": True, "hp2": False}
+
+
+def test_without_a_healthy_twin_the_alarmed_unit_starts_as_planned() -> None:
+    plant = river()
+    both_planned = replace(
+        _plan(), unit_on=((True,) * STEPS, (True,) * STEPS), unit_heat_kw=((5000.0,) * STEPS,) * 2
+    )
+    targets = follow_plan(both_planned, "plan", _alarmed(plant, {}), None)
+    assert targets.unit_on == {"hp1": True, "hp2": True}

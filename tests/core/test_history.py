@@ -10,6 +10,7 @@ from controller.core.history import (
     fold_histories,
     update_history,
 )
+from drivers.kinds import StateCode
 from tests.core.fakes import plant_snapshot, river
 
 
@@ -73,3 +74,16 @@ def test_fold_updates_known_histories_and_ignores_the_store_for_them() -> None:
     assert folded["hp1"].since_s == 60.0 and folded["hp1"].starts_last_hour(60.0) == 1
     assert known["hp1"] == first_history(off, 0.0)  # the input is not changed
     assert cycle_histories(folded, [on], 60.0) == folded
+
+
+def test_a_trip_is_remembered_after_its_reset() -> None:
+    plant = river()
+    snap = plant_snapshot(plant.site, 60.0)
+    snap.values[("hp1", "state_code", None)] = StateCode.TRIPPED
+    tripped = estimate(snap, plant.site).unit("hp1")
+    history = update_history(first_history(_unit(running=True), 0.0), tripped, 100.0)
+    assert history.tripped_since_s == 100.0 and history.last_trip_s == 100.0
+    history = update_history(history, _unit(), 500.0)  # reset: off and available again
+    assert history.tripped_since_s is None and history.last_trip_s == 100.0
+    assert history.tripped_within(100.0 + 3599.0, 3600.0)
+    assert not history.tripped_within(100.0 + 3600.0, 3600.0)

@@ -8,6 +8,7 @@ import pytest
 
 from controller.config import Plant
 from controller.core.forecaster import Forecaster, LookaheadError
+from controller.core.merit import MeritPrices
 from controller.core.plan import Plan
 from controller.evaluate import policies
 from controller.evaluate.data import EvaluationData
@@ -19,6 +20,7 @@ from controller.evaluate.information import (
 )
 from controller.evaluate.replay import replay
 from controller.runtime.market import ScenarioMarket
+from controller.runtime.merit_policy import MeritPolicy, local_day_utc
 from drivers.clock import SimClock
 
 NOON = time(12, 0)
@@ -138,3 +140,46 @@ def test_the_forecaster_refuses_an_hour_that_has_not_ended(river: Plant) -> None
     forecaster.add_hour(hour, hour + timedelta(hours=1), 1.0, 20000.0)
     with pytest.raises(LookaheadError):
         forecaster.add_hour(hour + timedelta(hours=1), hour + timedelta(minutes=119), 1.0, 2e4)
+
+
+def test_merit_fails_if_it_reads_a_price_before_its_publication(
+    river: Plant, january: EvaluationData
+) -> None:
+    start = utc("2024-01-08T00:00Z")
+
+    def leaky(plant: Plant, clock: SimClock) -> policies.PolicySetup:
+        return policies.merit(plant, january, market=PerfectMarket(january))
+
+    with pytest.raises(InformationLeak):
+        replay(river, january, leaky, start, start + timedelta(hours=2))
+
+
+def test_merit_decides_on_the_hours_price_and_the_mean_of_todays_published_prices(
+    river: Plant, january: EvaluationData
+) -> None:
+    start = utc("2024-01-08T00:00Z")
+    seen: dict[datetime, MeritPrices | None] = {}
+
+    class Recording(MeritPolicy):
+        def prices(self, now_utc: datetime) -> MeritPrices | None:
+            prices = super().prices(now_utc)
+            seen[now_utc.replace(minute=0)] = prices
+            return prices
+
+    def make(plant: Plant, clock: SimClock) -> policies.PolicySetup:
+        setup = policies.merit(plant, january)
+        assert isinstance(setup.policy, MeritPolicy)
+        setup.policy.__class__ = Recording
+        return setup
+
+    result = replay(river, january, make, start, start + timedelta(hours=30))
+    assert result.unmet_heat_kwh == 0.0
+    truth = january.price_eur_per_mwh
+    assert len(seen) == 31  # the cycle follows each plant step: the last one at the end
+    for hour, prices in seen.items():
+        assert prices is not None
+        assert prices.price_eur_per_mwh == pytest.approx(truth[january.hour_index(hour)])
+        first, end = local_day_utc(hour, TZ)
+        day = [truth[january.hour_index(first + timedelta(hours=k))] for k in range(24)]
+        assert end - first == timedelta(hours=24)
+        assert prices.day_mean_price_eur_per_mwh == pytest.approx(sum(day) / 24)

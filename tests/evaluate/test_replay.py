@@ -100,7 +100,7 @@ def test_report_and_plots_are_written(summer: Evaluation, tmp_path: Path) -> Non
     for name in plots:
         assert (tmp_path / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     report = report_dict(summer)
-    assert set(report["policies"]) == {"baseline", "mpc", "perfect"}
+    assert set(report["policies"]) == {"baseline", "merit", "mpc", "perfect"}
     assert report["lower_bound"]["status"] == "optimal"
     assert report["capture_ratio"].get("mpc_objective") == pytest.approx(
         summer.capture["mpc_objective"], nan_ok=True

@@ -92,3 +92,32 @@ def test_cycle_uses_stored_history_only_when_the_unit_is_in_the_recorded_state(
     assert report.histories["hp1"].off_for_s(0.0) == 5000.0  # stored history kept
     assert report.histories["hp2"].on_for_s(0.0) == 0.0  # state changed: conservative start
     assert estimate(snapshot, plant.site).unit("hp2").compressor_on
+
+
+def test_the_last_trip_survives_a_restart_and_an_older_store_gains_its_column(
+    tmp_path: Path,
+) -> None:
+    import sqlite3
+
+    path = tmp_path / "old.sqlite3"
+    old = sqlite3.connect(path)  # the table as stores were written before the last trip was kept
+    old.execute(
+        "CREATE TABLE unit_history (unit TEXT PRIMARY KEY, compressor_on INTEGER NOT NULL, "
+        "since_utc TEXT NOT NULL, recent_starts_utc TEXT NOT NULL, stopped_at_utc TEXT, "
+        "tripped_since_utc TEXT, saved_utc TEXT NOT NULL)"
+    )
+    old.execute(
+        "INSERT INTO unit_history VALUES ('hp2', 0, ?, '[]', NULL, NULL, ?)",
+        (T0.isoformat(), T0.isoformat()),
+    )
+    old.commit()
+    old.close()
+    store = HistoryStore(path)
+    assert store.load(T0, 0.0)["hp2"].last_trip_s is None
+    history = UnitHistory(
+        compressor_on=False, since_s=-600.0, recent_starts_s=(), last_trip_s=-1800.0
+    )
+    store.save_changed({"hp1": history}, T0, 0.0)
+    store.close()
+    loaded = HistoryStore(path).load(T0 + timedelta(minutes=10), 50.0)["hp1"]
+    assert loaded.last_trip_s == 50.0 - 600.0 - 1800.0
