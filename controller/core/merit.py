@@ -5,7 +5,8 @@ Each hour, heat comes from whichever is cheaper now, carbon included:
 - heat pumps: (electricity price + grid carbon intensity x carbon price) / COP, the COP from the
   one model (`controller.core.cop`) at the supply temperature the units are asked for and the
   measured source temperature;
-- boiler: (fuel price + fuel carbon x carbon price) / efficiency.
+- boiler: (fuel price + fuel carbon x carbon price) / efficiency, at the market's fuel quote
+  when there is one (else the plant file's constant).
 
 With the heat pumps cheaper, the tank is charged toward `soc_max_plan` while their heat is
 cheaper than the day's average (the mean of today's published prices, with the mean carbon
@@ -46,6 +47,7 @@ class MeritPrices:
     carbon_g_per_kwh: float  # this hour's grid intensity (the latest measured)
     day_mean_price_eur_per_mwh: float  # today's published prices
     day_mean_carbon_g_per_kwh: float  # today's hours measured so far
+    fuel_price_eur_per_mwh: float | None = None  # the market's quote; None: the plant file's
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,9 +111,12 @@ def merit_choice(
     boiler_cost = None
     spec = situation.site.boiler
     if spec is not None and boiler_available(situation):
-        boiler_cost = (
-            spec.fuel_price_eur_per_mwh + spec.fuel_carbon_g_per_kwh * per_t
-        ) / spec.efficiency
+        fuel = (
+            spec.fuel_price_eur_per_mwh
+            if prices.fuel_price_eur_per_mwh is None
+            else prices.fuel_price_eur_per_mwh
+        )
+        boiler_cost = (fuel + spec.fuel_carbon_g_per_kwh * per_t) / spec.efficiency
     use_boiler = boiler_cost is not None and boiler_cost < heat_pump
     return MeritChoice(
         heat_pump_eur_per_mwh=heat_pump,

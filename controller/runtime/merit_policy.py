@@ -52,6 +52,7 @@ def merit_prices(market: MarketFeed, now_utc: datetime, timezone: str) -> MeritP
         carbon_g_per_kwh=intensity,
         day_mean_price_eur_per_mwh=sum(today) / len(today),
         day_mean_carbon_g_per_kwh=sum(measured) / len(measured) if measured else intensity,
+        fuel_price_eur_per_mwh=market.fuel_price(now_utc),
     )
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from controller.config import Plant
@@ -136,3 +138,11 @@ def test_a_nearly_empty_tank_starts_a_unit_even_when_the_boiler_is_cheaper() -> 
     now = _situation(plant, set(), 20_000.0, tank_c=70.0)  # 10 %
     targets = merit_targets(now, None, _prices(300.0, 120.0), 0.0)
     assert len(_on(targets)) == 1 and targets.boiler_heat_kw > 0.0
+
+
+def test_a_quoted_fuel_price_replaces_the_plant_files_constant() -> None:
+    now = _situation(city(), set(), 100_000.0, tank_c=76.0)
+    dear_gas = replace(_prices(300.0, 120.0), fuel_price_eur_per_mwh=330.0)  # 2022's peak
+    choice = merit_choice(now, dear_gas, 0.0)
+    assert choice.boiler_eur_per_mwh == pytest.approx(330.0 / 0.94)
+    assert choice.source == "heat_pump"

@@ -20,9 +20,15 @@ HOUR = timedelta(hours=1)
 class DictMarket:
     """Prices and intensities from dicts, as published by `known_until` (no audit here)."""
 
-    def __init__(self, prices: dict[datetime, float], carbon: dict[datetime, float]) -> None:
+    def __init__(
+        self,
+        prices: dict[datetime, float],
+        carbon: dict[datetime, float],
+        fuel: float | None = None,
+    ) -> None:
         self._prices = prices
         self._carbon = carbon
+        self._fuel = fuel
         self.price_reads = 0
 
     def prices(self, now_utc: datetime) -> tuple[dict[datetime, float], datetime]:
@@ -32,6 +38,9 @@ class DictMarket:
 
     def carbon(self, now_utc: datetime) -> dict[datetime, float]:
         return {when: value for when, value in self._carbon.items() if when <= now_utc}
+
+    def fuel_price(self, now_utc: datetime) -> float | None:
+        return self._fuel
 
 
 def test_the_local_day_has_23_hours_when_the_clocks_go_forward() -> None:
@@ -82,3 +91,10 @@ def test_policy_merit_is_chosen_in_the_plant_file_and_needs_prices() -> None:
         build_dispatch(plant, None, clock)
     dispatch = build_dispatch(plant, DictMarket({}, {}), clock)
     assert isinstance(dispatch.policy, MeritPolicy) and dispatch.planner is None
+
+
+def test_a_quoted_fuel_price_reaches_merits_prices() -> None:
+    hour = datetime(2024, 1, 9, 10, tzinfo=UTC)
+    market = DictMarket({hour: 80.0}, {hour: 200.0}, fuel=133.0)
+    prices = merit_prices(market, hour, TZ)
+    assert prices is not None and prices.fuel_price_eur_per_mwh == 133.0
