@@ -30,6 +30,10 @@ class PointCache:
     def __init__(self, maps: Mapping[str, PointMap]) -> None:
         self._maps = dict(maps)
         self._entries: dict[str, dict[str, _Entry]] = {device: {} for device in self._maps}
+        self._max_age_s = {
+            device: {p.name: p.max_age_s for p in point_map.points}
+            for device, point_map in self._maps.items()
+        }
 
     @property
     def maps(self) -> Mapping[str, PointMap]:
@@ -62,14 +66,13 @@ class PointCache:
         """A frozen process image with each reading's quality judged at `now_s`."""
         readings: dict[str, Mapping[str, Reading]] = {}
         for device, entries in self._entries.items():
-            point_map = self._maps.get(device)
+            max_ages = self._max_age_s[device]
             per_device: dict[str, Reading] = {}
             for name, entry in entries.items():
                 if entry.bad or entry.value is None:
                     per_device[name] = Reading(None, entry.read_at_s, Quality.BAD)
                     continue
-                max_age_s = _max_age_s(point_map, name)
-                stale = now_s - entry.read_at_s > max_age_s
+                stale = now_s - entry.read_at_s > max_ages.get(name, math.inf)
                 quality = Quality.STALE if stale else Quality.GOOD
                 per_device[name] = Reading(entry.value, entry.read_at_s, quality)
             readings[device] = MappingProxyType(per_device)
@@ -84,15 +87,6 @@ class PointCache:
         if device not in self._maps:
             raise KeyError(f"point cache: unknown device '{device}'")
         return self._entries[device]
-
-
-def _max_age_s(point_map: PointMap | None, name: str) -> float:
-    if point_map is None:
-        return math.inf
-    try:
-        return point_map.point(name).max_age_s
-    except KeyError:
-        return math.inf
 
 
 @dataclass(frozen=True, slots=True)

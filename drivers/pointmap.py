@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import tomllib
 from enum import Enum
+from functools import cached_property
 from pathlib import Path
 from typing import Annotated, Any, Literal, Self
 
@@ -319,20 +320,60 @@ class PointMap(StrictModel):
         return True
 
     def point(self, name: str) -> Point:
-        for point in self.points:
-            if point.name == name:
-                return point
-        raise KeyError(f"{self.source}: no point named '{name}'")
+        point = self._index.by_name.get(name)
+        if point is None:
+            raise KeyError(f"{self.source}: no point named '{name}'")
+        return point
 
     def by_role(self, role: str) -> list[Point]:
         """Points with this role, ordered by index (tank layers bottom to top)."""
-        found = [p for p in self.points if p.role == role]
-        return sorted(found, key=lambda p: p.index if p.index is not None else 0)
+        return list(self._index.by_role.get(role, ()))
+
+    @property
+    def _index(self) -> _PointIndex:
+        """Points by name and by role, built once: the cycle asks for them many times a cycle.
+        Rebuilt if `points` is another list (a `model_copy(update=...)` copies the cache)."""
+        index = self._point_index
+        if index.points is not self.points:
+            index = _PointIndex.of(self.points)
+            self.__dict__["_point_index"] = index
+        return index
+
+    @cached_property
+    def _point_index(self) -> _PointIndex:
+        return _PointIndex.of(self.points)
 
     def word_order_of(self, point: Point) -> Literal["big", "little"]:
         if point.word_order is not None:
             return point.word_order
         return self.modbus.word_order if self.modbus else "big"
+
+
+class _PointIndex:
+    """A map's points by name and by role (each role's points ordered by index)."""
+
+    __slots__ = ("by_name", "by_role", "points")
+
+    def __init__(
+        self, points: list[Point], by_name: dict[str, Point], by_role: dict[str, tuple[Point, ...]]
+    ) -> None:
+        self.points = points
+        self.by_name = by_name
+        self.by_role = by_role
+
+    @classmethod
+    def of(cls, points: list[Point]) -> _PointIndex:
+        by_name: dict[str, Point] = {}
+        for point in points:
+            by_name.setdefault(point.name, point)  # duplicates are refused at validation
+        roles: dict[str, list[Point]] = {}
+        for point in points:
+            roles.setdefault(point.role, []).append(point)
+        by_role = {
+            role: tuple(sorted(found, key=lambda p: p.index if p.index is not None else 0))
+            for role, found in roles.items()
+        }
+        return cls(points, by_name, by_role)
 
 
 def _bit_mask(point: Point) -> int:

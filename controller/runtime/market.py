@@ -33,6 +33,10 @@ class ScenarioMarket:
         self._scenario = scenario
         self._publication = publication
         self._timezone = timezone
+        # per column: the rows last averaged and their hourly means. The planner asks every
+        # cycle and the rows change once an hour (hourly files): the same rows give the same
+        # dict back, which also lets the planner skip rescanning it
+        self._hourly_cache: dict[str, tuple[tuple[int, int], dict[datetime, float]]] = {}
 
     def known_until(self, now_utc: datetime) -> datetime:
         return min(
@@ -50,15 +54,24 @@ class ScenarioMarket:
         return self._hourly(now_utc - HISTORY, hour_start(now_utc) + HOUR, "carbon")
 
     def _hourly(self, start: datetime, end: datetime, column: str) -> dict[datetime, float]:
+        """Hourly means of the column over the rows in [start, end), built once per row span;
+        callers must not change the dict they are given."""
+        span = self._scenario.span(start, end)
+        cached = self._hourly_cache.get(column)
+        if cached is not None and cached[0] == span:
+            return cached[1]
         sums: dict[datetime, tuple[float, int]] = {}
-        for row in self._scenario.between(start, end):
+        low, high = span
+        for row in self._scenario.rows[low:high]:
             value = row.price_eur_per_mwh if column == "price" else row.carbon_g_per_kwh
             if value is None:
                 continue
             hour = hour_start(row.timestamp_utc)
             total, count = sums.get(hour, (0.0, 0))
             sums[hour] = (total + value, count + 1)
-        return {hour: total / count for hour, (total, count) in sums.items()}
+        hourly = {hour: total / count for hour, (total, count) in sums.items()}
+        self._hourly_cache[column] = (span, hourly)
+        return hourly
 
 
 class FileMarket:
