@@ -74,7 +74,9 @@ def test_snapshot_is_frozen_against_later_updates(maps: dict[str, PointMap]) -> 
     cache.update("hp1", "heat_kw", 1.0, 0.0)
     snapshot = cache.snapshot(NOW, 0.0)
     cache.update("hp1", "heat_kw", 2.0, 0.0)
+    cache.update("hp1", "power_kw", 3.0, 0.0)
     assert snapshot.value("hp1", "heat_kw") == 1.0
+    assert snapshot.get("hp1", "power_kw").quality is Quality.BAD  # read after the snapshot
     assert snapshot.taken_at_s == 0.0
     assert snapshot.now_utc == NOW
     with pytest.raises(dataclasses.FrozenInstanceError):
@@ -100,6 +102,19 @@ def test_confirm_refreshes_only_good_values(maps: dict[str, PointMap]) -> None:
     snapshot = cache.snapshot(NOW, 55.0)
     assert snapshot.get("hp1", "heat_kw").quality is Quality.GOOD
     assert snapshot.get("hp1", "power_kw").quality is Quality.BAD
+
+
+def test_a_snapshot_keeps_its_ages_when_values_are_confirmed_later(
+    maps: dict[str, PointMap],
+) -> None:
+    cache = PointCache(maps)
+    cache.update("hp1", "heat_kw", 5000.0, 0.0)  # max_age_s = 10
+    before = cache.snapshot(NOW, 15.0)
+    cache.confirm("hp1", 14.0)
+    cache.mark_bad("hp1", ["run_hours_h"])
+    assert before.get("hp1", "heat_kw").quality is Quality.STALE
+    assert before.get("hp1", "heat_kw").read_at_s == 0.0
+    assert cache.snapshot(NOW, 15.0).get("hp1", "heat_kw").quality is Quality.GOOD
 
 
 def test_unknown_device_is_a_programming_error(maps: dict[str, PointMap]) -> None:
