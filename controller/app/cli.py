@@ -166,6 +166,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _demo(args: argparse.Namespace) -> int:
+    from controller.app import eventloop
     from controller.app.demo import default_start, load_demo_inputs, run_demo
 
     plant, scenario = load_demo_inputs(args.plant, args.scenario)
@@ -173,9 +174,10 @@ def _demo(args: argparse.Namespace) -> int:
     start = args.start or default_start(scenario)
     print(
         f"hpctl demo: {plant.site.plant.name}, {args.days:g} day(s) from {start:%Y-%m-%d %H:%M} UTC, "
-        f"policy {plant.control.policy}, scenario {Path(scenario.source).name}"
+        f"policy {plant.control.policy}, scenario {Path(scenario.source).name}, "
+        f"event loop {eventloop.name()}"
     )
-    summary = asyncio.run(
+    summary = eventloop.run(
         run_demo(plant, scenario, start, args.days, progress=None if args.quiet else sys.stderr)
     )
     print(summary.render())
