@@ -126,14 +126,10 @@ class Snapshot:
         does not declare reads BAD, so optional roles need no special case in the controller.
         """
         point_map = self._maps.get(device)
-        if point_map is None:
+        point = point_map.role_point(role, index) if point_map is not None else None
+        if point is None:
             return BAD_READING
-        points = point_map.role_points(role)
-        if index is not None:
-            points = tuple(p for p in points if p.index == index)
-        if not points:
-            return BAD_READING
-        return self.get(device, points[0].name)
+        return self.get(device, point.name)
 
     def all_by_role(self, device: str, role: str) -> list[Reading]:
         """Readings of every point with this role, ordered by index (tank layers bottom to top)."""
@@ -145,6 +141,15 @@ class Snapshot:
     def value(
         self, device: str, role: str, index: int | None = None, default: float | None = None
     ) -> float | None:
-        """The role's value when GOOD, else `default`."""
-        reading = self.by_role(device, role, index)
-        return reading.value if reading.good else default
+        """The role's value when GOOD, else `default` (`by_role(...).value` when `.good`,
+        without building the Reading: the estimate asks for some forty values a cycle)."""
+        point_map = self._maps.get(device)
+        point = point_map.role_point(role, index) if point_map is not None else None
+        if point is None:
+            return default
+        entry = self._entries[device].get(point.name)
+        if entry is None or entry.bad or entry.value is None:
+            return default
+        if self.taken_at_s - entry.read_at_s > self._max_age_s[device].get(point.name, math.inf):
+            return default
+        return entry.value

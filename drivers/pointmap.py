@@ -333,6 +333,14 @@ class PointMap(StrictModel):
         """`by_role` without the copy, for lookups made every cycle."""
         return self._index.by_role.get(role, ())
 
+    def role_point(self, role: str, index: int | None = None) -> Point | None:
+        """The point with this role (and index); without `index` the lowest index; None if the
+        map has none."""
+        if index is None:
+            points = self._index.by_role.get(role)
+            return points[0] if points else None
+        return self._index.by_role_index.get((role, index))
+
     @property
     def _index(self) -> _PointIndex:
         """Points by name and by role, built once: the cycle asks for them many times a cycle.
@@ -356,7 +364,7 @@ class PointMap(StrictModel):
 class _PointIndex:
     """A map's points by name and by role (each role's points ordered by index)."""
 
-    __slots__ = ("by_name", "by_role", "points")
+    __slots__ = ("by_name", "by_role", "by_role_index", "points")
 
     def __init__(
         self, points: list[Point], by_name: dict[str, Point], by_role: dict[str, tuple[Point, ...]]
@@ -364,6 +372,10 @@ class _PointIndex:
         self.points = points
         self.by_name = by_name
         self.by_role = by_role
+        self.by_role_index: dict[tuple[str, int | None], Point] = {}
+        for role, found in by_role.items():
+            for point in found:
+                self.by_role_index.setdefault((role, point.index), point)
 
     @classmethod
     def of(cls, points: list[Point]) -> _PointIndex:
