@@ -209,6 +209,11 @@ class ModbusOptions(StrictModel):
     word_order: Literal["big", "little"] = "big"
     max_registers_per_read: Annotated[int, Field(ge=1, le=125)] = 100
     max_gap_registers: Annotated[int, Field(ge=0, le=64)] = 8  # read across holes this small
+    # Poll the command (writable) registers too. Off: the controller never reads its own
+    # commands back (it writes changes at once and every command again each minute), so
+    # reading them would only load the device, and a map with commands in their own table
+    # costs one request per device and poll more.
+    read_commands: bool = False
 
 
 class OpcUaOptions(StrictModel):
