@@ -1,7 +1,10 @@
 """A point's engineering value to and from Modbus registers or bits.
 
-The register conversion is pymodbus's own (`convert_from_registers` / `convert_to_registers`,
-with the word order the map declares); this module adds the map's scale and offset
+The register conversion is pymodbus's (`convert_from_registers` / `convert_to_registers`, with
+the word order the map declares); the hot paths, a poll's block decoder and the encoder of
+writes and simulator syncs, do the same with struct formats prepared once, and property tests
+hold them to pymodbus's conversion for every type and word order. This module adds the map's
+scale and offset
 (engineering = raw * scale + offset), the integer rounding, and the range checks that keep a
 value that does not fit its type from being silently wrapped or truncated on the wire.
 
