@@ -4,9 +4,9 @@ The register conversion is pymodbus's (`convert_from_registers` / `convert_to_re
 the word order the map declares); the hot paths, a poll's block decoder and the encoder of
 writes and simulator syncs, do the same with struct formats prepared once, and property tests
 hold them to pymodbus's conversion for every type and word order. This module adds the map's
-scale and offset
-(engineering = raw * scale + offset), the integer rounding, and the range checks that keep a
-value that does not fit its type from being silently wrapped or truncated on the wire.
+scale and offset (engineering = raw * scale + offset), the integer rounding, and the range
+checks that keep a value that does not fit its type from being silently wrapped or truncated
+on the wire.
 
 A point with a `value_map` translates vendor codes to the role's values instead of scaling; a
 code the map does not list decodes to None (the point reads BAD, never a guessed state). A
