@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from pymodbus.client import AsyncModbusTcpClient
@@ -21,7 +22,14 @@ from pymodbus.pdu import ModbusPDU
 
 from drivers.cache import PointCache
 from drivers.clock import Clock
-from drivers.codec import check_write, decode_bit, decode_registers, encode_bit, encode_registers
+from drivers.codec import (
+    Decoded,
+    block_decoder,
+    check_write,
+    decode_bit,
+    encode_bit,
+    encode_registers,
+)
 from drivers.errors import BackedOff, DriverError, PermanentError, RetryableIOError
 from drivers.health import Backoff, DeviceHealth, DeviceStatus
 from drivers.modbus_blocks import BIT_TABLES, ReadBlock, WriteBlock, plan_reads, plan_writes
@@ -41,6 +49,16 @@ _RETRYABLE_CODES = {
 }
 
 Request = Callable[[AsyncModbusTcpClient], Awaitable[ModbusPDU]]
+
+
+@dataclass(frozen=True, slots=True)
+class _PlannedRead:
+    """One read request of a device, prepared once: the call, its description, its decoder."""
+
+    block: ReadBlock
+    call: Request
+    what: str
+    decode: Callable[[Sequence[int]], Decoded] | None  # None for a bit table
 
 
 class ModbusConnection:
@@ -156,8 +174,23 @@ class ModbusDevice:
         self.connection = connection
         self._clock = clock
         self.read_blocks = plan_reads(point_map)
+        self._reads = [self._plan(block) for block in self.read_blocks]
         self.status = DeviceStatus(self.name, self.protocol, clock, logger, cache)
         connection.devices.append(self)
+
+    def _plan(self, block: ReadBlock) -> _PlannedRead:
+        decode = None
+        if block.table not in BIT_TABLES:
+            members = [
+                (m.point, m.offset, self.point_map.word_order_of(m.point)) for m in block.points
+            ]
+            decode = block_decoder(block.count, members)
+        return _PlannedRead(
+            block,
+            _read_call(block, self.binding.device_id),
+            self._describe(block, "read"),
+            decode,
+        )
 
     @property
     def poll_interval_s(self) -> float:
@@ -170,21 +203,19 @@ class ModbusDevice:
         """Read every block into the cache. False if backed off or failed (points then BAD)."""
         if not self.status.ready():
             return False
-        results: list[tuple[str, float | None, float]] = []
+        results: list[tuple[Decoded, float]] = []
         try:
-            for block in self.read_blocks:
+            for read in self._reads:
                 self.status.reads_total += 1
-                response = await self.connection.request(
-                    _read_call(block, self.binding.device_id), self._describe(block, "read")
-                )
-                read_at_s = self._clock.monotonic_s()
-                for name, value in self._decode(block, response):
-                    results.append((name, value, read_at_s))
+                response = await self.connection.request(read.call, read.what)
+                results.append((self._decode(read, response), self._clock.monotonic_s()))
         except DriverError as exc:
             self.status.lost(exc)
             return False
-        for name, value, read_at_s in results:
-            self.status.store(name, value, read_at_s, "a code its value_map does not list")
+        store = self.status.store
+        for decoded, read_at_s in results:
+            for name, value in decoded:
+                store(name, value, read_at_s, "a code its value_map does not list")
         self.status.success()
         return True
 
@@ -225,21 +256,18 @@ class ModbusDevice:
             return [int(encode_bit(point, value))]
         return encode_registers(point, value, self.point_map.word_order_of(point))
 
-    def _decode(self, block: ReadBlock, response: ModbusPDU) -> list[tuple[str, float | None]]:
-        if block.table in BIT_TABLES:
+    @staticmethod
+    def _decode(read: _PlannedRead, response: ModbusPDU) -> Decoded:
+        block = read.block
+        if read.decode is None:
             bits: list[bool] = list(response.bits)
             if len(bits) < block.count:
-                raise PermanentError(f"{self._describe(block, 'read')}: short answer")
+                raise PermanentError(f"{read.what}: short answer")
             return [(m.point.name, decode_bit(m.point, bits[m.offset])) for m in block.points]
-        registers: list[int] = list(response.registers)
+        registers: Sequence[int] = response.registers
         if len(registers) != block.count:
-            raise PermanentError(f"{self._describe(block, 'read')}: got {len(registers)} registers")
-        decoded: list[tuple[str, float | None]] = []
-        for member in block.points:
-            words = registers[member.offset : member.offset + member.width]
-            word_order = self.point_map.word_order_of(member.point)
-            decoded.append((member.point.name, decode_registers(member.point, words, word_order)))
-        return decoded
+            raise PermanentError(f"{read.what}: got {len(registers)} registers")
+        return read.decode(registers)
 
     def _describe(self, block: ReadBlock | WriteBlock, verb: str) -> str:
         size = block.count if isinstance(block, ReadBlock) else len(block.values)

@@ -1,7 +1,9 @@
 """Merge a map's points into as few Modbus requests as the device allows. Pure functions.
 
 Reads: points of one table whose addresses are at most `max_gap_registers` apart share one
-request, as long as the request stays within `max_registers_per_read`. Writes: only strictly
+request, as long as the request stays within `max_registers_per_read`; the command (writable)
+points are left out unless the map sets `read_commands`: the controller knows what it wrote and
+never reads it back. Writes: only strictly
 contiguous registers share a request, because writing across a hole would overwrite registers
 the map does not declare.
 """
@@ -61,13 +63,15 @@ class WriteBlock:
 
 
 def plan_reads(point_map: PointMap) -> list[ReadBlock]:
-    """The map's points merged into read requests, ordered by table then address."""
+    """The map's polled points merged into read requests, ordered by table then address."""
     options = point_map.modbus
     max_gap = options.max_gap_registers if options else 8
     max_count = options.max_registers_per_read if options else 100
+    read_commands = options.read_commands if options else False
+    polled = [p for p in point_map.points if read_commands or not p.writable]
     blocks: list[ReadBlock] = []
     for table in ModbusTable:
-        points = sorted((p for p in point_map.points if p.table is table), key=_address)
+        points = sorted((p for p in polled if p.table is table), key=_address)
         current: list[Point] = []
         start = end = 0
         for point in points:

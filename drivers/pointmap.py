@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import tomllib
 from enum import Enum
+from functools import cached_property
 from pathlib import Path
 from typing import Annotated, Any, Literal, Self
 
@@ -208,6 +209,11 @@ class ModbusOptions(StrictModel):
     word_order: Literal["big", "little"] = "big"
     max_registers_per_read: Annotated[int, Field(ge=1, le=125)] = 100
     max_gap_registers: Annotated[int, Field(ge=0, le=64)] = 8  # read across holes this small
+    # Poll the command (writable) registers too. Off: the controller never reads its own
+    # commands back (it writes changes at once and every command again each minute), so
+    # reading them would only load the device, and a map with commands in their own table
+    # costs one request per device and poll more.
+    read_commands: bool = False
 
 
 class OpcUaOptions(StrictModel):
@@ -319,20 +325,76 @@ class PointMap(StrictModel):
         return True
 
     def point(self, name: str) -> Point:
-        for point in self.points:
-            if point.name == name:
-                return point
-        raise KeyError(f"{self.source}: no point named '{name}'")
+        point = self._index.by_name.get(name)
+        if point is None:
+            raise KeyError(f"{self.source}: no point named '{name}'")
+        return point
 
     def by_role(self, role: str) -> list[Point]:
         """Points with this role, ordered by index (tank layers bottom to top)."""
-        found = [p for p in self.points if p.role == role]
-        return sorted(found, key=lambda p: p.index if p.index is not None else 0)
+        return list(self._index.by_role.get(role, ()))
+
+    def role_points(self, role: str) -> tuple[Point, ...]:
+        """`by_role` without the copy, for lookups made every cycle."""
+        return self._index.by_role.get(role, ())
+
+    def role_point(self, role: str, index: int | None = None) -> Point | None:
+        """The point with this role (and index); without `index` the lowest index; None if the
+        map has none."""
+        if index is None:
+            points = self._index.by_role.get(role)
+            return points[0] if points else None
+        return self._index.by_role_index.get((role, index))
+
+    @property
+    def _index(self) -> _PointIndex:
+        """Points by name and by role, built once: the cycle asks for them many times a cycle.
+        Rebuilt if `points` is another list (a `model_copy(update=...)` copies the cache)."""
+        index = self._point_index
+        if index.points is not self.points:
+            index = _PointIndex.of(self.points)
+            self.__dict__["_point_index"] = index
+        return index
+
+    @cached_property
+    def _point_index(self) -> _PointIndex:
+        return _PointIndex.of(self.points)
 
     def word_order_of(self, point: Point) -> Literal["big", "little"]:
         if point.word_order is not None:
             return point.word_order
         return self.modbus.word_order if self.modbus else "big"
+
+
+class _PointIndex:
+    """A map's points by name and by role (each role's points ordered by index)."""
+
+    __slots__ = ("by_name", "by_role", "by_role_index", "points")
+
+    def __init__(
+        self, points: list[Point], by_name: dict[str, Point], by_role: dict[str, tuple[Point, ...]]
+    ) -> None:
+        self.points = points
+        self.by_name = by_name
+        self.by_role = by_role
+        self.by_role_index: dict[tuple[str, int | None], Point] = {}
+        for role, found in by_role.items():
+            for point in found:
+                self.by_role_index.setdefault((role, point.index), point)
+
+    @classmethod
+    def of(cls, points: list[Point]) -> _PointIndex:
+        by_name: dict[str, Point] = {}
+        for point in points:
+            by_name.setdefault(point.name, point)  # duplicates are refused at validation
+        roles: dict[str, list[Point]] = {}
+        for point in points:
+            roles.setdefault(point.role, []).append(point)
+        by_role = {
+            role: tuple(sorted(found, key=lambda p: p.index if p.index is not None else 0))
+            for role, found in roles.items()
+        }
+        return cls(points, by_name, by_role)
 
 
 def _bit_mask(point: Point) -> int:

@@ -78,9 +78,14 @@ class Scenario:
 
     def between(self, start_utc: datetime, end_utc: datetime) -> tuple[ScenarioRow, ...]:
         """Rows whose timestamps fall in [start, end)."""
-        low = bisect.bisect_left(self._timestamps, start_utc)
-        high = bisect.bisect_left(self._timestamps, end_utc)
+        low, high = self.span(start_utc, end_utc)
         return self.rows[low:high]
+
+    def span(self, start_utc: datetime, end_utc: datetime) -> tuple[int, int]:
+        """Indices `low, high` of the rows whose timestamps fall in [start, end): the same
+        pair means the same rows (callers key caches on it)."""
+        timestamps = self._timestamps
+        return bisect.bisect_left(timestamps, start_utc), bisect.bisect_left(timestamps, end_utc)
 
     @property
     def _timestamps(self) -> list[datetime]:

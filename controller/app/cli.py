@@ -171,6 +171,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _demo(args: argparse.Namespace) -> int:
+    from controller.app import eventloop
     from controller.app.demo import default_start, load_demo_inputs, render_comparison, run_demo
 
     plant, scenario = load_demo_inputs(args.plant, args.scenario)
@@ -178,15 +179,16 @@ def _demo(args: argparse.Namespace) -> int:
     start = args.start or default_start(scenario)
     print(
         f"hpctl demo: {plant.site.plant.name}, {args.days:g} day(s) from {start:%Y-%m-%d %H:%M} UTC, "
-        f"policy {plant.control.policy}, scenario {Path(scenario.source).name}"
+        f"policy {plant.control.policy}, scenario {Path(scenario.source).name}, "
+        f"event loop {eventloop.name()}"
     )
     progress = None if args.quiet else sys.stderr
-    summary = asyncio.run(run_demo(plant, scenario, start, args.days, progress=progress))
+    summary = eventloop.run(run_demo(plant, scenario, start, args.days, progress=progress))
     print(summary.render())
     if args.compare:
         other = "rules" if plant.control.policy != "rules" else "planner"
         print(f"hpctl demo: the same day under {other}, for comparison")
-        reference = asyncio.run(
+        reference = eventloop.run(
             run_demo(plant.with_control(policy=other), scenario, start, args.days, progress)
         )
         print(reference.render())

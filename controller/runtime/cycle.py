@@ -138,7 +138,8 @@ class ControlCycle:
         return apply_safety(staged, situation, blind_for_s)
 
     async def _write(self, commands: Commands) -> tuple[Writes, dict[str, str]]:
-        """Only changed points reach the devices; the heartbeat moves every cycle, written or not.
+        """Only changed points reach the devices, and every `REFRESH_S` a device's unchanged ones;
+        the heartbeat moves every cycle, written or not.
 
         Returns the writes sent and the devices that refused theirs (device -> error)."""
         memory = self._memory
@@ -146,7 +147,7 @@ class ControlCycle:
         if self._plant.control.read_only:
             return {}, {}
         wanted = command_points(commands, self._plant.maps, memory.heartbeat, self._boiler)
-        writes = self._diff.changes(wanted)
+        writes = self._diff.changes(wanted, self._clock.monotonic_s())
         return writes, await self._write_all(writes)
 
     def _new_interlocks(self, interlocks: tuple[Interlock, ...]) -> tuple[Interlock, ...]:

@@ -42,6 +42,10 @@ class ScenarioMarket:
         self._scenario = scenario
         self._publication = publication
         self._timezone = timezone
+        # per column: the rows last averaged and their hourly means. The planner asks every
+        # cycle and the rows change once an hour (hourly files): the same rows give the same
+        # dict back, which also lets the planner skip rescanning it
+        self._means_cache: dict[str, tuple[tuple[int, int], dict[datetime, float]]] = {}
 
     def known_until(self, now_utc: datetime) -> datetime:
         return min(
@@ -74,16 +78,25 @@ class ScenarioMarket:
         column: str,
         period_of: Callable[[datetime], datetime],
     ) -> dict[datetime, float]:
-        """Mean of the rows within each period (finer rows than the market's are averaged)."""
+        """Means of the column within each period over the rows in [start, end) (finer rows
+        than the market's are averaged), built once per row span; callers must not change the
+        dict they are given."""
+        span = self._scenario.span(start, end)
+        cached = self._means_cache.get(column)
+        if cached is not None and cached[0] == span:
+            return cached[1]
         sums: dict[datetime, tuple[float, int]] = {}
-        for row in self._scenario.between(start, end):
+        low, high = span
+        for row in self._scenario.rows[low:high]:
             value = row.price_eur_per_mwh if column == "price" else row.carbon_g_per_kwh
             if value is None:
                 continue
             period = period_of(row.timestamp_utc)
             total, count = sums.get(period, (0.0, 0))
             sums[period] = (total + value, count + 1)
-        return {period: total / count for period, (total, count) in sums.items()}
+        means = {period: total / count for period, (total, count) in sums.items()}
+        self._means_cache[column] = (span, means)
+        return means
 
 
 class FileMarket:

@@ -2,7 +2,9 @@
 
 The controller never knows register names: a command says `enable_cmd` and the device's point
 map says which point (and register) that is. A device whose write failed is forgotten, so that
-everything is written again once it answers.
+everything is written again once it answers. Every `REFRESH_S` a device's unchanged points are
+written again too: a device that lost its registers while its connection stayed up (a restart
+behind a gateway, a setpoint changed at the local panel) has them back within that time.
 """
 
 from __future__ import annotations
@@ -15,6 +17,11 @@ from drivers.kinds import Role
 from drivers.pointmap import PointMap
 
 HEARTBEAT_MODULUS = 65536
+# Unchanged commands are written again this often (Clock seconds). A minute: a unit whose
+# registers were lost keeps the heartbeat running, so nothing else would ever correct them; a
+# minute of a lost setpoint is shorter than a unit's minimum run or off time, and rewriting
+# every command of a device costs one or two requests a minute.
+REFRESH_S = 60.0
 
 
 def command_points(
@@ -62,14 +69,29 @@ def handback_points(maps: dict[str, PointMap], devices: list[str]) -> dict[str, 
 
 
 class WriteDiff:
-    """Remembers what each device last accepted, to write only changes."""
+    """Remembers what each device last accepted, to write only changes; a device's every wanted
+    point is written when it is new, forgotten, or its last such write is `refresh_s` old."""
 
-    def __init__(self) -> None:
+    def __init__(self, refresh_s: float = REFRESH_S) -> None:
+        self.refresh_s = refresh_s
         self._written: dict[str, dict[str, float]] = {}
+        self._refreshed_at_s: dict[str, float] = {}  # device -> when a full write was accepted
+        self._full: dict[str, float] = {}  # device -> asked-for time of the full write pending
 
-    def changes(self, wanted: dict[str, dict[str, float]]) -> dict[str, dict[str, float]]:
+    def changes(
+        self, wanted: dict[str, dict[str, float]], now_s: float
+    ) -> dict[str, dict[str, float]]:
+        """What to write at `now_s` (Clock seconds): per device, its changed points, or all of
+        them when a refresh is due."""
         out: dict[str, dict[str, float]] = {}
+        self._full = {}
         for device, values in wanted.items():
+            refreshed_at_s = self._refreshed_at_s.get(device)
+            if refreshed_at_s is None or now_s - refreshed_at_s >= self.refresh_s:
+                if values:
+                    out[device] = dict(values)
+                    self._full[device] = now_s
+                continue
             last = self._written.get(device, {})
             changed = {name: value for name, value in values.items() if last.get(name) != value}
             if changed:
@@ -78,6 +100,11 @@ class WriteDiff:
 
     def accepted(self, device: str, values: dict[str, float]) -> None:
         self._written.setdefault(device, {}).update(values)
+        asked_at_s = self._full.pop(device, None)
+        if asked_at_s is not None:
+            self._refreshed_at_s[device] = asked_at_s
 
     def forget(self, device: str) -> None:
         self._written.pop(device, None)
+        self._refreshed_at_s.pop(device, None)
+        self._full.pop(device, None)

@@ -18,7 +18,7 @@ from typing import Literal
 
 from pymodbus.client.mixin import ModbusClientMixin
 
-from drivers.codec import code_of, insert_field, to_engineering
+from drivers.codec import code_of, insert_field, raw_encoder, to_engineering
 from drivers.pointmap import INTEGER_RANGES, DataType, Point
 
 _DATATYPE = ModbusClientMixin.DATATYPE
@@ -58,21 +58,20 @@ def encode_registers(
     word_order: Literal["big", "little"],
     current: Sequence[int] = (),
 ) -> list[int]:
-    """The registers a Modbus device serves for `value` (pymodbus's own codec).
+    """The registers a Modbus device serves for `value` (the drivers' encoder, held to
+    pymodbus's conversion by the tests).
 
     A bit field needs the register's `current` words: only its own bits change."""
     raw = to_raw(point, value)
-    data_type = _MODBUS_TYPES[point.data_type]
     if point.bit is not None:
         if len(current) != point.data_type.register_count:
             raise ValueError(f"point '{point.name}': a bit field needs its register's words")
+        data_type = _MODBUS_TYPES[point.data_type]
         whole = ModbusClientMixin.convert_from_registers(list(current), data_type, word_order)
         if not isinstance(whole, int):
             raise TypeError(f"point '{point.name}': its register did not decode to an integer")
         raw = insert_field(point, whole, int(raw))
-    return ModbusClientMixin.convert_to_registers(
-        int(raw) if isinstance(raw, bool) else raw, data_type, word_order
-    )
+    return raw_encoder(point.data_type, word_order)(int(raw) if isinstance(raw, bool) else raw)
 
 
 def decode_registers(

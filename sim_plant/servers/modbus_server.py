@@ -18,21 +18,26 @@ keep answering; an unknown unit id gets exception 0x0A (gateway path unavailable
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Sequence
+import logging
+import types
+from collections.abc import Callable, Coroutine, Generator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal, cast
 
 from pymodbus.constants import ExcCodes
-from pymodbus.exceptions import NoSuchIdException
+from pymodbus.exceptions import ModbusIOException, NoSuchIdException
 from pymodbus.server import ModbusTcpServer
 from pymodbus.server.requesthandler import ServerRequestHandler
 from pymodbus.simulator import DataType as SimType
 from pymodbus.simulator import SimData, SimDevice
+from pymodbus.transaction import TransactionManager
 
 from drivers.pointmap import ModbusTable, Point, PointMap
 from drivers.site import DeviceBinding
 from sim_plant.servers.codec import decode_registers, encode_registers
 from sim_plant.servers.model_api import ServedModel
+
+logger = logging.getLogger(__name__)
 
 _TABLE_OF_FUNCTION: dict[int, ModbusTable] = {
     1: ModbusTable.COIL,
@@ -255,21 +260,67 @@ class _CommDropGate:
 
 
 class _PromptRequestHandler(ServerRequestHandler):
-    """Answers a request in the server's own event loop without a detour through another thread.
+    """Answers each request in the loop pass that received it.
 
-    pymodbus hands every decoded request to `run_coroutine_threadsafe`, which wakes the loop
-    through its self-pipe (two system calls and one more loop pass per request) before the
-    answer is even started; this server and its clients share one loop, so a task does.
+    pymodbus schedules the answer for a later pass (`call_soon(handle_later)`), then hands it to
+    `run_coroutine_threadsafe`, which wakes the loop through its self-pipe: two more loop passes
+    and a task per request, while this server and its clients share one loop. Here the request
+    is answered at once: the handler coroutine is driven by hand and, the simulator's datastore
+    never waiting, finishes in that one step; should it wait after all, a task finishes it.
     """
 
     def __init__(self, *args: Any) -> None:
         super().__init__(*args)  # type: ignore[no-untyped-call]
         self._answering: set[asyncio.Task[None]] = set()
 
+    def callback_data(self, data: bytes, addr: tuple[str, int] | None = None) -> int:
+        try:
+            used = TransactionManager.callback_data(self, data, addr)
+        except ModbusIOException:
+            # a frame pymodbus cannot take: its own handler parses it again and answers it
+            return int(super().callback_data(data, addr))
+        if self.last_pdu:
+            self._answer_now()
+        return int(used)
+
     def handle_later(self) -> None:
-        task = self.loop.create_task(self.handle_request())  # type: ignore[no-untyped-call]
+        self._answer_now()
+
+    def _answer_now(self) -> None:
+        request = self.handle_request()  # type: ignore[no-untyped-call]
+        try:
+            awaited = request.send(None)
+        except StopIteration:
+            return
+        except Exception:  # as a task's failure would be: logged, the connection stays
+            logger.exception("Modbus server: answering a request failed")
+            return
+        task = self.loop.create_task(_go_on(request, awaited))
         self._answering.add(task)
         task.add_done_callback(self._answering.discard)
+
+
+@types.coroutine
+def _resume(coroutine: Coroutine[Any, Any, None], awaited: Any) -> Generator[Any, Any, None]:
+    """Go on with a coroutine that was started by hand and is waiting for `awaited`: the task
+    running this waits for it instead, and hands back what it sends or throws."""
+    while True:
+        try:
+            sent = yield awaited
+        except BaseException as exc:
+            try:
+                awaited = coroutine.throw(exc)
+            except StopIteration:
+                return
+        else:
+            try:
+                awaited = coroutine.send(sent)
+            except StopIteration:
+                return
+
+
+async def _go_on(coroutine: Coroutine[Any, Any, None], awaited: Any) -> None:
+    await _resume(coroutine, awaited)
 
 
 class _PromptModbusTcpServer(ModbusTcpServer):

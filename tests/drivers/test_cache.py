@@ -74,7 +74,9 @@ def test_snapshot_is_frozen_against_later_updates(maps: dict[str, PointMap]) -> 
     cache.update("hp1", "heat_kw", 1.0, 0.0)
     snapshot = cache.snapshot(NOW, 0.0)
     cache.update("hp1", "heat_kw", 2.0, 0.0)
+    cache.update("hp1", "power_kw", 3.0, 0.0)
     assert snapshot.value("hp1", "heat_kw") == 1.0
+    assert snapshot.get("hp1", "power_kw").quality is Quality.BAD  # read after the snapshot
     assert snapshot.taken_at_s == 0.0
     assert snapshot.now_utc == NOW
     with pytest.raises(dataclasses.FrozenInstanceError):
@@ -102,6 +104,40 @@ def test_confirm_refreshes_only_good_values(maps: dict[str, PointMap]) -> None:
     assert snapshot.get("hp1", "power_kw").quality is Quality.BAD
 
 
+def test_a_snapshot_keeps_its_ages_when_values_are_confirmed_later(
+    maps: dict[str, PointMap],
+) -> None:
+    cache = PointCache(maps)
+    cache.update("hp1", "heat_kw", 5000.0, 0.0)  # max_age_s = 10
+    before = cache.snapshot(NOW, 15.0)
+    cache.confirm("hp1", 14.0)
+    cache.mark_bad("hp1", ["run_hours_h"])
+    assert before.get("hp1", "heat_kw").quality is Quality.STALE
+    assert before.get("hp1", "heat_kw").read_at_s == 0.0
+    assert cache.snapshot(NOW, 15.0).get("hp1", "heat_kw").quality is Quality.GOOD
+
+
 def test_unknown_device_is_a_programming_error(maps: dict[str, PointMap]) -> None:
     with pytest.raises(KeyError, match="unknown device 'hp9'"):
         PointCache(maps).update("hp9", "heat_kw", 1.0, 0.0)
+
+
+def test_value_is_the_good_reading_of_the_role(maps: dict[str, PointMap]) -> None:
+    """`value` answers without building a Reading: the same as `by_role(...).value` when
+    good, the default otherwise, for good, stale, bad, never-read and undeclared points."""
+    cache = PointCache(maps)
+    cache.update("hp1", "heat_kw", 5000.0, 0.0)  # stale at 20 s (max age 10 s)
+    cache.update("hp1", "run_hours_h", 12.0, 0.0)  # good at 20 s (max age 60 s)
+    cache.update("hp1", "power_kw", math.nan, 20.0)  # bad
+    for layer in (1, 3):
+        cache.update("tank1", f"layer_{layer}_temp_c", 60.0 + layer, 20.0)
+    snapshot = cache.snapshot(NOW, 20.0)
+    asked = [("hp1", p.role, None) for p in maps["hp1"].points]
+    asked += [("tank1", "layer_temp_c", index) for index in (None, 1, 2, 3, 9)]
+    asked += [("hp1", "no_such_role", None), ("nope", "heat_kw", None)]
+    for device, role, index in asked:
+        reading = snapshot.by_role(device, role, index)
+        expected = reading.value if reading.good else -1.0
+        assert snapshot.value(device, role, index, default=-1.0) == expected, (role, index)
+    assert snapshot.value("hp1", "run_hours_h") == 12.0
+    assert snapshot.value("tank1", "layer_temp_c", 3) == 63.0

@@ -55,9 +55,11 @@ async def test_reads_decode_at_protocol_addresses(
     assert snapshot.value("hp1", "state_code") == 2
     assert snapshot.value("hp1", "power_kw") == 0.0  # the neighbouring registers stay apart
     assert snapshot.value("hp2", "heat_kw") == -1.5
-    # two merged requests per heat pump: holding 0..7 and input 100..121
+    # one merged request per heat pump: input 100..121 (its commands, holding 0..7, are not
+    # read back)
     hp1_requests = [(fc, address) for unit, fc, address in modbus_server.requests if unit == 1]
-    assert hp1_requests == [(3, 0), (4, 100)]
+    assert hp1_requests == [(4, 100)]
+    assert snapshot.get("hp1", "heat_setpoint_kw").quality is Quality.BAD  # never read
 
 
 async def test_writes_land_at_protocol_addresses(

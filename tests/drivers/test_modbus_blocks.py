@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import tomllib
 from pathlib import Path
 from typing import Any
 
@@ -81,9 +82,30 @@ def test_tables_are_never_mixed() -> None:
     ]
 
 
-def test_generic_heat_pump_is_two_requests() -> None:
+def test_generic_heat_pump_is_one_request_its_commands_are_not_read_back() -> None:
     heat_pump = load_point_map(POINTMAPS / "generic_large_heat_pump.toml")
-    assert spans(heat_pump) == [("holding", 0, 8), ("input", 100, 22)]
+    assert spans(heat_pump) == [("input", 100, 22)]
+    data = tomllib.loads((POINTMAPS / "generic_large_heat_pump.toml").read_text())
+    data["modbus"]["read_commands"] = True
+    read_back = parse_point_map(data)
+    assert spans(read_back) == [("holding", 0, 8), ("input", 100, 22)]
+
+
+def test_commands_among_measurements_are_left_out_of_the_reads() -> None:
+    points = [
+        command("remote", Role.REMOTE_REQUEST, 0, "holding"),
+        reg("state", 1, "holding"),
+        command("enable", Role.ENABLE_CMD, 2, "holding"),
+        reg("heat", 3, "holding", "float32") | {"role": Role.HEAT_KW},
+        command("setpoint", Role.HEAT_SETPOINT_KW, 5, "holding") | {"max": 60000},
+    ]
+    point_map = modbus_map(
+        [p | {"role": Role.STATE_CODE} if p["name"] == "state" else p for p in points],
+        kind="boiler",
+    )
+    assert spans(point_map) == [("holding", 1, 4)]  # state and heat, across the enable
+    (block,) = plan_reads(point_map)
+    assert [m.point.name for m in block.points] == ["state", "heat"]
 
 
 def test_writes_merge_only_contiguous_registers() -> None:

@@ -176,3 +176,22 @@ def test_values_outside_the_data_type_or_not_finite_are_refused(
         load_point_map(path)
     assert "point 'heat_setpoint_kw'" in str(error.value)
     assert expected in str(error.value)
+
+
+def test_lookups_by_name_and_role_follow_the_points() -> None:
+    """Point maps index their points once; a copy with other points is indexed anew, and a
+    list handed out cannot change the map."""
+    heat_pump = load_point_map(POINTMAPS / "generic_large_heat_pump.toml")
+    assert heat_pump.point("heat_kw").address == 104
+    with pytest.raises(KeyError, match="no point named 'nope'"):
+        heat_pump.point("nope")
+    found = heat_pump.by_role("heat_kw")
+    found.clear()
+    assert [p.name for p in heat_pump.by_role("heat_kw")] == ["heat_kw"]
+    assert heat_pump.role_points("no_such_role") == ()
+    renamed = [p.model_copy(update={"name": f"x_{p.name}"}) for p in heat_pump.points]
+    copy = heat_pump.model_copy(update={"points": renamed})
+    assert copy.point("x_heat_kw").address == 104
+    assert [p.name for p in copy.by_role("heat_kw")] == ["x_heat_kw"]
+    tank = load_point_map(POINTMAPS / "generic_tank_8_layers.toml")
+    assert [p.index for p in tank.role_points("layer_temp_c")] == list(range(1, 9))

@@ -48,12 +48,13 @@ async def test_poll_all_fills_every_device(
     assert snapshot.value("plant", "outdoor_temp_c") == -7.5
     assert all(h.good and h.connected for h in pool.health().values())
 
-    # a second cycle costs exactly the merged requests: 5 Modbus devices x 2 blocks, and one
-    # OPC UA read for both devices of the connection
+    # a second cycle costs exactly the merged requests: 5 Modbus devices x 1 block (their
+    # commands, in holding registers of their own, are not read back), and one OPC UA read for
+    # both devices of the connection
     before = pool.request_counts()
     await pool.poll_all()
     after = pool.request_counts()
-    assert after["plc"] - before["plc"] == 10
+    assert after["plc"] - before["plc"] == 5
     assert after["scada"] - before["scada"] == 1
     assert pool.requests_total == sum(after.values())
 
@@ -81,7 +82,7 @@ async def test_run_polling_follows_the_clock(
 
         for tick in range(1, 4):
             clock.advance(1.0)
-            expected = 2 * tick  # two merged requests per poll of hp1
+            expected = tick  # one merged request per poll of hp1 (its measurements)
 
             def polled(expected: int = expected) -> bool:
                 return modbus_server.requests_for(1) == expected

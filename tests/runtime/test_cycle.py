@@ -10,6 +10,7 @@ import pytest
 from controller.core.commands import Targets
 from controller.core.situation import Situation
 from controller.runtime.cycle import ControlCycle
+from controller.runtime.outputs import REFRESH_S
 from drivers.clock import SimClock
 from tests.core.fakes import T0, FakeSnapshot, plant_snapshot, river
 
@@ -70,3 +71,29 @@ async def test_a_policy_that_raises_drops_the_cycle_to_the_rules_and_is_counted(
     assert report.targets.source == "plan"
     assert cycle.policy_failures_total == 3
     assert sum("answers again" in r.getMessage() for r in caplog.records) == 1
+
+
+async def test_a_steady_plant_gets_its_heartbeats_every_cycle_and_the_rest_each_refresh() -> None:
+    """Write on change through the cycle: with nothing changing, each cycle writes only the
+    heartbeats; every REFRESH_S of the cycle's clock, every command point once more."""
+    plant = river()
+    snap = plant_snapshot(plant.site, 80.0)  # a full tank: the units stay off
+    pool = _Pool(snap)
+    clock = SimClock(T0)
+    cycle = ControlCycle(plant, pool, clock)
+    cycle_s = plant.control.cycle_s
+    heartbeats = {"hp1", "hp2", "boiler"}
+    first_refresh = round(REFRESH_S / cycle_s)
+    for n in range(2 * first_refresh + 1):
+        pool.writes.clear()
+        await cycle.tick()
+        written = dict(pool.writes)
+        beats = {device for device, values in written.items() if "heartbeat" in values}
+        assert beats == heartbeats, n  # never skipped
+        if n % first_refresh == 0:  # the first cycle, then one a refresh period later
+            assert set(written) == {"hp1", "hp2", "boiler", "v_hp1", "v_hp2"}, n
+            assert set(written["hp1"]) > {"heartbeat", "remote_request", "enable_cmd"}
+        else:
+            assert all(set(values) == {"heartbeat"} for values in written.values()), n
+        clock.advance(cycle_s)
+        snap.taken_at_s += cycle_s

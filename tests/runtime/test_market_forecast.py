@@ -57,6 +57,44 @@ def test_the_market_feed_hands_out_no_price_before_publication() -> None:
     assert max(carbon) == datetime(2024, 1, 5, 9, 0, tzinfo=UTC)  # the present hour, no further
 
 
+def _quarter_hourly_scenario(start: datetime, hours: int) -> list[str]:
+    lines = ["timestamp_utc,price_eur_per_mwh,carbon_g_per_kwh"]
+    for q in range(hours * 4):
+        when = start + timedelta(minutes=15 * q)
+        lines.append(f"{when:%Y-%m-%dT%H:%MZ},{q},{2000 + q}")
+    return lines
+
+
+@pytest.mark.parametrize("rows", [_hourly_scenario, _quarter_hourly_scenario])
+def test_prices_asked_every_cycle_are_what_a_fresh_feed_answers(rows: object) -> None:
+    """The feed keeps the hourly means of the rows it last averaged (the planner asks every
+    cycle): asked every 55 s across hour changes and a publication, with hourly or
+    quarter-hour rows, it answers exactly what a feed asked for the first time answers."""
+    start = datetime(2024, 1, 1, tzinfo=UTC)
+    lines = rows(start, 24 * 10)  # type: ignore[operator]
+    scenario = parse_scenario(lines, "s.csv")
+    asked_often = ScenarioMarket(scenario, NOON, CPH)
+    begin = datetime(2024, 1, 9, 10, 50, 3, tzinfo=UTC)  # past, a publication, hour changes
+    for step in range(0, 3 * 3600, 55):
+        now = begin + timedelta(seconds=step)
+        fresh = ScenarioMarket(scenario, NOON, CPH)
+        assert asked_often.prices(now) == fresh.prices(now)
+        assert asked_often.carbon(now) == fresh.carbon(now)
+
+
+def test_prices_asked_again_within_the_same_rows_are_the_same_dict() -> None:
+    start = datetime(2024, 1, 1, tzinfo=UTC)
+    market = ScenarioMarket(
+        scenario := parse_scenario(_hourly_scenario(start, 240), "s"), NOON, CPH
+    )
+    first, _ = market.prices(datetime(2024, 1, 9, 9, 0, 5, tzinfo=UTC))
+    again, _ = market.prices(datetime(2024, 1, 9, 9, 59, 55, tzinfo=UTC))
+    assert again is first  # the planner's scan of the latest hour is skipped for it
+    later, _ = market.prices(datetime(2024, 1, 9, 10, 0, 5, tzinfo=UTC))
+    assert later is not first and min(later) == min(first) + timedelta(hours=1)
+    assert scenario.span(start, start + timedelta(hours=3)) == (0, 3)
+
+
 def test_prices_beyond_publication_repeat_the_last_known_day() -> None:
     known = {datetime(2024, 1, 5, h, tzinfo=UTC): float(h) for h in range(24)}
     until = datetime(2024, 1, 6, tzinfo=UTC)

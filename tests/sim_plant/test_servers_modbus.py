@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import struct
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -207,6 +209,52 @@ async def test_a_dropped_device_times_out_while_the_others_answer(rig: Rig) -> N
     back = await rig.client.read_input_registers(104, count=2, device_id=1)
     assert decode(rig.client, back.registers, F32) == 1234.5
     assert rig.model.commands == []
+
+
+class _WaitingContext:
+    """A datastore that waits a loop pass before each answer (the simulator's never does)."""
+
+    def __init__(self, inner: Any) -> None:
+        self._inner = inner
+
+    async def async_getValues(self, *args: Any) -> Any:
+        await asyncio.sleep(0)
+        return await self._inner.async_getValues(*args)
+
+    async def async_setValues(self, *args: Any) -> Any:
+        await asyncio.sleep(0)
+        return await self._inner.async_setValues(*args)
+
+    def device_ids(self) -> list[int]:
+        return list(self._inner.device_ids())
+
+
+async def test_a_request_whose_answer_waits_is_still_answered(rig: Rig) -> None:
+    """Requests are answered in the pass that received them; one that has to wait is finished
+    by a task, reads and writes alike."""
+    served = rig.server._server
+    assert served is not None
+    served.context = _WaitingContext(served.context)
+    response = await rig.client.read_input_registers(104, count=2, device_id=1)
+    assert decode(rig.client, response.registers, F32) == 1234.5
+    assert not (await rig.client.write_register(0, 9, device_id=1)).isError()
+    assert rig.model.commands == [("hp1", "heartbeat", 9.0)]
+
+
+async def test_a_frame_with_an_unknown_function_gets_an_exception_answer(rig: Rig) -> None:
+    reader, writer = await asyncio.open_connection("127.0.0.1", rig.server.port)
+    try:
+        for transaction, pdu in ((7, bytes([0x55, 0, 0])), (8, bytes([0x04, 0, 104, 0, 2]))):
+            writer.write(struct.pack(">HHHB", transaction, 0, len(pdu) + 1, 1) + pdu)
+            await writer.drain()
+            answer = await asyncio.wait_for(reader.read(256), CLIENT_TIMEOUT_S)
+            assert struct.unpack(">H", answer[:2])[0] == transaction
+            if transaction == 7:
+                assert answer[7:] == bytes([0x80, 0x01])  # illegal function
+            else:  # the connection serves on
+                assert answer[7:9] == bytes([0x04, 4])
+    finally:
+        writer.close()
 
 
 async def test_an_unknown_unit_id_gets_a_gateway_exception(rig: Rig) -> None:

@@ -26,12 +26,16 @@ from tests.sim_plant.servers_support import CLIENT_TIMEOUT_S, FakeModel
 T0 = datetime(2025, 1, 15, 6, tzinfo=UTC)
 
 # A vendor's register list: one status word of codes, one word of flag bits, a mode word for
-# on/off, and nothing in the controller's own 0..4 convention.
+# on/off, and nothing in the controller's own 0..4 convention. Its commands are polled too, so
+# that a test can read a command back through its value map.
 ACME = """
 [device]
 kind = "heat_pump"
 protocol = "modbus"
 vendor = "ACME"
+
+[modbus]
+read_commands = true
 
 [[points]]
 name = "mode_word"
