@@ -22,7 +22,14 @@ from controller.core.forecast import (
     weather_forecast,
 )
 from controller.core.history import UnitHistory
-from controller.core.plan import Plan, PlanInputs, UnitPlanData, boiler_terms, solve_plan
+from controller.core.plan import (
+    Plan,
+    PlanInputs,
+    UnitPlanData,
+    boiler_terms,
+    solve_plan,
+    steps_in_state,
+)
 from controller.core.report import CycleReport
 from controller.core.rules import unit_available
 from controller.core.stage import supply_setpoint_c
@@ -269,7 +276,9 @@ class PlannerService:
                     max_starts_per_window=spec.max_starts_per_hour,
                     start_window_steps=max(1, math.ceil(START_WINDOW_S / step_s)),
                     initially_on=on,
-                    steps_in_state=int(in_state_s // step_s),
+                    steps_in_state=steps_in_state(
+                        in_state_s, spec.min_run_s if on else spec.min_off_s, step_s
+                    ),
                     starts_in_window_before=starts_before,
                     available=unit_available(unit, history) or on,
                 )

@@ -4,7 +4,7 @@
 `solve_plan` solves them under a time limit and gap and returns an immutable `Plan`.
 """
 
-from controller.core.plan.inputs import PlanInputs, UnitPlanData, boiler_terms
+from controller.core.plan.inputs import PlanInputs, UnitPlanData, boiler_terms, steps_in_state
 from controller.core.plan.model import MilpModel, VarIndex, build_model, power_coefficients
 from controller.core.plan.result import Plan
 from controller.core.plan.solve import SolverOutcome, solve_model, solve_plan
@@ -21,4 +21,5 @@ __all__ = [
     "power_coefficients",
     "solve_model",
     "solve_plan",
+    "steps_in_state",
 ]

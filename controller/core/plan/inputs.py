@@ -54,6 +54,22 @@ def _check_non_negative(**values: float) -> None:
             raise ValueError(f"{name} must be finite and >= 0, got {value}")
 
 
+def steps_in_state(in_state_s: float, min_in_state_s: float, step_s: float) -> int:
+    """Whole steps a unit counts as in its state when a plan starts, for `UnitPlanData`.
+
+    The whole steps it has been in state, floor(in_state_s / step_s), undercount when the
+    minimum time is not a whole number of steps: with hourly steps a unit that has run its
+    30 minutes has 0 whole steps, and the model would hold it on for another hour. The count
+    is raised so that the model holds the unit for exactly the steps that still hold some of
+    its minimum time, ceil(remaining / step_s): never fewer, so no protection is shortened,
+    and none at all once the minimum time is served.
+    """
+    whole = int(in_state_s // step_s)
+    min_steps = math.ceil(min_in_state_s / step_s)
+    remaining_steps = math.ceil(max(0.0, min_in_state_s - in_state_s) / step_s)
+    return max(whole, min_steps - remaining_steps)
+
+
 @dataclass(frozen=True)
 class UnitPlanData:
     """One heat-pump unit as the planner sees it: ratings, per-step COP and measured history.
