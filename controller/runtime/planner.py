@@ -29,6 +29,7 @@ from controller.core.plan import (
     boiler_terms,
     solve_plan,
     steps_in_state,
+    with_hold,
 )
 from controller.core.report import CycleReport
 from controller.core.rules import unit_available
@@ -161,6 +162,8 @@ class PlannerService:
         inputs, forecast = self.build_inputs(state, self._histories)
         available = self._available(state)
         previous = self._warm_source(inputs, available)
+        config = self._plant.control.planner
+        inputs = with_hold(inputs, previous, config.hold_h, config.hold_eur_per_mwh)
         self._planned_at_s = self._clock.monotonic_s()
         self._planned_at_utc = self.plan_time(state)
         self._planned_available = available

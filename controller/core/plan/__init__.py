@@ -4,6 +4,7 @@
 `solve_plan` solves them under a time limit and gap and returns an immutable `Plan`.
 """
 
+from controller.core.plan.hold import with_hold
 from controller.core.plan.inputs import PlanInputs, UnitPlanData, boiler_terms, steps_in_state
 from controller.core.plan.model import MilpModel, VarIndex, build_model, power_coefficients
 from controller.core.plan.result import Plan
@@ -22,4 +23,5 @@ __all__ = [
     "solve_model",
     "solve_plan",
     "steps_in_state",
+    "with_hold",
 ]

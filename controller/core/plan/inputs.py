@@ -92,6 +92,10 @@ class UnitPlanData:
     starts_in_window_before: int  # starts within the last (window - 1) steps before t0
     available: bool = True  # tripped or out-of-service units are planned off
     part_load_cop_factor: float = 1.0  # COP at minimum load / COP at full load
+    # Plan stability: the previous plan's commitment for the first steps (may be shorter than
+    # the horizon; empty: no hold) and what each step committed otherwise costs.
+    hold_on: tuple[bool, ...] = ()
+    hold_eur_per_step: float = 0.0
 
     def __post_init__(self) -> None:
         _check_non_negative(
@@ -113,6 +117,7 @@ class UnitPlanData:
             raise ValueError(f"unit {self.name}: the starts limit needs >= 1 start per window")
         if self.starts_in_window_before < 0:
             raise ValueError(f"unit {self.name}: starts_in_window_before must be >= 0")
+        _check_non_negative(hold_eur_per_step=self.hold_eur_per_step)
 
 
 @dataclass(frozen=True)
@@ -170,6 +175,8 @@ class PlanInputs:
                 raise ValueError(
                     f"unit {unit.name}: {len(unit.cop)} COP values, {self.steps} steps"
                 )
+            if len(unit.hold_on) > self.steps:
+                raise ValueError(f"unit {unit.name}: hold_on is longer than the horizon")
         _check_non_negative(
             storage_capacity_kwh=self.storage_capacity_kwh,
             storage_initial_kwh=self.storage_initial_kwh,
