@@ -91,6 +91,11 @@ class PlannerConfig(StrictModel):
     max_plan_age_s: Annotated[float, Field(gt=0)] = 4 * 3600.0  # a last plan is trusted this long
     replan_soc_deviation: Fraction = 0.15  # re-plan early when the tank strays this far from plan
     unmet_penalty_eur_per_mwh: Annotated[float, Field(gt=0)] = 10_000.0
+    # plan stability: a new plan keeps the previous plan's commitment over the first hold_h
+    # hours unless a change gains more than hold_eur_per_mwh per MWh the unit could make in
+    # the changed time (0 turns the hold off)
+    hold_h: Annotated[float, Field(ge=0, le=24)] = 1.0
+    hold_eur_per_mwh: Annotated[float, Field(ge=0)] = 2.0
 
     @model_validator(mode="after")
     def _check_publication(self) -> Self:

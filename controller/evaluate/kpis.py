@@ -23,6 +23,10 @@ from controller.config import Plant
 from controller.evaluate.data import FloatArray
 from controller.evaluate.replay import ReplayResult
 
+# Equivalent operating hours per start: the accounting the reference plants' start costs are
+# built on (see deploy/plants/*.toml): an engineering estimate, not a maker's figure.
+EOH_PER_START_H = 10.0
+
 
 @dataclass(frozen=True)
 class UnitKpis:
@@ -31,6 +35,8 @@ class UnitKpis:
     heat_mwh: float
     electricity_mwh: float
     max_starts_in_any_hour: int
+    equivalent_operating_hours_h: float  # run hours + EOH_PER_START_H per start
+    start_cost_eur: float  # starts at the plant file's start_cost_eur (wear, not cash)
 
 
 @dataclass(frozen=True)
@@ -70,7 +76,9 @@ class PolicyKpis:
     solve_ms_max: float
     plan_statuses: dict[str, int]
     dispatch_levels: dict[str, int]
-    interlocks: dict[str, int]
+    interlocks: dict[str, int]  # interventions by reason
+    interlocks_by_equipment: dict[str, dict[str, int]]  # reason -> equipment -> interventions
+    interlock_first_utc: dict[str, str]  # reason -> its first intervention (ISO UTC)
     compute_time_ratio: float  # (control + planning compute per step) / step length
     replay_wall_s: float
     forecast_errors: dict[str, float]
@@ -126,6 +134,7 @@ def policy_kpis(
     discharged_kwh = float(np.clip(-np.diff(stored), 0.0, None).sum())
     steps = max(1, result.cycle_durations_s.size)
     compute_s = float(result.cycle_durations_s.sum()) + result.planning_wall_s
+    start_cost = {spec.name: spec.start_cost_eur for spec in plant.site.units}
     units = {
         name: UnitKpis(
             starts=result.unit_starts[name],
@@ -133,6 +142,9 @@ def policy_kpis(
             heat_mwh=float(trace.unit_heat_kwh[i].sum()) / 1000.0,
             electricity_mwh=float(trace.unit_electricity_kwh[i].sum()) / 1000.0,
             max_starts_in_any_hour=result.max_starts_in_any_hour.get(name, 0),
+            equivalent_operating_hours_h=result.unit_run_hours_h[name]
+            + EOH_PER_START_H * result.unit_starts[name],
+            start_cost_eur=start_cost.get(name, 0.0) * result.unit_starts[name],
         )
         for i, name in enumerate(result.unit_names)
     }
@@ -177,6 +189,8 @@ def policy_kpis(
         plan_statuses=result.plan_statuses,
         dispatch_levels=result.levels,
         interlocks=result.interlocks,
+        interlocks_by_equipment=result.interlocks_by_equipment,
+        interlock_first_utc=result.interlock_first_utc,
         compute_time_ratio=compute_s / steps / result.step_s,
         replay_wall_s=result.wall_s,
         forecast_errors=result.forecast_errors,

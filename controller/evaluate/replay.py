@@ -59,6 +59,9 @@ class ReplayResult:
     planning_wall_s: float
     physics_wall_s: float
     forecast_errors: dict[str, float] = field(default_factory=dict)
+    # interlock interventions: reason -> equipment -> count, and each reason's first (ISO UTC)
+    interlocks_by_equipment: dict[str, dict[str, int]] = field(default_factory=dict)
+    interlock_first_utc: dict[str, str] = field(default_factory=dict)
 
 
 class _DataConditions:
@@ -155,6 +158,10 @@ async def _replay(
         planning_wall_s=lockstep.planning_wall_s,
         physics_wall_s=lockstep.physics_wall_s,
         forecast_errors=setup.forecaster.errors() if setup.forecaster is not None else {},
+        interlocks_by_equipment=recorder.interlocks_by_equipment,
+        interlock_first_utc={
+            reason: when.isoformat() for reason, when in recorder.interlock_first_utc.items()
+        },
     )
 
 

@@ -8,7 +8,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from controller.evaluate.kpis import Change
+from controller.evaluate.kpis import Change, PolicyKpis
 from controller.evaluate.policies import MPC_MIP_REL_GAP
 from controller.evaluate.runner import Evaluation
 
@@ -170,6 +170,7 @@ def render_markdown(evaluation: Evaluation, plots: list[str]) -> str:
                 else f"not given ({evaluation.capture_reasons.get(key, 'n/a')})"
             )
             lines.append(f"- {name}, {labels.get(figure, figure)}: {shown}")
+    lines += ["", _interlock_line(kpis)]
     mpc = kpis.get("mpc")
     if mpc is not None and mpc.forecast_errors:
         errors = mpc.forecast_errors
@@ -191,6 +192,16 @@ def render_markdown(evaluation: Evaluation, plots: list[str]) -> str:
     ]
     lines += [f"![{Path(plot).stem}]({plot})" for plot in plots]
     return "\n".join(lines) + "\n"
+
+
+def _interlock_line(kpis: dict[str, PolicyKpis]) -> str:
+    """Interlock interventions per policy, by reason: a plan that keeps clear of them has 0."""
+
+    def one(name: str, k: PolicyKpis) -> str:
+        reasons = ", ".join(f"{reason} {n}" for reason, n in sorted(k.interlocks.items()))
+        return f"{name} {sum(k.interlocks.values())}" + (f" ({reasons})" if reasons else "")
+
+    return "Interlock interventions: " + "; ".join(one(n, k) for n, k in kpis.items()) + "."
 
 
 def write_report(evaluation: Evaluation, out_dir: Path, plots: list[str]) -> dict[str, Path]:

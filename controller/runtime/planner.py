@@ -29,6 +29,8 @@ from controller.core.plan import (
     boiler_terms,
     heat_pumps_on_demand_kg,
     solve_plan,
+    steps_in_state,
+    with_hold,
 )
 from controller.core.report import CycleReport
 from controller.core.rules import unit_available
@@ -85,6 +87,7 @@ class PlannerService:
         self.solves_total = 0
         self.solve_failures_total = 0
         self._planned_at_s: float | None = None
+        self._planned_at_utc: datetime | None = None
         self._planned_available: frozenset[str] = frozenset()
         self._prices_until: datetime | None = None
         self._state: PlantState | None = None
@@ -123,9 +126,10 @@ class PlannerService:
         state = self._state
         if state is None or state.energy_kwh is None:
             return False
-        prices, known_until = self._market.prices(state.now_utc)
+        now_utc = self.plan_time(state)
+        prices, known_until = self._market.prices(now_utc)
         latest = self._latest_price_hour(prices)
-        if latest is None or latest < state.now_utc - HOUR:
+        if latest is None or latest < now_utc - HOUR:
             # no price for now or later: a plan would optimise against invented prices; the
             # ladder stays on the rules until the market speaks
             return False
@@ -134,6 +138,12 @@ class PlannerService:
         since_s = self._clock.monotonic_s() - self._planned_at_s
         config = self._plant.control.planner
         if since_s >= config.interval_s:
+            return True
+        if self._planned_at_utc is not None and _floor(
+            self.plan_time(state), config.interval_s
+        ) > _floor(self._planned_at_utc, config.interval_s):
+            # the cadence on the clock's grid: the plan for a new step is made before the
+            # step's first cycle follows the old plan's guess for it
             return True
         if self._available(state) != self._planned_available and since_s >= 300.0:
             return True  # a unit tripped or came back: the plan assumed otherwise
@@ -147,6 +157,13 @@ class PlannerService:
             and abs(planned_kwh - energy_kwh) > config.replan_soc_deviation * state.capacity_kwh
         )
         return drifted and since_s >= 300.0
+
+    def plan_time(self, state: PlantState) -> datetime:
+        """When a plan made now starts counting: the clock's time, or the state's if later.
+
+        The state is the last cycle's, up to a cycle old (a replay step of 5 minutes): a plan
+        made on the hour belongs to the hour now beginning, not to the one the state saw."""
+        return max(state.now_utc, self._clock.now())
 
     def _latest_price_hour(self, prices: dict[datetime, float]) -> datetime | None:
         """The last hour with a price. Asked every cycle: feeds that keep handing out the same
@@ -178,7 +195,10 @@ class PlannerService:
         self._say_basis(forecast.provenance)
         available = self._available(state)
         previous = self._warm_source(inputs, available)
+        config = self._plant.control.planner
+        inputs = with_hold(inputs, previous, config.hold_h, config.hold_eur_per_mwh)
         self._planned_at_s = self._clock.monotonic_s()
+        self._planned_at_utc = self.plan_time(state)
         self._planned_available = available
         self._prices_until = forecast.prices_known_until
         try:
@@ -238,13 +258,15 @@ class PlannerService:
         config = self._plant.control.planner
         site = self._plant.site
         step = timedelta(seconds=config.step_s)
-        start = _floor(state.now_utc, config.step_s)
+        # the market as it is now (the last state may be a cycle older)
+        now_utc = self.plan_time(state)
+        start = _floor(now_utc, config.step_s)
         steps_utc = tuple(start + k * step for k in range(config.horizon_steps))
-        prices, known_until = self._market.prices(state.now_utc)
+        prices, known_until = self._market.prices(now_utc)
         mean_price = sum(prices.values()) / len(prices) if prices else 0.0
-        carbon = self._market.carbon(state.now_utc)
+        carbon = self._market.carbon(now_utc)
         mean_carbon = sum(carbon.values()) / len(carbon) if carbon else 0.0
-        carbon_until = hour_start(state.now_utc) + HOUR
+        carbon_until = hour_start(now_utc) + HOUR
         outdoor, demand = self.forecaster.forecast(state.now_utc, steps_utc, state.outdoor_temp_c)
         source_now, source_how = measured_source_temp_c(state)
         source_past = self.observations.hourly("source_temp_c")
@@ -256,7 +278,7 @@ class PlannerService:
             steps_utc,
             lambda when: site.source.temp_c(when, timezone),
         )
-        fuel = self._market.fuel_price(state.now_utc)
+        fuel = self._market.fuel_price(now_utc)
         provenance = {
             "price": (
                 f"published until {known_until:%Y-%m-%d %H:%M} UTC, then the last known day "
@@ -361,7 +383,9 @@ class PlannerService:
                     max_starts_per_window=spec.max_starts_per_hour,
                     start_window_steps=max(1, math.ceil(START_WINDOW_S / step_s)),
                     initially_on=on,
-                    steps_in_state=int(in_state_s // step_s),
+                    steps_in_state=steps_in_state(
+                        in_state_s, spec.min_run_s if on else spec.min_off_s, step_s
+                    ),
                     starts_in_window_before=starts_before,
                     available=unit_available(unit, history) or on,
                 )

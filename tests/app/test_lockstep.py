@@ -19,6 +19,7 @@ from controller.app.lockstep import (
     stored_heat_kwh,
 )
 from controller.config import Plant
+from controller.core.commands import Interlock
 from controller.core.report import CycleReport
 from controller.evaluate.plantio import ModelPool
 from controller.runtime.cycle import ControlCycle
@@ -50,7 +51,12 @@ def test_max_starts_window_is_half_open_and_empty_is_zero() -> None:
     assert max_starts_in_any_hour([0.0, 3599.0, 7198.0]) == 2
 
 
-def _report(now_s: float, state_code: int | None, supply_temp_c: float | None) -> CycleReport:
+def _report(
+    now_s: float,
+    state_code: int | None,
+    supply_temp_c: float | None,
+    new_interlocks: tuple[Interlock, ...] = (),
+) -> CycleReport:
     """The fields of a cycle report the recorder reads, for one unit `hp1`."""
     unit = SimpleNamespace(
         name="hp1",
@@ -63,8 +69,10 @@ def _report(now_s: float, state_code: int | None, supply_temp_c: float | None) -
         SimpleNamespace(
             duration_s=0.001,
             targets=SimpleNamespace(source="rules"),
-            new_interlocks=(),
-            state=SimpleNamespace(now_s=now_s, units=(unit,), soc=0.5),
+            new_interlocks=new_interlocks,
+            state=SimpleNamespace(
+                now_s=now_s, now_utc=START + timedelta(seconds=now_s), units=(unit,), soc=0.5
+            ),
         ),
     )
 
@@ -97,6 +105,33 @@ def test_recorder_measures_switching_and_skips_unreadable_units(plant: Plant) ->
     assert recorder.max_supply_temp_c == {"hp1": 80.0}
     assert recorder.policy_cycles == {"rules": len(sequence)}
     assert len(recorder.durations_s) == len(sequence)
+
+
+def test_recorder_counts_interlock_interventions_by_reason_and_equipment(plant: Plant) -> None:
+    model = PlantModel(plant.site, START)
+    recorder = RunRecorder(model, plant.site.network.return_temp_c, steps_per_hour=12)
+    tank = "tank tank1 top 83.1 °C at its limit 85.0 °C"
+    sequence = [
+        (0.0, ()),
+        (
+            300.0,
+            (Interlock("hp1", "tank_high_temp", tank), Interlock("hp2", "tank_high_temp", tank)),
+        ),
+        (900.0, (Interlock("boiler", "tank_high_temp", tank),)),
+        (1200.0, (Interlock("hp2", "unit_tripped", "unit tripped (alarm 5)"),)),
+        (3600.0, (Interlock("hp1", "tank_high_temp", tank),)),
+    ]
+    for now_s, interlocks in sequence:
+        recorder.observe(_report(now_s, StateCode.RUNNING, 75.0, interlocks))
+    assert recorder.interlocks == {"tank_high_temp": 4, "unit_tripped": 1}
+    assert recorder.interlocks_by_equipment == {
+        "tank_high_temp": {"hp1": 2, "hp2": 1, "boiler": 1},
+        "unit_tripped": {"hp2": 1},
+    }
+    assert recorder.interlock_first_utc == {
+        "tank_high_temp": START + timedelta(seconds=300),
+        "unit_tripped": START + timedelta(seconds=1200),
+    }
 
 
 def test_stored_heat_counts_the_tank_water_above_the_network_return(plant: Plant) -> None:

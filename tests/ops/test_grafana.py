@@ -17,6 +17,7 @@ from grafana_foundation_sdk.cog.encoder import JSONEncoder
 from grafana_foundation_sdk.cog.plugins import register_default_plugins
 from grafana_foundation_sdk.models.dashboard import Dashboard
 
+from controller.app.demo import load_demo_inputs
 from tests.ops.prom import PROMETHEUS, DemoScrape, demo_scrape
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -173,11 +174,14 @@ def test_regret_of_the_demo_day_reaches_prometheus(scraped: DemoScrape) -> None:
     regret = future.result()
     assert regret.status == "optimal"
     assert regret.day.isoformat() == "2024-01-08"
-    # what the controller counted is what the plant paid (the demo's own meter, plus starts)
-    # with its CO2 at the carbon price, as the planner weighs it
+    # what the controller counted is what the plant paid (the demo's own meter, plus starts
+    # at the plant's start cost) with its CO2 at the carbon price, as the planner weighs it
     summary = scraped.summary
-    with_carbon_eur = summary.total_cost_eur + summary.carbon_shadow_eur
-    assert regret.actual_cost_eur == pytest.approx(with_carbon_eur, rel=0.02)
+    plant, _ = load_demo_inputs(None, None)
+    start_cost = {spec.name: spec.start_cost_eur for spec in plant.site.units}
+    starts_eur = sum(start_cost[name] * unit.starts for name, unit in summary.units.items())
+    paid_eur = summary.total_cost_eur + summary.carbon_shadow_eur + starts_eur
+    assert regret.actual_cost_eur == pytest.approx(paid_eur, rel=0.02)
     # the planner had forecasts, hindsight had the truth: close, and not far either way
     assert abs(regret.regret_eur) < 0.05 * regret.actual_cost_eur
     (sample,) = scraped.prometheus.query("hpctl_regret_eur")

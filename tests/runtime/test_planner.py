@@ -42,6 +42,24 @@ async def test_publication_of_new_prices_triggers_a_replan() -> None:
     assert service.due()
 
 
+async def test_the_cadence_keeps_to_the_clock_grid_and_a_plan_starts_at_the_clock() -> None:
+    """A plan made five minutes into a quarter-hour is followed by one made on the next
+    quarter-hour, before that quarter-hour's first cycle, although the cycle's last state
+    is older: the new step is planned for, not guessed from the old plan."""
+    service, clock = planner_service()
+    clock.advance(300)
+    service.observe(cycle_report(plant_state(T0 + timedelta(seconds=300), 300.0)))
+    first = await service.replan()
+    assert first is not None and first.inputs.start_utc == T0
+    clock.advance(300)
+    service.observe(cycle_report(plant_state(T0 + timedelta(seconds=600), 600.0)))
+    assert not service.due()  # 06:10: the plan for this quarter-hour stands
+    clock.advance(300)  # 06:15 on the clock; the last state is the 06:10 cycle's
+    assert service.due()
+    second = await service.replan()
+    assert second is not None and second.inputs.start_utc == T0 + timedelta(minutes=15)
+
+
 async def test_a_solver_exception_never_reaches_the_controller(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:

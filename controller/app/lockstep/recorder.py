@@ -1,7 +1,8 @@
 """The one run recorder: what a lockstep run measured, read off the cycle reports and the model.
 
-From the reports (it is a `CycleObserver`): cycle compute time, interlock events, cycles per
-dispatch source, each unit's measured switching and peak supply temperature. From the model,
+From the reports (it is a `CycleObserver`): cycle compute time, interlock events (each
+intervention once, from the cycle it began: by reason, by reason and equipment, and the first
+time of each reason), cycles per dispatch source, each unit's measured switching and peak supply temperature. From the model,
 once per step after the tick: the electricity metered in the step, charged at the tariff in
 force at the step's start, and per hour the energies, the tank's state of charge and the change
 in stored heat.
@@ -11,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from itertools import pairwise
 
 import numpy as np
@@ -77,7 +79,10 @@ class RunRecorder:
         self._return_temp_c = return_temp_c
         self._steps_per_hour = steps_per_hour
         self.durations_s: list[float] = []
-        self.interlocks: dict[str, int] = {}
+        self.interlocks: dict[str, int] = {}  # interventions by reason
+        # reason -> equipment -> interventions, and when each reason first intervened
+        self.interlocks_by_equipment: dict[str, dict[str, int]] = {}
+        self.interlock_first_utc: dict[str, datetime] = {}
         self.policy_cycles: dict[str, int] = {}  # cycles per dispatch source (plan, rules, ...)
         self.switches: dict[str, list[tuple[float, bool]]] = {}  # (now_s, compressor on)
         self.max_supply_temp_c: dict[str, float] = {}
@@ -101,7 +106,11 @@ class RunRecorder:
         source = report.targets.source
         self.policy_cycles[source] = self.policy_cycles.get(source, 0) + 1
         for interlock in report.new_interlocks:
-            self.interlocks[interlock.reason] = self.interlocks.get(interlock.reason, 0) + 1
+            reason = interlock.reason
+            self.interlocks[reason] = self.interlocks.get(reason, 0) + 1
+            by_equipment = self.interlocks_by_equipment.setdefault(reason, {})
+            by_equipment[interlock.equipment] = by_equipment.get(interlock.equipment, 0) + 1
+            self.interlock_first_utc.setdefault(reason, report.state.now_utc)
         for unit in report.state.units:
             if unit.supply_temp_c is not None:
                 peak = self.max_supply_temp_c.get(unit.name, unit.supply_temp_c)

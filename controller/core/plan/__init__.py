@@ -5,7 +5,8 @@
 """
 
 from controller.core.plan.guard import heat_pumps_on_demand_kg
-from controller.core.plan.inputs import PlanInputs, UnitPlanData, boiler_terms
+from controller.core.plan.hold import with_hold
+from controller.core.plan.inputs import PlanInputs, UnitPlanData, boiler_terms, steps_in_state
 from controller.core.plan.model import MilpModel, VarIndex, build_model, power_coefficients
 from controller.core.plan.result import Plan
 from controller.core.plan.solve import SolverOutcome, solve_model, solve_plan
@@ -23,4 +24,6 @@ __all__ = [
     "power_coefficients",
     "solve_model",
     "solve_plan",
+    "steps_in_state",
+    "with_hold",
 ]

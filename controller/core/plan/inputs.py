@@ -61,6 +61,22 @@ def _check_non_negative(**values: float) -> None:
             raise ValueError(f"{name} must be finite and >= 0, got {value}")
 
 
+def steps_in_state(in_state_s: float, min_in_state_s: float, step_s: float) -> int:
+    """Whole steps a unit counts as in its state when a plan starts, for `UnitPlanData`.
+
+    The whole steps it has been in state, floor(in_state_s / step_s), undercount when the
+    minimum time is not a whole number of steps: with hourly steps a unit that has run its
+    30 minutes has 0 whole steps, and the model would hold it on for another hour. The count
+    is raised so that the model holds the unit for exactly the steps that still hold some of
+    its minimum time, ceil(remaining / step_s): never fewer, so no protection is shortened,
+    and none at all once the minimum time is served.
+    """
+    whole = int(in_state_s // step_s)
+    min_steps = math.ceil(min_in_state_s / step_s)
+    remaining_steps = math.ceil(max(0.0, min_in_state_s - in_state_s) / step_s)
+    return max(whole, min_steps - remaining_steps)
+
+
 @dataclass(frozen=True)
 class UnitPlanData:
     """One heat-pump unit as the planner sees it: ratings, per-step COP and measured history.
@@ -83,6 +99,10 @@ class UnitPlanData:
     starts_in_window_before: int  # starts within the last (window - 1) steps before t0
     available: bool = True  # tripped or out-of-service units are planned off
     part_load_cop_factor: float = 1.0  # COP at minimum load / COP at full load
+    # Plan stability: the previous plan's commitment for the first steps (may be shorter than
+    # the horizon; empty: no hold) and what each step committed otherwise costs.
+    hold_on: tuple[bool, ...] = ()
+    hold_eur_per_step: float = 0.0
 
     def __post_init__(self) -> None:
         _check_non_negative(
@@ -104,6 +124,7 @@ class UnitPlanData:
             raise ValueError(f"unit {self.name}: the starts limit needs >= 1 start per window")
         if self.starts_in_window_before < 0:
             raise ValueError(f"unit {self.name}: starts_in_window_before must be >= 0")
+        _check_non_negative(hold_eur_per_step=self.hold_eur_per_step)
 
 
 @dataclass(frozen=True)
@@ -174,6 +195,8 @@ class PlanInputs:
                 raise ValueError(
                     f"unit {unit.name}: {len(unit.cop)} COP values, {self.steps} steps"
                 )
+            if len(unit.hold_on) > self.steps:
+                raise ValueError(f"unit {unit.name}: hold_on is longer than the horizon")
         _check_non_negative(
             storage_capacity_kwh=self.storage_capacity_kwh,
             storage_initial_kwh=self.storage_initial_kwh,

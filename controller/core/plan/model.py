@@ -77,6 +77,8 @@ class MilpModel:
     power_on_kw: FloatArray  # (units, steps): electric power drawn just for being on
     power_per_heat: FloatArray  # (units, steps): kW electric per kW heat above that
     row_blocks: dict[str, int]
+    # constant part of the objective (the commitment hold's): objective = cost.x + this
+    cost_offset_eur: float = 0.0
 
 
 def power_coefficients(unit: UnitPlanData) -> tuple[FloatArray, FloatArray]:
@@ -208,6 +210,7 @@ def build_model(inputs: PlanInputs) -> MilpModel:
 
     _add_storage(rows, inputs, cols, demand, lower, upper, cost)
     _add_plant_limits(rows, inputs, cols, power_on, power_slope, carbon, lower)
+    cost_offset_eur = add_commitment_hold(inputs, cols, cost)
 
     matrix, row_lower, row_upper = rows.build(n)
     return MilpModel(
@@ -222,7 +225,27 @@ def build_model(inputs: PlanInputs) -> MilpModel:
         power_on_kw=power_on,
         power_per_heat=power_slope,
         row_blocks=rows.blocks(),
+        cost_offset_eur=cost_offset_eur,
     )
+
+
+def add_commitment_hold(inputs: PlanInputs, cols: VarIndex, cost: FloatArray) -> float:
+    """Price each step whose commitment differs from the previous plan's (`hold_on`).
+
+    |on - held| is linear in `on` because `held` is a constant 0 or 1: `on` where the previous
+    plan had the unit off, 1 - `on` where it had it on. The costs go on the on/off columns (in
+    place) and the constant part is returned, to be added to the objective. A new plan then
+    changes a held commitment only where that gains more than `hold_eur_per_step` per step.
+    """
+    offset_eur = 0.0
+    for u, unit in enumerate(inputs.units):
+        if not unit.hold_on or unit.hold_eur_per_step <= 0.0:
+            continue
+        held = np.asarray(unit.hold_on, dtype=bool)
+        columns = cols.on[u][: held.size]
+        cost[columns] += np.where(held, -unit.hold_eur_per_step, unit.hold_eur_per_step)
+        offset_eur += unit.hold_eur_per_step * float(held.sum())
+    return offset_eur
 
 
 def _add_storage(

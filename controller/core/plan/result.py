@@ -24,7 +24,7 @@ class Plan:
     is not `usable` has empty series and NaN figures: the controller keeps its previous plan or
     falls back to rules. `objective_eur` is the solver's objective; the cost breakdown is
     recomputed from the reported schedule, and the two agree to solver tolerance:
-    objective = electricity + carbon + boiler fuel + starts + penalty - terminal value.
+    objective = electricity + carbon + boiler fuel + starts + penalty - terminal value + hold.
     """
 
     inputs: PlanInputs
@@ -59,6 +59,8 @@ class Plan:
     carbon_eur: float = math.nan
     penalty_eur: float = math.nan
     terminal_value_eur: float = math.nan
+    # what changing the previous plan's commitment cost in the held steps (not a cash cost)
+    hold_eur: float = math.nan
 
     @property
     def valid_until_utc(self) -> datetime:
@@ -175,4 +177,14 @@ def plan_from_solution(
         penalty_eur=penalty_eur_per_kwh * (float((unmet + surplus).sum()) * step_h + shortfall)
         + excess_kg * inputs.emissions_guard_penalty_eur_per_t / 1000.0,
         terminal_value_eur=terminal_value * float(storage[-1]),
+        hold_eur=_hold_eur(inputs, on),
     )
+
+
+def _hold_eur(inputs: PlanInputs, on: np.ndarray[tuple[int, int], np.dtype[np.bool_]]) -> float:
+    """The commitment hold paid: each held step whose commitment changed, at its unit's price."""
+    total = 0.0
+    for u, unit in enumerate(inputs.units):
+        held = np.asarray(unit.hold_on, dtype=bool)
+        total += unit.hold_eur_per_step * float((on[u, : held.size] != held).sum())
+    return total

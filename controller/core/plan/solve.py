@@ -247,6 +247,7 @@ def polished(model: MilpModel, start: FloatArray, time_limit_s: float) -> FloatA
         power_on_kw=model.power_on_kw,
         power_per_heat=model.power_per_heat,
         row_blocks=model.row_blocks,
+        cost_offset_eur=model.cost_offset_eur,
     )
     relaxed = solve_relaxation(fixed, time_limit_s)
     if relaxed is None:
@@ -309,7 +310,7 @@ def solve_plan(
         model,
         outcome.x,
         status=outcome.status,
-        objective_eur=outcome.objective_eur,
+        objective_eur=outcome.objective_eur + model.cost_offset_eur,
         mip_gap=outcome.mip_gap,
         solve_time_s=solve_time_s,
         start=kind,

@@ -132,8 +132,11 @@ def _recompute_cost(plan: Plan) -> tuple[float, dict[str, float]]:
         fuel += fuel_kwh * inputs.fuel_price_per_step[t] / 1000.0
         carbon_kg += fuel_kwh * inputs.boiler_fuel_carbon_g_per_kwh / 1000.0
         penalty_kwh += (plan.unmet_heat_kw[t] + plan.surplus_heat_kw[t]) * step_h
+    hold = 0.0
     for u, unit in enumerate(inputs.units):
         starts += unit.start_cost_eur * sum(plan.unit_start[u])
+        changed = sum(1 for t, held in enumerate(unit.hold_on) if plan.unit_on[u][t] != held)
+        hold += unit.hold_eur_per_step * changed
     penalty_kwh += plan.terminal_shortfall_kwh
     penalty = penalty_kwh * inputs.unmet_penalty_eur_per_mwh / 1000.0
     if inputs.emissions_guard_kg is not None:
@@ -141,8 +144,9 @@ def _recompute_cost(plan: Plan) -> tuple[float, dict[str, float]]:
         penalty += excess_kg * inputs.emissions_guard_penalty_eur_per_t / 1000.0
     terminal_value = (inputs.storage_terminal_value_eur_per_kwh or 0.0) * plan.storage_kwh[-1]
     carbon_eur = carbon_kg / 1000.0 * inputs.carbon_price_eur_per_t
-    total = electricity + carbon_eur + fuel + starts + penalty - terminal_value
+    total = electricity + carbon_eur + fuel + starts + penalty - terminal_value + hold
     parts = {
+        "hold_eur": hold,
         "electricity_eur": electricity,
         "boiler_fuel_eur": fuel,
         "start_eur": starts,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import itertools
 from dataclasses import replace
 
-from controller.core.plan import solve_plan
+from controller.core.plan import solve_plan, steps_in_state
 from tests.core.plan.checker import assert_plan_valid, plan_problems
 from tests.core.plan.factories import make_inputs, make_unit
 
@@ -86,3 +86,37 @@ def test_the_checker_catches_a_run_cut_short_across_the_horizon_start() -> None:
     other_inputs = make_inputs(STEPS, units=(shorter,), price_eur_per_mwh=(900.0,) * STEPS)
     forged = replace(plan, inputs=other_inputs)
     assert any("stopped at step 4 after running 5 steps" in p for p in plan_problems(forged))
+
+
+def test_a_served_minimum_time_holds_no_whole_step() -> None:
+    # Hourly steps, a 30-minute minimum run: the hour has not passed, the minimum has.
+    hour = 3600.0
+    assert steps_in_state(1800.0, 1800.0, hour) == 1  # min_run_steps 1: nothing left to hold
+    assert steps_in_state(2400.0, 1800.0, hour) == 1
+    assert steps_in_state(7300.0, 1800.0, hour) == 2  # the whole steps, when there are more
+    # Any minimum time left holds the step that holds it, as before.
+    assert steps_in_state(1799.0, 1800.0, hour) == 0
+    assert steps_in_state(0.0, 1800.0, hour) == 0
+    # Quarter-hours: 20 of 30 minutes served leaves 10, one step, as the floor already said.
+    assert steps_in_state(1200.0, 1800.0, 900.0) == 1
+    assert steps_in_state(600.0, 1800.0, 900.0) == 0  # 20 minutes left: two steps held
+
+
+def test_a_unit_that_has_served_its_minimum_run_is_free_to_stop_in_the_first_hour() -> None:
+    # The hourly plan the evaluator's mpc makes: a unit on for its 30 minutes, power dear.
+    unit = make_unit(
+        steps=STEPS,
+        min_run_steps=1,
+        initially_on=True,
+        steps_in_state=steps_in_state(1800.0, 1800.0, 3600.0),
+    )
+    inputs = make_inputs(
+        STEPS,
+        step_s=3600.0,
+        units=(unit,),
+        price_eur_per_mwh=(900.0,) * STEPS,
+        storage_terminal_kwh=0.0,
+    )
+    plan = solve_plan(inputs)
+    assert_plan_valid(plan)
+    assert not any(plan.unit_on[0])
