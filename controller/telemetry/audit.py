@@ -279,6 +279,9 @@ class AuditObserver:
         self._source: str | None = None
         self._handed_back = False
         self._plan: Plan | None = None
+        # device -> point -> value last recorded as written: the cycle writes every command
+        # again each minute (outputs.REFRESH_S), and a rewrite of the same value is no event
+        self._recorded: dict[str, dict[str, float]] = {}
 
     def observe(self, report: CycleReport) -> None:
         now = report.state.now_utc
@@ -302,8 +305,15 @@ class AuditObserver:
         # decisions first, then the writes that carried them out
         for device, values in report.writes.items():
             written = {k: v for k, v in values.items() if k not in self._heartbeat}
-            if written:
-                ok = device not in report.write_errors
-                emit(AuditEvent(now, "write", device, {"values": written, "ok": ok}))
+            if device in report.write_errors:
+                self._recorded.pop(device, None)  # what the device holds is not known now
+                if written:
+                    emit(AuditEvent(now, "write", device, {"values": written, "ok": False}))
+                continue
+            recorded = self._recorded.setdefault(device, {})
+            changed = {k: v for k, v in written.items() if recorded.get(k) != v}
+            recorded.update(written)
+            if changed:
+                emit(AuditEvent(now, "write", device, {"values": changed, "ok": True}))
         for device, error in report.write_errors.items():
             emit(AuditEvent(now, "write_error", device, {"error": error}))

@@ -14,6 +14,7 @@ import pytest
 from controller.app import audit_cli
 from controller.app.cli import main
 from controller.runtime.cycle import ControlCycle
+from controller.runtime.outputs import REFRESH_S
 from controller.telemetry.audit import (
     AuditEvent,
     AuditObserver,
@@ -173,3 +174,28 @@ def test_hpctl_audit_through_the_command_line(
     assert "interlock" in out[0] and "hp2" in out[0]
     with pytest.raises(SystemExit):  # argparse refuses a time it cannot read
         main(["audit", "--db", str(store.path), "--since", "yesterday"])
+
+
+async def test_the_minutely_rewrite_of_unchanged_commands_is_no_audit_event(
+    tmp_path: Path,
+) -> None:
+    """The cycle writes every command again each REFRESH_S; the audit records what changed."""
+    plant = river().with_control(policy="rules")
+    clock = SimClock(T0)
+    store = AuditStore(tmp_path / "audit.sqlite3")
+    heartbeat = {p.name for m in plant.maps.values() for p in m.by_role("heartbeat")}
+    pool = FakePool(plant, clock, running={}, tank_temp_c=80.0)  # full tank: the units stay off
+    observer = AuditObserver(FanOut([store]), heartbeat_points=heartbeat)
+    cycle = ControlCycle(plant, pool, clock, observers=[observer])
+    refreshed = []
+    for _ in range(round(2 * REFRESH_S / plant.control.cycle_s) + 1):
+        report = await cycle.tick()
+        if "v_hp1" in report.writes:
+            refreshed.append(clock.monotonic_s())
+        clock.advance(plant.control.cycle_s)
+    store.close()
+    assert refreshed == [0.0, REFRESH_S, 2 * REFRESH_S]  # the first write, then refreshes
+    # the run-on after the units' stop ends at the first refresh: the valves close then, a
+    # change; at the second refresh nothing changed, and nothing is recorded
+    written_at = {row.at_utc for row in read_audit(store.path) if row.kind == "write"}
+    assert written_at == {"2024-01-08T00:00:00.000000Z", "2024-01-08T00:01:00.000000Z"}
