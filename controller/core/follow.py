@@ -3,7 +3,10 @@
 The plan's unit commitment is kept; each running unit's load is trimmed by the measured demand's
 error against the plan's forecast and by the tank's deviation from the energy the plan expected
 now (closed over the recovery time), shared in proportion to size. A low tank calls the boiler
-for what the units confirmed running cannot deliver.
+for what the units confirmed running cannot deliver. A tank whose top is in the soft band below
+its high-limit interlock takes no more heat than the network draws: units whose minimum load it
+cannot take are switched off (the smallest planned load first) and the boiler with them, before
+the interlock would stop them.
 
 Between interchangeable units (the same ratings: the plan cannot tell them apart) the follower
 spares one with an active alarm or a recent trip, as the rules do: a start the plan gives it
@@ -19,6 +22,7 @@ from controller.core.plan import Plan
 from controller.core.rules import caution, unit_available
 from controller.core.situation import Situation
 from controller.core.stage import may_start, may_stop
+from controller.core.tank_limit import near_high_limit
 from drivers.kinds import StateCode
 from drivers.site import UnitSpec
 
@@ -78,6 +82,13 @@ def follow_plan(
             if state.unit(name).state_code == StateCode.RUNNING
         )
         boiler_kw = max(boiler_kw, min(site.boiler.heat_max_kw, wanted_kw - deliverable_kw))
+    if near_high_limit(state, site, situation.control):
+        demand_kw = state.network_heat_kw or forecast_demand_kw
+        for name in _not_taken(running, unit_heat, specs, demand_kw):
+            unit_on[name] = False
+            unit_heat[name] = 0.0
+            reasons[name] = f"{source}: off, tank at its high limit takes no more than demand"
+        boiler_kw = 0.0
     return Targets(
         unit_on=unit_on,
         unit_heat_kw=unit_heat,
@@ -157,3 +168,16 @@ def _spare_cautioned(
             if stopping:
                 swap(name, stopping[0], why)
     return [name for name in specs if unit_on[name]]
+
+
+def _not_taken(
+    running: list[str], unit_heat: dict[str, float], specs: dict[str, UnitSpec], demand_kw: float
+) -> list[str]:
+    """The running units a full tank cannot take: while the minimum loads of those kept exceed
+    the demand, the one with the least wanted heat goes (the stager would hold it at minimum
+    load, and the tank would charge on into the interlock)."""
+    kept = sorted(running, key=lambda name: (unit_heat[name], name))
+    dropped: list[str] = []
+    while kept and sum(specs[name].heat_min_kw for name in kept) > demand_kw:
+        dropped.append(kept.pop(0))
+    return dropped

@@ -35,6 +35,7 @@ from controller.core.plan import (
 from controller.core.report import CycleReport
 from controller.core.rules import unit_available
 from controller.core.stage import supply_setpoint_c
+from controller.core.tank_limit import soc_below_high_limit
 from controller.runtime.market import MarketFeed
 from controller.runtime.observations import HourlyLog
 from controller.runtime.past import PastRecord
@@ -391,10 +392,13 @@ class PlannerService:
                 )
             )
         # the plan's storage is the band between a reserve (forecasts err, a unit may start
-        # late) and what the stratified tank takes before its top reaches the high limit
+        # late) and what the stratified tank takes before its top reaches the high limit: the
+        # configured soc_max_plan, and never past the tank fully mixed at the start of the
+        # stager's soft band below the tank_high_temp interlock
         staging = control.staging
         reserve_kwh = state.capacity_kwh * staging.soc_reserve_plan
-        capacity_kwh = state.capacity_kwh * (staging.soc_max_plan - staging.soc_reserve_plan)
+        soc_top = min(staging.soc_max_plan, soc_below_high_limit(site, control))
+        capacity_kwh = state.capacity_kwh * max(0.0, soc_top - staging.soc_reserve_plan)
         energy_kwh = max(0.0, (state.energy_kwh or 0.0) - reserve_kwh)
         loss_kw = sum(
             tank.loss_w_per_k
@@ -402,7 +406,10 @@ class PlannerService:
             * ((tank.min_temp_c + tank.max_temp_c) / 2 - tank.ambient_temp_c)
             for tank in site.tanks
         )
-        loss_fraction = min(0.05, loss_kw * step_s / 3600.0 / max(capacity_kwh / 2, 1.0))
+        # losses as a fraction of the stored energy, scaled on the configured band (the high
+        # limit's cut of the band does not change how fast the tank loses heat)
+        scale_kwh = state.capacity_kwh * (staging.soc_max_plan - staging.soc_reserve_plan) / 2
+        loss_fraction = min(0.05, loss_kw * step_s / 3600.0 / max(scale_kwh, 1.0))
         boiler = site.boiler
         inputs = PlanInputs(
             start_utc=forecast.steps_utc[0],

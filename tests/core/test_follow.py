@@ -13,6 +13,7 @@ from controller.core.follow import follow_plan
 from controller.core.history import first_history
 from controller.core.plan import Plan
 from controller.core.situation import Situation
+from controller.core.tank_limit import soc_below_high_limit
 from tests.core.fakes import T0, plant_snapshot, river, situation
 from tests.core.plan.factories import make_inputs
 
@@ -144,3 +145,49 @@ def test_without_a_healthy_twin_the_alarmed_unit_starts_as_planned() -> None:
     )
     targets = follow_plan(both_planned, "plan", _alarmed(plant, {}), None)
     assert targets.unit_on == {"hp1": True, "hp2": True}
+
+
+def _both_on(boiler_kw: float = 0.0) -> Plan:
+    both = _plan(boiler_kw=boiler_kw)
+    return replace(
+        both,
+        unit_on=((True,) * STEPS, (True,) * STEPS),
+        unit_heat_kw=((6000.0,) * STEPS, (4000.0,) * STEPS),
+    )
+
+
+def test_a_tank_at_its_high_limit_takes_only_what_the_network_draws() -> None:
+    plant = river()  # tank 65-85 °C, interlock at 83 °C, stager's soft band from 80 °C
+    running = {"hp1": True, "hp2": True}
+    # top at 82 °C, demand 5 MW: two minimum loads (7 MW) would charge on into the interlock;
+    # the unit with the least wanted heat goes, the other can run at its 3.5 MW
+    now = _now(plant, 82.0, running, demand_kw=5000.0)
+    targets = follow_plan(_both_on(boiler_kw=3000.0), "plan", now, None)
+    assert targets.unit_on == {"hp1": True, "hp2": False}
+    assert targets.unit_heat_kw["hp2"] == 0.0
+    assert targets.reasons["hp2"] == "plan: off, tank at its high limit takes no more than demand"
+    assert targets.boiler_heat_kw == 0.0
+    # below one minimum load, nothing runs
+    low = follow_plan(_both_on(), "plan", _now(plant, 82.0, running, demand_kw=2000.0), None)
+    assert low.unit_on == {"hp1": False, "hp2": False}
+    # a demand the minimum loads do not exceed keeps the plan's units
+    high = follow_plan(_both_on(), "plan", _now(plant, 82.0, running, demand_kw=9000.0), None)
+    assert high.unit_on == {"hp1": True, "hp2": True}
+    # in the lower half of the soft band the stager's minimum load is enough
+    lower = follow_plan(_both_on(), "plan", _now(plant, 81.0, running, demand_kw=2000.0), None)
+    assert lower.unit_on == {"hp1": True, "hp2": True}
+
+
+def test_the_plans_band_ends_below_the_high_limit_for_every_reference_tank() -> None:
+    plant = river()
+    control = plant.control
+    assert soc_below_high_limit(plant.site, control) == pytest.approx((80.0 - 65.0) / 20.0)
+    # a wider soft band or margin lowers it; a tank without room below its margins holds 0
+    wider = control.model_copy(
+        update={"staging": control.staging.model_copy(update={"high_limit_soft_band_k": 8.0})}
+    )
+    assert soc_below_high_limit(plant.site, wider) == pytest.approx((75.0 - 65.0) / 20.0)
+    none = control.model_copy(
+        update={"safety": control.safety.model_copy(update={"tank_high_margin_k": 25.0})}
+    )
+    assert soc_below_high_limit(plant.site, none) == 0.0

@@ -15,6 +15,7 @@ from controller.app.cli import main
 from controller.core.estimate import estimate
 from controller.core.history import first_history
 from controller.core.plan import Plan
+from controller.core.tank_limit import soc_below_high_limit
 from controller.runtime.market import ScenarioMarket
 from controller.runtime.plan_policy import PlanPolicy
 from controller.runtime.planner import PlannerService
@@ -90,7 +91,10 @@ def test_planner_inputs_carry_measured_history_and_forecasts_only() -> None:
     assert forecast.prices_known_until == datetime(2024, 1, 9, 23, 0, tzinfo=UTC)
     assert inputs.steps == plant.control.planner.horizon_steps
     staging = plant.control.staging
-    band = staging.soc_max_plan - staging.soc_reserve_plan
+    # the band ends where the tank, fully mixed, reaches the stager's soft band below the
+    # interlock: 85 - 2 - 3 = 80 °C in a 65-85 °C tank is 0.75, below soc_max_plan 0.85
+    assert soc_below_high_limit(plant.site, plant.control) == pytest.approx(0.75)
+    band = min(staging.soc_max_plan, 0.75) - staging.soc_reserve_plan
     assert inputs.storage_capacity_kwh == pytest.approx(state.capacity_kwh * band)
     reserve_kwh = state.capacity_kwh * staging.soc_reserve_plan
     assert inputs.storage_initial_kwh == pytest.approx((state.energy_kwh or 0.0) - reserve_kwh)
