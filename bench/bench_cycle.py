@@ -26,6 +26,7 @@ from typing import Any
 from asyncua import Client, ua
 from pymodbus.client import AsyncModbusTcpClient
 
+from controller.app import eventloop
 from controller.app.demo import DEFAULT_PLANT, run_demo
 from controller.app.lockstep import Instant, Lockstep, SocketIO, socket_io
 from controller.config import Plant, load_plant, parse_control
@@ -294,7 +295,8 @@ def main() -> None:
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
     logging.getLogger("asyncua").setLevel(logging.ERROR)
-    results = asyncio.run(main_async(args))
+    results = eventloop.run(main_async(args))  # the loop hpctl demo runs on
+    results["event_loop"] = eventloop.name()
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(results, indent=2))
     for key in ("largest_reference_plant", "synthetic_16_units"):
