@@ -3,10 +3,10 @@
 The plan's unit commitment is kept; each running unit's load is trimmed by the measured demand's
 error against the plan's forecast and by the tank's deviation from the energy the plan expected
 now (closed over the recovery time), shared in proportion to size. A low tank calls the boiler
-for what the units confirmed running cannot deliver. A tank whose top is in the soft band below
-its high-limit interlock takes no more heat than the network draws: units whose minimum load it
-cannot take are switched off (the smallest planned load first) and the boiler with them, before
-the interlock would stop them.
+for what the units confirmed running cannot deliver. A tank whose top is in the upper half of
+the soft band below its high-limit interlock takes no more heat than the network draws: units
+whose minimum load it cannot take are switched off (the least wanted heat first) and the boiler
+with them, before the interlock would stop them (`controller/core/tank_limit.py`).
 
 Between interchangeable units (the same ratings: the plan cannot tell them apart) the follower
 spares one with an active alarm or a recent trip, as the rules do: a start the plan gives it

@@ -5,7 +5,7 @@ The `tank_high_temp` interlock stops all heat input once a tank's top is within
 `high_limit_soft_band_k` before that. A plan that counts on the tank up to a state of charge
 whose top is past that band drives the units into the interlock: the planner's storage band
 ends where a tank, fully mixed, sits at the start of the soft band, and the follower stops the
-units whose minimum load the tank can no longer take once its top is in the band.
+units whose minimum load the tank can no longer take once its top is in the band's upper half.
 
 A state of charge is the mean over the layers of (temperature - min) / (max - min), so a tank
 whose every layer is at T holds (T - min) / (max - min); a stratified tank with the same

@@ -2,8 +2,8 @@
 
 From the reports (it is a `CycleObserver`): cycle compute time, interlock events (each
 intervention once, from the cycle it began: by reason, by reason and equipment, and the first
-time of each reason), cycles per dispatch source, each unit's measured switching and peak supply temperature. From the model,
-once per step after the tick: the electricity metered in the step, charged at the tariff in
+time of each reason), cycles per dispatch source, each unit's measured switching and peak
+supply temperature. From the model, once per step after the tick: the electricity metered in the step, charged at the tariff in
 force at the step's start, and per hour the energies, the tank's state of charge and the change
 in stored heat.
 """
