@@ -115,6 +115,14 @@ def _planner_plant(
     return plant.with_planner(**changes).with_control(policy="planner")
 
 
+def _audited_market(plant: Plant, data: EvaluationData, market: MarketFeed | None) -> AuditedMarket:
+    """The live scenario feed (or `market`) behind the disclosure audit."""
+    config = plant.control.planner
+    timezone = plant.site.plant.timezone
+    feed = market or ScenarioMarket(data.market_scenario, config.publication_time, timezone)
+    return AuditedMarket(feed, DisclosureRule(config.publication_time, timezone), data)
+
+
 def baseline(plant: Plant) -> PolicySetup:
     return PolicySetup(name="baseline", policy=RulesPolicy())
 
@@ -131,10 +139,7 @@ def merit(
     if carbon_price_eur_per_t is not None:
         plant = plant.with_planner(carbon_price_eur_per_t=carbon_price_eur_per_t)
     plant = plant.with_control(policy="merit")
-    config = plant.control.planner
-    timezone = plant.site.plant.timezone
-    feed = market or ScenarioMarket(data.market_scenario, config.publication_time, timezone)
-    audited = AuditedMarket(feed, DisclosureRule(config.publication_time, timezone), data)
+    audited = _audited_market(plant, data, market)
     return PolicySetup(
         name="merit", policy=MeritPolicy(plant, audited), observers=[LeakCheck(audited)]
     )
@@ -154,10 +159,7 @@ def mpc(
     plant = _planner_plant(
         plant, MPC_HORIZON_H, 3600.0, 4 * 3600.0, carbon_price_eur_per_t, MPC_MIP_REL_GAP
     )
-    config = plant.control.planner
-    timezone = plant.site.plant.timezone
-    feed = market or ScenarioMarket(data.market_scenario, config.publication_time, timezone)
-    audited = AuditedMarket(feed, DisclosureRule(config.publication_time, timezone), data)
+    audited = _audited_market(plant, data, market)
     # no forecast replaced: the planner forecasts as live, with the forecaster it owns
     planner = ReplayPlanner(plant, audited, clock)
     # the plant's history database: the weeks before the start, hour by hour

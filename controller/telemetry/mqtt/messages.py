@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 from datetime import datetime, timedelta
-from typing import Annotated
+from typing import Annotated, TypeVar
 
 from pydantic import (
     AwareDatetime,
@@ -33,6 +33,7 @@ from controller.runtime.requests import (
 )
 
 MAX_PAYLOAD_BYTES = 256 * 1024
+_M = TypeVar("_M", bound=BaseModel)
 
 
 class MessageError(ValueError):
@@ -145,25 +146,21 @@ def request_id_of(payload: bytes) -> str | None:
     return value if isinstance(value, str) and 0 < len(value) <= 64 else None
 
 
-def parse_prices(payload: bytes) -> PriceUpdate:
+def _parse(model: type[_M], payload: bytes) -> _M:
     data = _load_json(payload)
     try:
-        return PriceUpdate.model_validate(data)
+        return model.model_validate(data)
     except ValidationError as exc:
         raise MessageError(_reasons(exc)) from None
+
+
+def parse_prices(payload: bytes) -> PriceUpdate:
+    return _parse(PriceUpdate, payload)
 
 
 def parse_carbon(payload: bytes) -> CarbonUpdate:
-    data = _load_json(payload)
-    try:
-        return CarbonUpdate.model_validate(data)
-    except ValidationError as exc:
-        raise MessageError(_reasons(exc)) from None
+    return _parse(CarbonUpdate, payload)
 
 
 def parse_fuel(payload: bytes) -> FuelUpdate:
-    data = _load_json(payload)
-    try:
-        return FuelUpdate.model_validate(data)
-    except ValidationError as exc:
-        raise MessageError(_reasons(exc)) from None
+    return _parse(FuelUpdate, payload)
