@@ -65,6 +65,7 @@ class Operations:
                 if planner is not None
                 else None
             ),
+            audit=audit,  # bad messages, aggregated; not to the bridge's own event topic
         )
         sink.sinks.append(bridge)
         observers.append(bridge)

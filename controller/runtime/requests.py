@@ -3,15 +3,30 @@ cancel. Validated with pydantic; the operator desk decides whether and how they 
 
 from __future__ import annotations
 
+import re
+from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, TypeAdapter
+from pydantic import AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field, TypeAdapter
 
 RequestId = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")]
 # strict: "priority": true is not 1, "on": "yes" is not true, "heat_kw": "500" is not a number
 Priority = Annotated[int, Field(ge=0, le=100, strict=True)]
 Kw = Annotated[float, Field(ge=0, le=1_000_000, allow_inf_nan=False, strict=True)]
 Operator = Annotated[str, Field(max_length=64)]
+UnitName = Annotated[str, Field(min_length=1, max_length=64)]
+_ISO_DATE_TIME = re.compile(r"\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}")
+
+
+def _iso_text(value: object) -> object:
+    # pydantic reads a number, or a text of digits, as seconds since 1970: a time must be
+    # written out, so that a number sent in the wrong field is refused rather than taken as 1970
+    if isinstance(value, datetime) or (isinstance(value, str) and _ISO_DATE_TIME.match(value)):
+        return value
+    raise ValueError("must be an ISO 8601 date and time with its offset, e.g. 2024-01-08T12:00Z")
+
+
+UtcTime = Annotated[AwareDatetime, BeforeValidator(_iso_text)]
 
 
 class _Request(BaseModel):
@@ -26,26 +41,26 @@ class ManualRequest(_Request):
     """Take a unit out of the controller's hands: on at `heat_kw`, or off, until expiry."""
 
     kind: Literal["manual"]
-    unit: str
+    unit: UnitName
     on: Annotated[bool, Field(strict=True)]
     heat_kw: Kw | None = None
-    expires_utc: AwareDatetime
+    expires_utc: UtcTime
 
 
 class AutoRequest(_Request):
     """Give a unit back to the controller: releases its requests up to this priority."""
 
     kind: Literal["auto"]
-    unit: str
+    unit: UnitName
 
 
 class SetpointRequest(_Request):
     """Run a unit at `heat_kw` whenever the controller runs it, until expiry."""
 
     kind: Literal["setpoint"]
-    unit: str
+    unit: UnitName
     heat_kw: Kw
-    expires_utc: AwareDatetime
+    expires_utc: UtcTime
 
 
 class CurtailRequest(_Request):
@@ -53,7 +68,7 @@ class CurtailRequest(_Request):
 
     kind: Literal["curtail"]
     max_power_kw: Kw
-    expires_utc: AwareDatetime
+    expires_utc: UtcTime
 
 
 class BoostRequest(_Request):
@@ -61,7 +76,7 @@ class BoostRequest(_Request):
 
     kind: Literal["boost"]
     min_heat_kw: Kw
-    expires_utc: AwareDatetime
+    expires_utc: UtcTime
 
 
 class CancelRequest(_Request):

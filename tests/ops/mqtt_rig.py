@@ -86,7 +86,7 @@ async def controller(
     sink = FanOut([audit])
     desk = OperatorDesk(plant.site, RulesPolicy(), sink)
     market = MqttMarket()
-    bridge = MqttBridge(plant, clock, desk, market, **bridge_options)
+    bridge = MqttBridge(plant, clock, desk, market, audit=audit, **bridge_options)
     sink.sinks.append(bridge)
     pool = FakePool(plant, clock)
     cycle = ControlCycle(plant, pool, clock, desk, observers=[AuditObserver(sink), bridge])

@@ -254,9 +254,24 @@ async def test_bad_requests_are_rejected_with_the_reason_and_garbage_is_counted(
         report = await ctl.cycle.tick()
         assert report.targets.unit_on == {"hp1": True, "hp2": False}
         assert ctl.audit.flush()
+        # the desk audits the requests it read (r1, r2, r4); the unreadable ones (r3, not JSON)
+        # are garbage, audited per topic: the first at once, the rest summed up later
         answers = read_audit(ctl.audit.path, kinds=["answer"])
-        assert len(answers) == 5
+        assert [row.detail["id"] for row in answers] == ["r1", "r2", "r4"]
         assert all(row.detail["accepted"] is False for row in answers)
+        garbage = read_audit(ctl.audit.path, kinds=["mqtt_garbage"])
+        assert [(row.detail["topic"], row.detail["count"]) for row in garbage] == [
+            (REQUEST, 1),
+            (f"{PREFIX}/market/prices", 1),
+            (f"{PREFIX}/market/fuel", 1),
+        ]
+        assert "expires_utc: Field required" in str(garbage[0].detail["reason"])
+        assert '"id": "r3"' in str(garbage[0].detail["excerpt"])
+    # on stop, what was not yet audited is: the second unreadable request
+    garbage = read_audit(ctl.audit.path, kinds=["mqtt_garbage"])
+    assert len(garbage) == 4
+    assert garbage[3].detail["topic"] == REQUEST and garbage[3].detail["count"] == 1
+    assert "not JSON" in str(garbage[3].detail["reason"])
 
 
 async def test_the_bridge_reconnects_after_a_broker_restart(broker: Broker, tmp_path: Path) -> None:

@@ -9,6 +9,10 @@ requests), `market/prices` and `market/carbon` (hourly updates for the planner).
 The cycle never waits on the broker: `observe` and `record` only append to bounded queues that
 drop their oldest entry (and count it) when full. A lost broker is retried with exponential
 back-off; the retained topics are published again on every connection.
+
+A message that cannot be used (not JSON, wrong schema, out of range, a retained request, any
+failure while handling it) is that message's garbage: counted, audited aggregated per topic
+(`GarbageAudit`), a request answered with the reason; never the end of the connection.
 """
 
 from __future__ import annotations
@@ -24,10 +28,11 @@ from pathlib import Path
 import aiomqtt
 
 from controller.config import ConfigError, MqttConfig, Plant
-from controller.core.events import AuditEvent
+from controller.core.events import AuditEvent, EventSink
 from controller.core.plan import Plan
 from controller.core.report import CycleReport
 from controller.runtime.desk import Answer, OperatorDesk
+from controller.telemetry.mqtt.garbage import GarbageAudit
 from controller.telemetry.mqtt.market import MqttMarket
 from controller.telemetry.mqtt.messages import (
     MessageError,
@@ -45,6 +50,7 @@ log = logging.getLogger(__name__)
 PUBLISHED_EVENTS = frozenset(
     {"interlock", "fallback", "handback", "override_expired", "override_released", "plan"}
 )
+UNEXPECTED_TOPIC = "(a topic not subscribed to)"
 
 
 @dataclass
@@ -52,7 +58,8 @@ class BridgeStats:
     """Counters for the metrics exporter; all only ever grow, except `connected`."""
 
     messages_received_total: int = 0
-    garbage_total: int = 0  # not JSON, wrong schema, out of range, unknown unit
+    # not JSON, wrong schema, out of range, unknown unit, retained request, failed handling
+    garbage_total: int = 0
     requests_accepted_total: int = 0
     requests_rejected_total: int = 0
     price_updates_total: int = 0
@@ -147,6 +154,7 @@ class MqttBridge:
         plan_source: Callable[[], Plan | None] | None = None,
         *,
         plan_inputs: Callable[[], Mapping[str, str] | None] | None = None,
+        audit: EventSink | None = None,
         queue_size: int = 256,
         backoff_initial_s: float = 1.0,
         backoff_max_s: float = 60.0,
@@ -169,6 +177,7 @@ class MqttBridge:
         self._state_published_s: float | None = None
         self._plan: Plan | None = None
         self.stats = BridgeStats()
+        self._garbage_audit = GarbageAudit(audit, clock)
 
     # --- from the cycle (never blocks) ------------------------------------------------------
     def observe(self, report: CycleReport) -> None:
@@ -214,6 +223,12 @@ class MqttBridge:
 
     async def run(self, stop: asyncio.Event) -> None:
         """Connect, serve, and reconnect with exponential back-off until `stop`."""
+        try:
+            await self._connect_and_serve(stop)
+        finally:
+            self._garbage_audit.flush()  # the bad messages not yet in the audit store
+
+    async def _connect_and_serve(self, stop: asyncio.Event) -> None:
         failures = 0
         ever_connected = False
         where = f"{self.config.host}:{self.config.port}"
@@ -286,6 +301,7 @@ class MqttBridge:
 
     async def _publish_pending(self, client: aiomqtt.Client) -> None:
         self._wake.clear()
+        self._garbage_audit.flush_due()
         while self._reports:
             self._latest = self._reports.popleft()
         while self._events:
@@ -315,80 +331,75 @@ class MqttBridge:
             if not payload:
                 # how a retained topic is cleared: nothing was said, so nothing is answered
                 continue
+            topic = self._topic_of(message.topic)
             try:
-                answer = self._on_message(message.topic, message.retain, payload)
+                answer = self._on_message(topic, message.retain, payload)
+            except MessageError as exc:
+                self._garbage(topic, str(exc), payload, message.retain)
+                continue
             except Exception as exc:  # one message's failure is that message's garbage, never
                 # the connection's end: a retained poison message would otherwise keep us offline
-                self.stats.garbage_total += 1
-                log.debug("MQTT: message on %s dropped: %r", message.topic, exc)
+                log.debug("MQTT: a message on %s failed", topic, exc_info=True)
+                reason = f"failed: {type(exc).__name__}: {exc}"
+                self._garbage(topic, reason, payload, message.retain)
                 continue
             if answer is not None:
                 await self._publish(client, self.topics.reply, answer.payload(), retain=False)
 
-    def _on_message(self, topic: aiomqtt.Topic, retained: bool, payload: bytes) -> Answer | None:
-        """Handle one message; the answer to send back on the reply topic, if any."""
-        if topic.matches(self.topics.request):
+    def _topic_of(self, topic: aiomqtt.Topic) -> str:
+        topics = self.topics
+        for name in (topics.request, topics.prices, topics.carbon, topics.fuel):
+            if topic.matches(name):
+                return name
+        return UNEXPECTED_TOPIC
+
+    def _garbage(self, topic: str, reason: str, payload: bytes, retained: bool) -> None:
+        self.stats.garbage_total += 1
+        self._garbage_audit.add(topic, reason, payload, retained)
+
+    def _on_message(self, topic: str, retained: bool, payload: bytes) -> Answer | None:
+        """Handle one message; the answer to send back on the reply topic, if any. A message
+        that cannot be used raises `MessageError`."""
+        topics = self.topics
+        if topic == topics.request:
             return self._on_request(payload, retained=retained)
-        if topic.matches(self.topics.prices):
-            self._on_market(payload, prices=True)
-        elif topic.matches(self.topics.carbon):
-            self._on_market(payload, prices=False)
-        elif topic.matches(self.topics.fuel):
-            self._on_fuel(payload)
+        now = self._clock.now()
+        if topic == topics.prices:
+            prices = parse_prices(payload)
+            if self._market is not None:
+                self._market.add_prices(prices, now)
+            self.stats.price_updates_total += 1
+        elif topic == topics.carbon:
+            carbon = parse_carbon(payload)
+            if self._market is not None:
+                self._market.add_carbon(carbon, now)
+            self.stats.carbon_updates_total += 1
+        elif topic == topics.fuel:
+            fuel = parse_fuel(payload)
+            if self._market is not None:
+                self._market.add_fuel(fuel, now)
+            self.stats.fuel_updates_total += 1
         else:
-            self.stats.garbage_total += 1
+            raise MessageError("not a topic the bridge reads")
         return None
 
     def _on_request(self, payload: bytes, retained: bool) -> Answer:
         now = self._clock.now()
-        raw = payload.decode("utf-8", errors="replace")
-        if retained:
-            # a retained request would be replayed on every reconnect: operators must not use it
-            answer = self._desk.reject(
-                request_id_of(payload), raw, "retained requests are refused", now
-            )
-            self.stats.garbage_total += 1
+        try:
+            if retained:
+                # a retained request would be replayed on every reconnect: never honoured
+                raise MessageError("retained requests are refused")
+            request = parse_request(payload)
+        except MessageError as exc:
+            # audited as garbage (aggregated), not by the desk: a flood must not fill the disk
+            self._garbage(self.topics.request, str(exc), payload, retained)
+            answer = Answer(request_id_of(payload), False, str(exc), now, invalid=True)
         else:
-            try:
-                request = parse_request(payload)
-            except MessageError as exc:
-                answer = self._desk.reject(request_id_of(payload), raw, str(exc), now)
-                self.stats.garbage_total += 1
-            else:
-                answer = self._desk.submit(request, now)
-                if answer.invalid:
-                    self.stats.garbage_total += 1
+            answer = self._desk.submit(request, now)
+            if answer.invalid:
+                self.stats.garbage_total += 1  # the desk audited request and answer
         if answer.accepted:
             self.stats.requests_accepted_total += 1
         else:
             self.stats.requests_rejected_total += 1
         return answer
-
-    def _on_market(self, payload: bytes, prices: bool) -> None:
-        now = self._clock.now()
-        try:
-            if prices:
-                update = parse_prices(payload)
-                if self._market is not None:
-                    self._market.add_prices(update, now)
-                self.stats.price_updates_total += 1
-            else:
-                carbon = parse_carbon(payload)
-                if self._market is not None:
-                    self._market.add_carbon(carbon, now)
-                self.stats.carbon_updates_total += 1
-        except MessageError as exc:
-            self.stats.garbage_total += 1
-            # counted, not logged at warning level: a misbehaving publisher must not flood the log
-            log.debug("MQTT: %s update dropped: %s", "price" if prices else "carbon", exc)
-
-    def _on_fuel(self, payload: bytes) -> None:
-        try:
-            update = parse_fuel(payload)
-        except MessageError as exc:
-            self.stats.garbage_total += 1
-            log.debug("MQTT: fuel price update dropped: %s", exc)
-            return
-        if self._market is not None:
-            self._market.add_fuel(update, self._clock.now())
-        self.stats.fuel_updates_total += 1

@@ -14,7 +14,6 @@ from datetime import datetime, timedelta
 from typing import Annotated, TypeVar
 
 from pydantic import (
-    AwareDatetime,
     BaseModel,
     ConfigDict,
     Field,
@@ -30,9 +29,11 @@ from controller.runtime.requests import (
     CurtailRequest,
     ManualRequest,
     SetpointRequest,
+    UtcTime,
 )
 
 MAX_PAYLOAD_BYTES = 256 * 1024
+REASON_MAX_CHARS = 300  # a reason quotes the sender's keys and tags: bounded, whatever was sent
 _M = TypeVar("_M", bound=BaseModel)
 
 
@@ -64,7 +65,7 @@ class PricePoint(_Message):
     """One market period's price: an hour, or a quarter-hour (the day-ahead auction clears in
     15-minute periods since delivery day 1 October 2025)."""
 
-    start_utc: AwareDatetime
+    start_utc: UtcTime
     # the harmonised day-ahead clearing limits of the European market coupling
     price_eur_per_mwh: Annotated[float, Field(ge=-500, le=4000, allow_inf_nan=False, strict=True)]
 
@@ -77,12 +78,12 @@ class PricePoint(_Message):
 class PriceUpdate(_Message):
     """Hourly prices; usable from `published_utc` (default: when received)."""
 
-    published_utc: AwareDatetime | None = None
+    published_utc: UtcTime | None = None
     prices: Annotated[list[PricePoint], Field(min_length=1, max_length=96 * 10)]
 
 
 class CarbonPoint(_Message):
-    start_utc: AwareDatetime
+    start_utc: UtcTime
     carbon_g_per_kwh: Annotated[float, Field(ge=0, le=2000, allow_inf_nan=False, strict=True)]
 
     @field_validator("start_utc")
@@ -101,15 +102,21 @@ class FuelUpdate(_Message):
     """The boiler fuel price (EUR per MWh of fuel) from `valid_from_utc` (default: when
     received) until the next update; it replaces the plant file's constant."""
 
-    valid_from_utc: AwareDatetime | None = None
-    fuel_price_eur_per_mwh: Annotated[float, Field(ge=0, le=2000, allow_inf_nan=False, strict=True)]
+    valid_from_utc: UtcTime | None = None
+    # gas peaked near 350 EUR/MWh in 2022; heating oil and biomass stay well below 1000
+    fuel_price_eur_per_mwh: Annotated[float, Field(ge=0, le=1000, allow_inf_nan=False, strict=True)]
+
+
+def _no_constant(name: str) -> object:
+    # Python's json reads NaN, Infinity and -Infinity, which JSON does not have
+    raise ValueError(f"{name} is not a JSON number")
 
 
 def _load_json(payload: bytes) -> object:
     if len(payload) > MAX_PAYLOAD_BYTES:
         raise MessageError(f"payload of {len(payload)} bytes is over {MAX_PAYLOAD_BYTES}")
     try:
-        return json.loads(payload.decode("utf-8"))
+        return json.loads(payload.decode("utf-8"), parse_constant=_no_constant)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise MessageError(f"not JSON: {exc}") from None
     except ValueError as exc:  # e.g. an integer of more digits than Python converts
@@ -118,12 +125,16 @@ def _load_json(payload: bytes) -> object:
         raise MessageError("not usable JSON: nested too deeply") from None
 
 
+def _clip(text: str, max_chars: int) -> str:
+    return text if len(text) <= max_chars else text[: max_chars - 3] + "..."
+
+
 def _reasons(exc: ValidationError) -> str:
     parts = []
-    for error in exc.errors()[:5]:
-        where = ".".join(str(part) for part in error["loc"]) or "message"
-        parts.append(f"{where}: {str(error['msg']).removeprefix('Value error, ')}")
-    return "; ".join(parts)
+    for error in exc.errors(include_url=False)[:5]:
+        where = ".".join(_clip(str(part), 40) for part in error["loc"]) or "message"
+        parts.append(f"{where}: {_clip(str(error['msg']).removeprefix('Value error, '), 120)}")
+    return _clip("; ".join(parts), REASON_MAX_CHARS)
 
 
 def parse_request(
