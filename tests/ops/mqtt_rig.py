@@ -80,12 +80,13 @@ async def controller(
     clock: Clock,
     data_dir: Path,
     wait_connected: bool = True,
+    market: MqttMarket | None = None,
     **bridge_options: float,
 ) -> AsyncIterator[Controller]:
     audit = AuditStore(data_dir / "audit.sqlite3")
     sink = FanOut([audit])
     desk = OperatorDesk(plant.site, RulesPolicy(), sink)
-    market = MqttMarket()
+    market = market if market is not None else MqttMarket()
     bridge = MqttBridge(plant, clock, desk, market, audit=audit, **bridge_options)
     sink.sinks.append(bridge)
     pool = FakePool(plant, clock)

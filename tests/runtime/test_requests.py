@@ -18,6 +18,9 @@ EXPIRES = "2030-01-01T00:00:00Z"
         ({"kind": "manual", "unit": "hp1", "on": True, "priority": True}, "manual.priority"),
         ({"kind": "setpoint", "unit": "hp1", "heat_kw": "500"}, "setpoint.heat_kw"),
         ({"kind": "curtail", "max_power_kw": True}, "curtail.max_power_kw"),
+        ({"kind": "curtail", "max_power_kw": 500, "expires_utc": 1893456000}, "expires_utc"),
+        ({"kind": "curtail", "max_power_kw": 500, "expires_utc": "1893456000"}, "expires_utc"),
+        ({"kind": "auto", "unit": "u" * 65}, "auto.unit"),
     ],
 )
 def test_a_field_of_the_wrong_type_is_refused_not_coerced(

@@ -6,10 +6,12 @@ from __future__ import annotations
 import pytest
 
 from controller.telemetry.mqtt.messages import (
+    REASON_MAX_CHARS,
     MessageError,
     parse_carbon,
     parse_fuel,
     parse_prices,
+    parse_request,
 )
 
 HOUR = "2024-01-08T00:00:00Z"
@@ -74,3 +76,47 @@ def test_a_price_off_the_quarter_hour_is_refused() -> None:
         b'{"prices": [{"start_utc": "2025-10-06T00:15:00Z", "price_eur_per_mwh": 1}]}'
     )
     assert update.prices[0].start_utc.minute == 15
+
+
+@pytest.mark.parametrize(
+    ("value", "reason"),
+    [
+        (b"NaN", "NaN is not a JSON number"),
+        (b"Infinity", "Infinity is not a JSON number"),
+        (b"-Infinity", "-Infinity is not a JSON number"),
+        (b"4001", "less than or equal to 4000"),
+        (b"-501", "greater than or equal to -500"),
+    ],
+)
+def test_a_price_must_be_a_finite_json_number_within_the_market_limits(
+    value: bytes, reason: str
+) -> None:
+    with pytest.raises(MessageError, match=reason):
+        parse_prices(b'{"prices": [{"start_utc": "%s", "price_eur_per_mwh": %s}]}' % (
+            HOUR.encode(), value))  # fmt: skip
+
+
+@pytest.mark.parametrize("start", [b"1704672000", b'"1704672000"', b"true"])
+def test_a_time_must_be_written_out_not_given_as_seconds(start: bytes) -> None:
+    with pytest.raises(MessageError, match=r"prices\.0\.start_utc: must be an ISO 8601"):
+        parse_prices(b'{"prices": [{"start_utc": %s, "price_eur_per_mwh": 5}]}' % start)
+
+
+def test_carbon_and_fuel_must_be_physically_sensible() -> None:
+    with pytest.raises(MessageError, match="less than or equal to 2000"):
+        parse_carbon(b'{"values": [{"start_utc": "%s", "carbon_g_per_kwh": 2500}]}' % HOUR.encode())
+    with pytest.raises(MessageError, match="less than or equal to 1000"):
+        parse_fuel(b'{"fuel_price_eur_per_mwh": 1500}')
+    assert parse_fuel(b'{"fuel_price_eur_per_mwh": 1000}').fuel_price_eur_per_mwh == 1000.0
+
+
+def test_the_reason_stays_short_whatever_the_sender_wrote() -> None:
+    long_key = b'{"prices": [{"start_utc": "%s", "price_eur_per_mwh": 5}], "%s": 1}' % (
+        HOUR.encode(), b"k" * 5000)  # fmt: skip
+    with pytest.raises(MessageError) as caught:
+        parse_prices(long_key)
+    assert len(str(caught.value)) <= REASON_MAX_CHARS
+    assert "Extra inputs are not permitted" in str(caught.value)
+    with pytest.raises(MessageError) as caught:
+        parse_request(b'{"id": "r1", "priority": 1, "kind": "%s"}' % (b"k" * 5000))
+    assert len(str(caught.value)) <= REASON_MAX_CHARS
