@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from controller.telemetry.mqtt.market import MqttMarket
-from controller.telemetry.mqtt.messages import CarbonUpdate, FuelUpdate, PriceUpdate
+import pytest
+
+from controller.telemetry.mqtt.market import MAX_FUEL_QUOTES, MAX_WAITING, MqttMarket
+from controller.telemetry.mqtt.messages import CarbonUpdate, FuelUpdate, MessageError, PriceUpdate
 from tests.core.fakes import T0
 
 H = timedelta(hours=1)
@@ -91,3 +93,38 @@ def test_quarter_hour_prices_are_accepted_and_known_until_steps_by_quarters() ->
     known, until = market.prices(T0)
     assert known[T0 + timedelta(minutes=45)] == 43.0
     assert until == T0 + timedelta(minutes=90)
+
+
+def test_data_far_ahead_of_its_arrival_is_refused() -> None:
+    market = MqttMarket()
+    with pytest.raises(MessageError, match=r"start_utc .* is more than 8 days after its arrival"):
+        market.add_prices(_prices(24 * 8 + 1, [50.0]), received_utc=T0)
+    with pytest.raises(MessageError, match="published_utc"):
+        market.add_prices(_prices(0, [50.0], published=T0 + timedelta(days=9)), received_utc=T0)
+    carbon = CarbonUpdate.model_validate(
+        {"values": [{"start_utc": T0 + timedelta(days=9), "carbon_g_per_kwh": 100.0}]}
+    )
+    with pytest.raises(MessageError, match="carbon value's start_utc"):
+        market.add_carbon(carbon, received_utc=T0)
+    with pytest.raises(MessageError, match="valid_from_utc"):
+        market.add_fuel(_fuel(40.0, valid_from=T0 + timedelta(days=9)), received_utc=T0)
+    assert market.prices(T0) == ({}, T0) and market.fuel_price(T0) is None
+
+
+def test_a_flood_of_valid_updates_holds_a_bounded_amount() -> None:
+    market = MqttMarket()
+    for k in range(2000):
+        market.add_prices(_prices(0, [float(k % 100)] * 48), received_utc=T0)
+    assert len(market._price_updates) == 1  # merged: the flood did not pile up
+    assert market.prices(T0)[0][T0 + H] == 99.0  # the last one still wins
+    tomorrow = T0 + 24 * H
+    for _ in range(MAX_WAITING):
+        market.add_prices(_prices(24, [70.0], published=tomorrow), received_utc=T0)
+    with pytest.raises(MessageError, match="already wait for their publication"):
+        market.add_prices(_prices(24, [70.0], published=tomorrow), received_utc=T0)
+    market.add_prices(_prices(1, [5.0]), received_utc=T0)  # one usable now is still taken
+    assert market.prices(T0)[0][T0 + H] == 5.0
+    for k in range(MAX_FUEL_QUOTES + 500):
+        market.add_fuel(_fuel(40.0 + k % 7, valid_from=T0 + k * timedelta(minutes=1)), T0)
+    assert len(market._fuel) == MAX_FUEL_QUOTES
+    assert market.fuel_price(T0 + timedelta(days=2)) == 40.0 + (MAX_FUEL_QUOTES + 499) % 7
