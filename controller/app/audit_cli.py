@@ -26,6 +26,7 @@ KINDS = (
     "interlock",
     "fallback",
     "handback",
+    "mqtt_garbage",  # bad MQTT messages, aggregated per topic (controller.telemetry.mqtt.garbage)
 )
 
 

@@ -4,10 +4,14 @@ a bounded number of rows."""
 
 from __future__ import annotations
 
+import argparse
 import json
 from datetime import datetime, timedelta
 from pathlib import Path
 
+import pytest
+
+from controller.app import audit_cli
 from controller.telemetry.audit import read_audit
 from controller.telemetry.metrics import ControllerMetrics
 from controller.telemetry.mqtt.market import MqttMarket
@@ -125,7 +129,7 @@ async def test_a_failing_handler_makes_its_message_garbage_not_the_connections_e
 
 
 async def test_a_flood_of_garbage_is_counted_one_by_one_and_audited_in_a_few_rows(
-    broker: Broker, tmp_path: Path
+    broker: Broker, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """4,000 bad messages in 4 s used to write 8,000 audit rows of up to 2,000 characters."""
     clock = SimClock(T0)
@@ -160,5 +164,11 @@ async def test_a_flood_of_garbage_is_counted_one_by_one_and_audited_in_a_few_row
         metrics._observe_comms()
         garbage_metric = metrics.registry.get_sample_value("hpctl_mqtt_garbage_messages_total")
         assert garbage_metric == 2 * flood
-    # nothing more came: stopping writes no empty summaries
-    assert len(read_audit(ctl.audit.path, kinds=["mqtt_garbage"])) == 4
+    # nothing more came: stopping writes no empty summaries; hpctl audit shows the rows
+    parser = argparse.ArgumentParser()
+    audit_cli.add_arguments(parser)
+    argv = ["--db", str(ctl.audit.path), "--kind", "mqtt_garbage", "--json"]
+    assert audit_cli.run(parser.parse_args(argv)) == 0
+    printed = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert sum(row["detail"]["count"] for row in printed) == 2 * flood
+    assert len(printed) == 4
