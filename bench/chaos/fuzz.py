@@ -53,9 +53,7 @@ def fuzz_target(target: Target, inputs: int, run_seed: int, budget_s: float) -> 
     )
     @given(target.strategy)
     def run(case: FuzzCase) -> None:
-        verdict, elapsed = run_with_budget(
-            lambda: target.check(case), target.rejected, budget_s
-        )
+        verdict, elapsed = run_with_budget(lambda: target.check(case), target.rejected, budget_s)
         stats.record(verdict, case.summary(), elapsed)
 
     started = time.perf_counter()

@@ -167,7 +167,11 @@ def crash_signature(exc: BaseException) -> str:
         if frames:
             place = f"{Path(frames[-1].filename).name}:{frames[-1].lineno} {frames[-1].name}"
     kind = type(exc)
-    name = kind.__qualname__ if kind.__module__ == "builtins" else f"{kind.__module__}.{kind.__qualname__}"
+    name = (
+        kind.__qualname__
+        if kind.__module__ == "builtins"
+        else f"{kind.__module__}.{kind.__qualname__}"
+    )
     return f"{name} at {place}"
 
 

@@ -149,6 +149,7 @@ def replacement_for(original: object) -> st.SearchStrategy[object]:
         return st.one_of(weird_number, weird_value)
     return weird_value
 
+
 # --- documents (TOML plant files and point maps; JSON messages) ----------------------------
 
 Path_ = tuple[str | int, ...]
@@ -236,7 +237,9 @@ def _mutate_document(
             path = draw(st.sampled_from(base.arrays))
             rename = draw(st.booleans())
             if _duplicate(document, path, draw(st.integers(min_value=0, max_value=7)), rename):
-                changes.append(f"duplicate an entry of {_dotted(path)}{' renamed' if rename else ''}")
+                changes.append(
+                    f"duplicate an entry of {_dotted(path)}{' renamed' if rename else ''}"
+                )
         elif kind == "add" and base.nodes:
             path = draw(st.sampled_from(base.nodes))
             key = draw(st.sampled_from(("extra", "name", "units", "min", "max", "kind", "")))

@@ -61,7 +61,12 @@ class Target:
 
 def build_targets(workdir: Path) -> list[Target]:
     """The four targets; loaders that read files write each input under `workdir`."""
-    return [plant_target(workdir), pointmap_target(workdir), scenario_target(workdir), mqtt_target()]
+    return [
+        plant_target(workdir),
+        pointmap_target(workdir),
+        scenario_target(workdir),
+        mqtt_target(),
+    ]
 
 
 def _toml_bases(directory: Path, arrays: tuple[str, ...]) -> list[Base]:

@@ -25,9 +25,7 @@ def dumps(document: Mapping[str, Any]) -> str:
 
 def _is_table_array(value: object) -> bool:
     return (
-        isinstance(value, list)
-        and bool(value)
-        and all(isinstance(item, Mapping) for item in value)
+        isinstance(value, list) and bool(value) and all(isinstance(item, Mapping) for item in value)
     )
 
 
