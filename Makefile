@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: demo test lint bench validate clean
+.PHONY: demo test lint bench validate chaos chaos-quick clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -32,6 +32,19 @@ bench: $(STAMP)
 	$(BIN)/python bench/bench_cycle.py --out bench-results/cycle.json
 	$(BIN)/python bench/bench_plan.py --out bench-results/plan.json
 	$(BIN)/python bench/bench_evaluate.py --out bench-results/evaluate.json
+
+# Hardening campaigns (not part of `make test`): the fuzz campaign always; the fault campaign
+# (bench/chaos/faults.py) when it is there. Each writes its JSON to bench-results/.
+CHAOS_CAMPAIGNS := fuzz $(if $(wildcard bench/chaos/faults.py),faults)
+
+chaos: $(STAMP)
+	mkdir -p bench-results
+	$(foreach campaign,$(CHAOS_CAMPAIGNS),$(BIN)/python -m bench.chaos.$(campaign) --out bench-results/chaos-$(campaign).json &&) true
+
+# the same campaigns at a few hundred inputs each, for development
+chaos-quick: $(STAMP)
+	mkdir -p bench-results
+	$(foreach campaign,$(CHAOS_CAMPAIGNS),$(BIN)/python -m bench.chaos.$(campaign) --quick --out bench-results/chaos-$(campaign).json &&) true
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache bench-results
