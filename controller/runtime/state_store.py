@@ -74,21 +74,20 @@ class MarketMemory:
 class StateStore:
     """Overrides in force and the last market data; used from the event loop's thread only."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, lock_wait_s: float = 1.0) -> None:
+        # a save runs on the event loop: another process holding the file (a backup copying it)
+        # may delay it this long, then the save fails and is retried on the next change
         path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
         self.save_errors_total = 0
         self._failing = False
         try:
-            self._db = sqlite3.connect(path, isolation_level=None)
+            self._db = sqlite3.connect(path, isolation_level=None, timeout=lock_wait_s)
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=FULL")
             self._db.executescript(SCHEMA)
         except sqlite3.Error as exc:
-            raise StateStoreError(
-                f"{path}: not a usable state store ({exc}); move it aside to start without "
-                "the saved overrides and market data"
-            ) from None
+            raise _unusable(path, exc) from None
 
     def close(self) -> None:
         self._db.close()
@@ -113,10 +112,13 @@ class StateStore:
     def load_overrides(self) -> tuple[OverrideRequest, ...]:
         """The saved overrides, oldest first; a row that cannot be read is logged and skipped."""
         out: list[OverrideRequest] = []
-        rows = self._db.execute(
-            "SELECT request_id, kind, priority, expires_utc, received_utc, operator, unit, "
-            "unit_on, heat_kw, max_power_kw, min_heat_kw FROM override ORDER BY received_utc"
-        )
+        try:
+            rows = self._db.execute(
+                "SELECT request_id, kind, priority, expires_utc, received_utc, operator, unit, "
+                "unit_on, heat_kw, max_power_kw, min_heat_kw FROM override ORDER BY received_utc"
+            ).fetchall()
+        except sqlite3.Error as exc:
+            raise _unusable(self.path, exc) from None
         for row in rows:
             try:
                 out.append(_override_of(row))
@@ -148,7 +150,10 @@ class StateStore:
 
     def load_market(self) -> MarketMemory:
         """The saved market data; a part that cannot be read is logged and left empty."""
-        stored = dict(self._db.execute("SELECT part, data FROM market").fetchall())
+        try:
+            stored = dict(self._db.execute("SELECT part, data FROM market").fetchall())
+        except sqlite3.Error as exc:
+            raise _unusable(self.path, exc) from None
         prices: tuple[tuple[datetime, Mapping[datetime, float]], ...] = ()
         carbon: dict[datetime, float] = {}
         fuel: tuple[tuple[datetime, float], ...] = ()
@@ -195,6 +200,13 @@ class StateStore:
             log.info("%s: saving works again", self.path)
             self._failing = False
         return None
+
+
+def _unusable(path: Path, exc: sqlite3.Error) -> StateStoreError:
+    return StateStoreError(
+        f"{path}: not a usable state store ({exc}); move it aside to start without the saved "
+        "overrides and market data"
+    )
 
 
 def _override_row(request: OverrideRequest) -> tuple[object, ...]:
