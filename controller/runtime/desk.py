@@ -113,13 +113,12 @@ class OperatorDesk:
         for request in self._store.load_overrides():
             if self.book.get(request.request_id) is not None:
                 continue
+            why: str | None = None
             if request.expires_utc <= now_utc:
                 why = "expired while stopped"
-            else:
-                why = check_request(request, self._site, now_utc) or ""
-                if why:
-                    why = f"no longer valid: {why}"
-            if why:
+            elif (invalid := check_request(request, self._site, now_utc)) is not None:
+                why = f"no longer valid: {invalid}"  # the plant file changed while stopped
+            if why is not None:
                 log.warning("operator override not restored (%s): %s", why, request.describe())
                 self._sink.record(
                     AuditEvent(
