@@ -162,6 +162,13 @@ class MqttConfig(StrictModel):
         return self
 
 
+class OverridesConfig(StrictModel):
+    """Caps on the operator requests in force at once (the desk refuses one beyond them)."""
+
+    max_per_operator: Annotated[int, Field(ge=1, le=1000)] = 16
+    max_total: Annotated[int, Field(ge=1, le=1000)] = 64
+
+
 class ControlConfig(StrictModel):
     cycle_s: Annotated[float, Field(ge=0.2, le=60)] = 2.0
     read_only: bool = False
@@ -178,6 +185,7 @@ class ControlConfig(StrictModel):
     planner: PlannerConfig = PlannerConfig()
     market: MarketConfig = MarketConfig()
     mqtt: MqttConfig = MqttConfig()
+    overrides: OverridesConfig = OverridesConfig()
 
 
 @dataclass(frozen=True)

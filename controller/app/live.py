@@ -12,14 +12,13 @@ import signal
 from dataclasses import dataclass
 from pathlib import Path
 
-from controller.app.mqtt_wiring import Operations
+from controller.app.mqtt_wiring import Operations, open_state
 from controller.config import Plant
 from controller.runtime.cycle import ControlCycle
 from controller.runtime.dispatch import Dispatch, build_dispatch
 from controller.runtime.market import FileMarket, MarketFeed
 from controller.runtime.persist import HistoryStore
 from controller.telemetry.metrics import ControllerMetrics
-from controller.telemetry.mqtt.market import MqttMarket
 from controller.telemetry.sdnotify import SystemdNotifier
 from controller.telemetry.sources import MetricSources
 from drivers.clock import Clock, WallClock
@@ -53,7 +52,7 @@ class LiveController:
     store: HistoryStore
 
     def close(self) -> None:
-        """Close what the wiring opened (audit store, metrics, history store)."""
+        """Close what the wiring opened (audit and state stores, metrics, history store)."""
         self.ops.close()
         self.metrics.close()
         self.store.close()
@@ -62,11 +61,11 @@ class LiveController:
 def compose_live(plant: Plant, pool: DriverPool, clock: Clock) -> LiveController:
     """Wire the controller: dispatch, operations (audit; desk and bridge with MQTT), the cycle
     asking the operations' policy, and metrics reading every part. Nothing runs yet."""
-    mqtt_market = MqttMarket() if plant.control.mqtt.enabled else None
+    state, mqtt_market = open_state(plant, clock, _data_dir(plant))  # MQTT on: kept, restored
     market = _market(plant) or mqtt_market  # a price file wins over MQTT updates
     dispatch = build_dispatch(plant, market, clock)
     store = HistoryStore(_data_dir(plant) / "unit_history.sqlite3")
-    ops = Operations.build(plant, clock, dispatch, _data_dir(plant), mqtt_market)
+    ops = Operations.build(plant, clock, dispatch, _data_dir(plant), mqtt_market, state)
     cycle = ControlCycle(plant, pool, clock, ops.policy, history_store=store)
     sources = MetricSources(
         health=pool.health,

@@ -2,11 +2,13 @@
 
 The audit store is always on; the bridge and the operator desk only with
 `[control.mqtt] enabled = true`: operator requests arrive over MQTT, so without it there is no
-desk and the cycle asks the dispatch policy itself.
+desk and the cycle asks the dispatch policy itself. With MQTT the state store keeps the desk's
+requests in force and the market data received over MQTT across a restart.
 """
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -16,11 +18,45 @@ from controller.core.events import AuditEvent
 from controller.runtime.cycle import CycleObserver
 from controller.runtime.desk import OperatorDesk
 from controller.runtime.dispatch import Dispatch, TargetPolicy
+from controller.runtime.state_store import STATE_FILE, StateStore
 from controller.telemetry.audit import AUDIT_FILE, AuditObserver, AuditStore, FanOut
 from controller.telemetry.mqtt.bridge import MqttBridge
 from controller.telemetry.mqtt.market import MqttMarket
 from drivers.clock import Clock
 from drivers.kinds import Role
+
+log = logging.getLogger(__name__)
+
+
+def open_state(
+    plant: Plant, clock: Clock, data_dir: Path
+) -> tuple[StateStore | None, MqttMarket | None]:
+    """With MQTT on: the state store, and the MQTT market restored from it and saving to it.
+
+    Restored is what the market would still hold now had the controller never stopped (the
+    past week and anything ahead): the planner plans on it at once instead of waiting on rules
+    for the next price message."""
+    if not plant.control.mqtt.enabled:
+        return None, None
+    store = StateStore(data_dir / STATE_FILE)
+    market = MqttMarket(on_change=store.save_market)
+    now_utc = clock.now()
+    saved = store.load_market()
+    market.restore(saved, now_utc)
+    if not saved.empty:
+        prices, until = market.prices(now_utc)
+        if prices or market.carbon(now_utc) or market.fuel_price(now_utc) is not None:
+            log.info(
+                "market data restored: %d price periods (known until %s), %d carbon hours, "
+                "fuel quote %s",
+                len(prices),
+                f"{until:%Y-%m-%d %H:%M} UTC",
+                len(market.carbon(now_utc)),
+                market.fuel_price(now_utc),
+            )
+        else:
+            log.info("saved market data is more than a week old: not restored")
+    return store, market
 
 
 @dataclass
@@ -30,6 +66,7 @@ class Operations:
     desk: OperatorDesk | None  # the dispatch policy plus operator requests; with MQTT only
     bridge: MqttBridge | None
     observers: list[CycleObserver]
+    state: StateStore | None = None  # the desk's requests and the MQTT market, kept
 
     @classmethod
     def build(
@@ -39,6 +76,7 @@ class Operations:
         dispatch: Dispatch,
         data_dir: Path,
         market: MqttMarket | None,
+        state: StateStore | None = None,
     ) -> Operations:
         audit = AuditStore(data_dir / AUDIT_FILE, retention_days=plant.control.audit_retention_days)
         sink = FanOut([audit])
@@ -52,7 +90,7 @@ class Operations:
         observers: list[CycleObserver] = [observer]
         if not plant.control.mqtt.enabled:
             return cls(audit, dispatch.policy, desk=None, bridge=None, observers=observers)
-        desk = OperatorDesk(plant.site, dispatch.policy, sink)
+        desk = OperatorDesk(plant.site, dispatch.policy, sink, state, plant.control.overrides)
         bridge = MqttBridge(
             plant,
             clock,
@@ -69,7 +107,9 @@ class Operations:
         )
         sink.sinks.append(bridge)
         observers.append(bridge)
-        return cls(audit, desk, desk=desk, bridge=bridge, observers=observers)
+        # after the bridge joined the sink: what is released on start reaches the events topic
+        desk.restore(clock.now())
+        return cls(audit, desk, desk=desk, bridge=bridge, observers=observers, state=state)
 
     def handed_back(self, errors: dict[str, str], now_utc: datetime) -> None:
         """The shutdown hand-back to local control, with any device that did not take it."""
@@ -78,3 +118,5 @@ class Operations:
 
     def close(self) -> None:
         self.audit.close()
+        if self.state is not None:
+            self.state.close()

@@ -5,6 +5,11 @@ overrides act on the targets, before staging and safety. Every request and its a
 release and every expiry goes to the event sink (the audit store, the bridge's event topic).
 Expiry is checked against the snapshot time of each cycle: an expired request drops out by
 itself, in the first cycle at or after its expiry.
+
+With a state store the requests in force are saved whenever they change and restored on start
+with their original expiry (`restore`); one that expired while the controller was stopped is
+released then, audited as such. Caps on the requests in force (per operator and in total) keep
+one runaway client from filling the book and the retained state.
 """
 
 from __future__ import annotations
@@ -13,6 +18,7 @@ import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from controller.config import OverridesConfig
 from controller.core.commands import Targets
 from controller.core.events import AuditEvent, EventSink
 from controller.core.overrides import (
@@ -31,6 +37,7 @@ from controller.runtime.requests import (
     ManualRequest,
     SetpointRequest,
 )
+from controller.runtime.state_store import StateStore
 from drivers.site import SiteConfig
 
 log = logging.getLogger(__name__)
@@ -80,12 +87,101 @@ def _override(
 class OperatorDesk:
     """A `TargetPolicy` around the dispatch policy, plus the book of operator requests."""
 
-    def __init__(self, site: SiteConfig, inner: TargetPolicy, sink: EventSink) -> None:
+    def __init__(
+        self,
+        site: SiteConfig,
+        inner: TargetPolicy,
+        sink: EventSink,
+        store: StateStore | None = None,
+        caps: OverridesConfig | None = None,
+    ) -> None:
         self._site = site
         self._inner = inner
         self._sink = sink
+        self._store = store
+        self._caps = caps or OverridesConfig()
         self._inner_previous: Targets | None = None
         self.book = OverrideBook()
+
+    def restore(self, now_utc: datetime) -> tuple[OverrideRequest, ...]:
+        """Take back the saved requests: those still in force keep their original expiry;
+        those that expired while stopped (or that the plant file no longer allows) are
+        released, each audited. Returns the restored ones."""
+        if self._store is None:
+            return ()
+        restored: list[OverrideRequest] = []
+        for request in self._store.load_overrides():
+            if self.book.get(request.request_id) is not None:
+                continue
+            why: str | None = None
+            if request.expires_utc <= now_utc:
+                why = "expired while stopped"
+            elif (invalid := check_request(request, self._site, now_utc)) is not None:
+                why = f"no longer valid: {invalid}"  # the plant file changed while stopped
+            if why is not None:
+                log.warning("operator override not restored (%s): %s", why, request.describe())
+                self._sink.record(
+                    AuditEvent(
+                        now_utc,
+                        "override_released",
+                        request.unit,
+                        {
+                            "id": request.request_id,
+                            "kind": request.kind,
+                            "operator": request.operator,
+                            "reason": why,
+                            "expires_utc": request.expires_utc.isoformat(),
+                        },
+                    )
+                )
+                continue
+            self.book = self.book.add(request)
+            restored.append(request)
+            log.info("operator override restored: %s", request.describe())
+            self._sink.record(
+                AuditEvent(
+                    now_utc,
+                    "override_restored",
+                    request.unit,
+                    {
+                        "id": request.request_id,
+                        "kind": request.kind,
+                        "operator": request.operator,
+                        "priority": request.priority,
+                        "received_utc": request.received_utc.isoformat(),
+                        "expires_utc": request.expires_utc.isoformat(),
+                    },
+                )
+            )
+        self._save(now_utc)  # the released ones leave the store too
+        return tuple(restored)
+
+    def _save(self, now_utc: datetime) -> str | None:
+        """Save the book; None when saved (or there is no store), else why not."""
+        if self._store is None:
+            return None
+        return self._store.save_overrides(self.book.requests, now_utc)
+
+    def _over_cap(self, request: OverrideRequest) -> str | None:
+        """Why taking `request` would hold more requests than the caps allow, or None."""
+        held = self.book.requests
+        if len(held) >= self._caps.max_total:
+            return (
+                f"the plant already holds {len(held)} active requests, the most allowed "
+                "([control.overrides] max_total): cancel one or wait for one to expire"
+            )
+        mine = sum(1 for r in held if r.operator == request.operator)
+        if mine >= self._caps.max_per_operator:
+            who = (
+                f"operator '{request.operator}'"
+                if request.operator
+                else "the unnamed operator (no `operator` field)"
+            )
+            return (
+                f"{who} already holds {mine} active requests, the most one operator may "
+                "([control.overrides] max_per_operator): cancel one or wait for one to expire"
+            )
+        return None
 
     @property
     def active(self) -> tuple[OverrideRequest, ...]:
@@ -138,16 +234,24 @@ class OperatorDesk:
         why_not = check_request(override, self._site, now_utc)
         if why_not is not None:
             return False, why_not, True
+        over_cap = self._over_cap(override)
+        if over_cap is not None:
+            return False, over_cap, False
         self.book = self.book.add(override)
+        not_saved = self._save(now_utc)
+        # the operator must know when a restart would lose what was just accepted
+        unsaved = "" if not_saved is None else f" (not saved, a restart would lose it: {not_saved})"
         per_unit, plant = self.book.winners(now_utc)
         winner = per_unit.get(override.unit) if override.unit is not None else plant
         if winner is not None and winner is not override:
-            return True, f"accepted; outranked for now by {winner.describe()}", False
-        return True, f"accepted: {override.describe()}", False
+            return True, f"accepted; outranked for now by {winner.describe()}{unsaved}", False
+        return True, f"accepted: {override.describe()}{unsaved}", False
 
     def _release(self, request: AutoRequest, now_utc: datetime) -> tuple[bool, str]:
         released = self.book.unit_requests(request.unit, request.priority)
         self.book = self.book.without({r.request_id for r in released})
+        if released:
+            self._save(now_utc)
         for old in released:
             self._sink.record(
                 AuditEvent(
@@ -172,6 +276,7 @@ class OperatorDesk:
                 f"above this cancel's {request.priority}"
             )
         self.book = self.book.without({target.request_id})
+        self._save(now_utc)
         self._sink.record(
             AuditEvent(
                 now_utc,
@@ -187,6 +292,7 @@ class OperatorDesk:
         expired = self.book.expired(now_utc)
         if expired:
             self.book = self.book.without({r.request_id for r in expired})
+            self._save(now_utc)
         for request in expired:
             log.info("operator override expired: %s", request.describe())
             self._sink.record(

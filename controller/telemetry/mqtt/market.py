@@ -8,14 +8,19 @@ History older than a week is forgotten, and nothing more than `AHEAD` ahead of i
 taken: whatever a publisher sends, the market holds a bounded amount (prices already usable are
 merged into one table; at most `MAX_WAITING` price updates wait for their publication time, at
 most `MAX_FUEL_QUOTES` fuel quotes are kept).
+
+With `on_change` every accepted update hands the whole `memory()` on (the live controller saves
+it in its state store); `restore` takes a saved memory back on start.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 
 from controller.core.forecast import HOUR, QUARTER, hour_start
 from controller.runtime.market import HISTORY
+from controller.runtime.state_store import MarketMemory
 from controller.telemetry.mqtt.messages import CarbonUpdate, FuelUpdate, MessageError, PriceUpdate
 
 AHEAD = HISTORY  # the farthest ahead of its arrival a price, carbon value or fuel quote may lie
@@ -31,7 +36,8 @@ def _not_too_far_ahead(what: str, when: datetime, received_utc: datetime) -> Non
 
 
 class MqttMarket:
-    def __init__(self) -> None:
+    def __init__(self, on_change: Callable[[MarketMemory, datetime], object] | None = None) -> None:
+        self._on_change = on_change
         # (usable from, {hour: price}) in arrival order; later entries win for the same hour
         self._price_updates: list[tuple[datetime, dict[datetime, float]]] = []
         self._carbon: dict[datetime, float] = {}
@@ -48,6 +54,7 @@ class MqttMarket:
         hours = {p.start_utc: p.price_eur_per_mwh for p in update.prices}
         self._price_updates.append((usable_from, hours))
         self._forget(received_utc)
+        self._changed(received_utc)
 
     def add_carbon(self, update: CarbonUpdate, received_utc: datetime) -> None:
         latest = max(point.start_utc for point in update.values)
@@ -55,6 +62,7 @@ class MqttMarket:
         for point in update.values:
             self._carbon[point.start_utc] = point.carbon_g_per_kwh
         self._forget(received_utc)
+        self._changed(received_utc)
 
     def add_fuel(self, update: FuelUpdate, received_utc: datetime) -> None:
         valid_from = update.valid_from_utc or received_utc
@@ -65,6 +73,7 @@ class MqttMarket:
         self._fuel.sort(key=lambda entry: entry[0])
         del self._fuel[:-MAX_FUEL_QUOTES]  # the earliest go first: the latest quotes matter
         self._forget(received_utc)
+        self._changed(received_utc)
 
     def fuel_price(self, now_utc: datetime) -> float | None:
         """The latest fuel price in force now, if quoted within the last week."""
@@ -120,3 +129,23 @@ class MqttMarket:
         in_force = [i for i, (valid_from, _) in enumerate(self._fuel) if valid_from <= oldest]
         if in_force:
             self._fuel = self._fuel[in_force[-1] :]
+
+    def memory(self) -> MarketMemory:
+        """What this feed holds, to be saved."""
+        return MarketMemory(
+            price_updates=tuple((start, dict(hours)) for start, hours in self._price_updates),
+            carbon=dict(self._carbon),
+            fuel=tuple(self._fuel),
+        )
+
+    def restore(self, memory: MarketMemory, now_utc: datetime) -> None:
+        """Take a saved memory back, keeping only what this feed would still hold at `now`
+        (the past week and anything ahead), as if the controller had never stopped."""
+        self._price_updates = [(start, dict(hours)) for start, hours in memory.price_updates]
+        self._carbon = dict(memory.carbon)
+        self._fuel = sorted(memory.fuel, key=lambda entry: entry[0])
+        self._forget(now_utc)
+
+    def _changed(self, now_utc: datetime) -> None:
+        if self._on_change is not None:
+            self._on_change(self.memory(), now_utc)
