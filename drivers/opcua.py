@@ -19,6 +19,7 @@ from typing import Any, TypeVar
 from asyncua.client.client import Client
 from asyncua.client.ua_client import UaClientState
 from asyncua.common.node import Node
+from asyncua.crypto import uacrypto
 from asyncua.crypto.security_policies import SecurityPolicyBasic256Sha256
 from asyncua.ua.attribute_ids import AttributeIds
 from asyncua.ua.status_codes import StatusCodes
@@ -40,6 +41,12 @@ from drivers.clock import Clock
 from drivers.codec import check_write, to_engineering, to_raw
 from drivers.errors import BackedOff, DriverError, PermanentError, RetryableIOError
 from drivers.health import Backoff, DeviceHealth, DeviceStatus
+from drivers.opcua_trust import (
+    CertificateRefused,
+    explain_secured_failure,
+    offered_certificate,
+    pinned_certificate,
+)
 from drivers.pointmap import DataType, Point, PointMap
 from drivers.site import Connection, DeviceBinding
 
@@ -91,6 +98,14 @@ class OpcUaConnection:
         self.generation = 0  # bumped per new session: devices re-resolve nodes and re-subscribe
         self.requests_total = 0
         self.devices: list[OpcUaDevice] = []
+        if connection.security is None:
+            logger.warning(
+                "connection '%s' (%s) is unsecured: no [security] table, so the server is not "
+                "authenticated and nothing is encrypted; anyone on that network can read and "
+                "write these points",
+                name,
+                connection.endpoint,
+            )
 
     @property
     def connected(self) -> bool:
@@ -151,15 +166,18 @@ class OpcUaConnection:
         if not self._backoff.ready():
             raise BackedOff(f"{where} is down; next connect attempt is backed off")
         client = Client(self.config.endpoint, timeout=self.config.timeout_s)
+        pinned_der: bytes | None = None
         try:
-            await self._secure(client)
+            pinned_der = await self._secure(client)
             await client.connect()
-        except (OSError, TimeoutError, UaError, ValueError) as exc:
+        except (CertificateRefused, OSError, TimeoutError, UaError, ValueError) as exc:
             self._backoff.failed()
+            problem = self._explain(exc, pinned_der)
             if self._was_connected or self._backoff.failures == 1:
-                logger.warning("%s: cannot connect (%r); retrying with back-off", where, exc)
+                logger.warning("%s: cannot connect: %s; retrying with back-off", where, problem)
             self._was_connected = False
-            raise RetryableIOError(f"{where}: cannot connect: {exc!r}") from exc
+            error = CertificateRefused if isinstance(exc, CertificateRefused) else RetryableIOError
+            raise error(f"{where}: cannot connect: {problem}") from exc
         self._client = client
         self._namespaces = {}
         self.generation += 1
@@ -169,24 +187,60 @@ class OpcUaConnection:
         self._was_connected = True
         return client
 
-    async def _secure(self, client: Client) -> None:
-        """Apply the connection's security settings (certificates, user) before connecting."""
+    async def _secure(self, client: Client) -> bytes | None:
+        """Apply the connection's security (certificates, user) before connecting; the pinned
+        server certificate (DER), checked against the one the server offers, or None if
+        unsecured. Nothing secured, least of all the password, goes to an unpinned server."""
         security = self.config.security
         if security is None:
-            return
+            return None
+        if security.server_certificate_file is None:  # the plant file refuses this; so do we
+            raise CertificateRefused(
+                "no 'server_certificate_file' to pin the server's certificate: refusing to "
+                "send the session and the password to whatever server answers"
+            )
         if security.application_uri is not None:
             client.application_uri = security.application_uri
-        server_cert = security.server_certificate_file
+        mode = getattr(MessageSecurityMode, security.mode)
+        offered_der = await offered_certificate(client, mode, SecurityPolicyBasic256Sha256.URI)
+        pinned_der = pinned_certificate(
+            self._path(security.server_certificate_file),
+            offered_der,
+            security.trust_first_server_certificate,
+            f"connection '{self.name}' ({self.config.endpoint})",
+        )
         await client.set_security(
             SecurityPolicyBasic256Sha256,
             certificate=str(self._path(security.certificate_file)),
             private_key=str(self._path(security.private_key_file)),
-            server_certificate=None if server_cert is None else str(self._path(server_cert)),
-            mode=getattr(MessageSecurityMode, security.mode),
+            server_certificate=uacrypto.CertProperties(pinned_der, extension="der"),
+            mode=mode,
         )
         if security.username is not None and security.password_file is not None:
             client.set_user(security.username)
             client.set_password(self._path(security.password_file).read_text().strip())
+        return pinned_der
+
+    def _explain(
+        self,
+        exc: CertificateRefused | OSError | TimeoutError | UaError | ValueError,
+        pinned_der: bytes | None,
+    ) -> str:
+        """The failure in words: a certificate problem names the certificate, not a timeout."""
+        if isinstance(exc, CertificateRefused):
+            return str(exc)
+        security = self.config.security
+        if pinned_der is not None and security is not None:  # failed in the secured handshake
+            return explain_secured_failure(
+                exc,
+                self.config.timeout_s,
+                pinned_der,
+                self._path(security.certificate_file),
+                security.username,
+            )
+        if isinstance(exc, TimeoutError):
+            return f"no answer within {self.config.timeout_s:g} s"
+        return repr(exc)
 
     def _path(self, name: str) -> Path:
         path = Path(name)

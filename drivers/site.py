@@ -60,7 +60,10 @@ class OpcUaSecurity(StrictModel):
     mode: Literal["SignAndEncrypt", "Sign"] = "SignAndEncrypt"
     certificate_file: str  # the controller's certificate (DER or PEM)
     private_key_file: str
-    server_certificate_file: str | None = None  # pin the server's certificate
+    # The server's certificate, pinned. With trust_first_server_certificate: where the first
+    # certificate the server shows is stored, and pinned from then on.
+    server_certificate_file: str | None = None
+    trust_first_server_certificate: bool = False
     application_uri: str | None = None  # must match the URI in the client certificate
     username: str | None = None
     password_file: str | None = None
@@ -69,6 +72,19 @@ class OpcUaSecurity(StrictModel):
     def _check_identity(self) -> Self:
         if (self.username is None) != (self.password_file is None):
             raise ValueError("give both 'username' and 'password_file', or neither")
+        return self
+
+    @model_validator(mode="after")
+    def _check_server_trust(self) -> Self:
+        # Without a pinned certificate the session is encrypted to whoever answers, and the
+        # password goes with it.
+        if self.server_certificate_file is None:
+            raise ValueError(
+                "a secured connection needs 'server_certificate_file': the server's "
+                "certificate, pinned; or set 'trust_first_server_certificate = true' and "
+                "'server_certificate_file' to the path where the first certificate the server "
+                "shows is stored and pinned"
+            )
         return self
 
 
