@@ -2,6 +2,7 @@
 
 hpctl demo [--plant FILE] [--scenario FILE] [--start ISO] [--days N] [--policy rules] [--compare]
 hpctl sim --plant FILE [--modbus-port N] [--opcua-port N] [--speed X] [--scenario FILE]
+          [--faults FILE] [--control-port N]
 hpctl run --plant FILE [--read-only] [--metrics-port N]
 hpctl audit (--plant FILE | --db FILE) [--since ISO] [--unit NAME]
     hpctl evaluate --plant FILE --scenario FILE [--start ISO] [--days N] [--policies ...] --out DIR
@@ -94,6 +95,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sim.add_argument(
         "--start", type=_timestamp, help="simulated start time (default: scenario start or now)"
+    )
+    sim.add_argument("--faults", type=Path, help="fault schedule (TOML) to play during the run")
+    sim.add_argument(
+        "--control-port",
+        type=int,
+        help="serve the fault control API on 127.0.0.1 at this port (0: a free one)",
     )
 
     run = sub.add_parser("run", help="run the controller against a plant on the wall clock")
@@ -209,6 +216,8 @@ def _sim(args: argparse.Namespace) -> int:
             scenario=args.scenario,
             start=args.start,
             clock=WallClock(),
+            faults=args.faults,
+            control_port=args.control_port,
         )
     )
     return EXIT_OK
