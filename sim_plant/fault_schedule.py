@@ -10,8 +10,9 @@ A schedule is TOML, one `[[faults]]` table per entry:
     index = 8                # sensor kinds only, for indexed roles (tank layers)
     duration_s = 1800        # simulated seconds; leave out to keep the fault until cleared
 
-A unit trip happens at once and latches in the unit until the controller resets it (enable off
-for the reset time), so it takes no `duration_s` and may take an `alarm_code` (default 5).
+A unit trip happens at once and latches in the unit until its reset (enable_cmd off for the
+unit's reset time, 300 s; an unsupervised unit resets by itself), so it takes no `duration_s`
+and may take an `alarm_code` (default 5).
 The same `FaultSpec` is what the control endpoint accepts as JSON.
 """
 
@@ -38,7 +39,7 @@ class FaultScheduleError(SiteError):
 
 
 class FaultKind(StrEnum):
-    UNIT_TRIP = "unit_trip"  # the unit trips now and latches; needs the controller's reset
+    UNIT_TRIP = "unit_trip"  # the unit trips now and latches until its reset
     COMM_DROP = "comm_drop"  # the device stops answering on its protocol
     SENSOR_STUCK = "sensor_stuck"  # the point freezes at the value it shows when injected
     SENSOR_NAN = "sensor_nan"  # the point reads NaN (a broken wire)
@@ -72,8 +73,8 @@ class FaultSpec(BaseModel):
             raise ValueError(f"index: only sensor faults take an index, not {self.kind}")
         if self.kind is FaultKind.UNIT_TRIP and self.duration_s is not None:
             raise ValueError(
-                "duration_s: a unit trip latches until the controller resets the unit; "
-                "it takes no duration"
+                "duration_s: a unit trip latches until the unit is reset (enable off for "
+                "its reset time); it takes no duration"
             )
         if self.kind is not FaultKind.UNIT_TRIP and self.alarm_code is not None:
             raise ValueError(f"alarm_code: only unit_trip takes an alarm code, not {self.kind}")
