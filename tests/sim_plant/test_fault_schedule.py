@@ -246,3 +246,10 @@ def test_requests_are_checked_like_schedule_entries(book: FaultBook) -> None:
     with pytest.raises(FaultRequestError, match="device: no device named 'hp9'"):
         book.inject(parse_fault_spec({"kind": "comm_drop", "device": "hp9"}))
     assert book.active() == [] and book.history() == []
+
+
+def test_the_example_rehearsal_fits_the_river_plant(book: FaultBook) -> None:
+    path = RIVER_PLANT.parents[1] / "faults" / "river_rehearsal.toml"
+    entries = load_fault_schedule(path, START)
+    book.schedule(entries, str(path))
+    assert {entry.spec.kind for entry in entries} == set(FaultKind)
