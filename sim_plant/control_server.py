@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 from collections.abc import Awaitable, Callable
 from http import HTTPStatus
 from types import TracebackType
@@ -33,7 +34,9 @@ from sim_plant.plant_state import plant_state
 CONTROL_HOST = "127.0.0.1"  # fault injection has no authentication: never on another interface
 MAX_BODY_BYTES = 64 * 1024
 MAX_LINE_BYTES = 8 * 1024
+MAX_HEADERS = 100
 REQUEST_TIMEOUT_S = 10.0  # a client that stalls mid-request is dropped, not waited on forever
+_log = logging.getLogger(__name__)
 ROUTES = {"/state": "GET", "/faults": "GET, POST", "/faults/clear": "POST", "/faults/ID": "DELETE"}
 
 
@@ -96,6 +99,15 @@ class FaultControlServer:
                 status, payload, allow = exc.status, {"error": str(exc)}, exc.allow
             except TimeoutError:
                 return
+            except (ConnectionError, asyncio.IncompleteReadError):
+                raise
+            except Exception:  # a defect here must not end the simulator; the client hears of it
+                _log.exception("the fault control endpoint failed on a request")
+                status, payload, allow = (
+                    HTTPStatus.INTERNAL_SERVER_ERROR,
+                    {"error": "internal error in the simulator; see its log"},
+                    None,
+                )
             writer.write(_response(status, payload, allow))
             await writer.drain()
         except (ConnectionError, asyncio.IncompleteReadError):
@@ -186,6 +198,8 @@ async def _read_request(reader: asyncio.StreamReader) -> tuple[str, str, bytes]:
             if not separator:
                 raise HttpError(HTTPStatus.BAD_REQUEST, f"header line without a colon: {line!r}")
             headers[name.strip().lower()] = value.strip()
+            if len(headers) > MAX_HEADERS:
+                raise HttpError(HTTPStatus.BAD_REQUEST, f"more than {MAX_HEADERS} header lines")
     except asyncio.LimitOverrunError:
         raise HttpError(
             HTTPStatus.REQUEST_HEADER_FIELDS_TOO_LARGE, f"a line longer than {MAX_LINE_BYTES} bytes"

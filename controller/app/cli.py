@@ -46,6 +46,12 @@ def _hours(text: str) -> float:
     return hours
 
 
+def _port(text: str) -> int:
+    if not text.strip().isdigit() or int(text) > 65535:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a TCP port (0..65535; 0: a free one)")
+    return int(text)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="hpctl", description="Supervisory controller for heat-pump plants"
@@ -99,7 +105,7 @@ def build_parser() -> argparse.ArgumentParser:
     sim.add_argument("--faults", type=Path, help="fault schedule (TOML) to play during the run")
     sim.add_argument(
         "--control-port",
-        type=int,
+        type=_port,
         help="serve the fault control API on 127.0.0.1 at this port (0: a free one)",
     )
 

@@ -190,6 +190,9 @@ def test_the_command_line_reports_a_bad_schedule_without_a_traceback(
     error = capsys.readouterr().err
     assert "faults.toml: [[faults]] entry 1: duration_s: a unit trip latches" in error
     assert "Traceback" not in error
+    with pytest.raises(SystemExit):
+        main([*argv, "--control-port", "70000"])
+    assert "'70000' is not a TCP port (0..65535" in capsys.readouterr().err
 
 
 async def read_state_code(client: AsyncModbusTcpClient, device_id: int) -> int:
