@@ -4,6 +4,10 @@ Physics advance by `speed` x real time in steps of the plant's `[sim] step_s`; a
 the servers show the new state. Outdoor temperature, demand and source temperature come from a
 scenario when one is given (the run ends where the scenario ends), otherwise the outdoor
 temperature is the constant `[sim] outdoor_temp_c` and the site's own models do the rest.
+
+Faults come from a schedule (`faults`, see sim_plant.fault_schedule) and, with `control_port`,
+from the HTTP endpoint of sim_plant.control_server; both act at step boundaries of simulated
+time, except that a fault injected over HTTP takes effect (and shows) at once.
 """
 
 from __future__ import annotations
@@ -11,7 +15,9 @@ from __future__ import annotations
 import asyncio
 import sys
 from collections.abc import Callable, Mapping
+from contextlib import AsyncExitStack
 from datetime import datetime, timedelta
+from functools import partial
 from pathlib import Path
 from typing import Annotated, TextIO
 
@@ -20,6 +26,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from drivers.clock import Clock
 from drivers.scenario import Scenario, load_scenario
 from drivers.site import SiteConfig, SiteError, load_site
+from sim_plant.control_server import FaultControlServer
+from sim_plant.fault_book import FaultBook
+from sim_plant.fault_schedule import load_fault_schedule
 from sim_plant.physics import Boundary, PlantModel
 from sim_plant.servers import PlantServers
 
@@ -106,8 +115,14 @@ async def run_sim(
     *,
     host: str = "127.0.0.1",
     out: TextIO | None = None,
+    faults: Path | None = None,
+    control_port: int | None = None,
 ) -> None:
-    """Serve the plant in `plant_path` until `stop` is set (or the scenario ends, or cancelled)."""
+    """Serve the plant in `plant_path` until `stop` is set (or the scenario ends, or cancelled).
+
+    `faults`: a fault schedule file; `control_port`: serve the fault control endpoint on
+    127.0.0.1 at this port (0: a free one; None: no endpoint).
+    """
     if not speed > 0:
         raise ValueError(f"speed must be positive, got {speed}")
     site = load_site(plant_path)
@@ -123,13 +138,29 @@ async def run_sim(
         boundary_at = constant_boundary(settings.outdoor_temp_c)
         end_utc = None
     model = PlantModel(site, start_utc, settings.initial_soc)
+    book = FaultBook(model)
+    schedule = load_fault_schedule(faults, start_utc) if faults is not None else []
+    book.schedule(schedule, str(faults))
+    book.advance()  # entries at 0 s are there before the first client connects
     ports = server_ports(site, modbus_port, opcua_port)
-    async with PlantServers(site, maps, model, host, ports, now=lambda: model.now_utc) as servers:
-        print(
-            _banner(site, servers.endpoints(), speed, settings.step_s, start_utc),
-            file=out or sys.stdout,
-            flush=True,
+    async with AsyncExitStack() as stack:
+        servers = await stack.enter_async_context(
+            PlantServers(site, maps, model, host, ports, now=lambda: model.now_utc)
         )
+        control = None
+        if control_port is not None:
+            control = await stack.enter_async_context(
+                FaultControlServer(book, servers.sync, control_port)
+            )
+        say = partial(print, file=out or sys.stdout, flush=True)
+        say(_banner(site, servers.endpoints(), speed, settings.step_s, start_utc))
+        if faults is not None:
+            say(f"hpctl sim: fault schedule {faults}: {len(schedule)} entries")
+        if control is not None:
+            say(
+                f"hpctl sim: fault control on {control.url} "
+                "(GET /state, GET|POST /faults, DELETE /faults/ID, POST /faults/clear)"
+            )
         interval_s = settings.step_s / speed
         origin_s = clock.monotonic_s()
         steps = 0
@@ -141,6 +172,7 @@ async def run_sim(
             if await _stopped_while_waiting(clock, wait_s, stop):
                 return
             model.step(settings.step_s, boundary_at(model.now_utc))
+            book.advance()
             await servers.sync()
         print(f"hpctl sim: the scenario ends at {end_utc}; stopping", file=out or sys.stdout)
 

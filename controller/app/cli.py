@@ -2,6 +2,7 @@
 
 hpctl demo [--plant FILE] [--scenario FILE] [--start ISO] [--days N] [--policy rules] [--compare]
 hpctl sim --plant FILE [--modbus-port N] [--opcua-port N] [--speed X] [--scenario FILE]
+          [--faults FILE] [--control-port N]
 hpctl run --plant FILE [--read-only] [--metrics-port N]
 hpctl audit (--plant FILE | --db FILE) [--since ISO] [--unit NAME]
     hpctl evaluate --plant FILE --scenario FILE [--start ISO] [--days N] [--policies ...] --out DIR
@@ -43,6 +44,12 @@ def _hours(text: str) -> float:
     if not 2 <= hours <= 96:
         raise argparse.ArgumentTypeError(f"horizon {hours:g} h is outside 2..96 h")
     return hours
+
+
+def _port(text: str) -> int:
+    if not text.strip().isdigit() or int(text) > 65535:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a TCP port (0..65535; 0: a free one)")
+    return int(text)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -94,6 +101,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sim.add_argument(
         "--start", type=_timestamp, help="simulated start time (default: scenario start or now)"
+    )
+    sim.add_argument("--faults", type=Path, help="fault schedule (TOML) to play during the run")
+    sim.add_argument(
+        "--control-port",
+        type=_port,
+        help="serve the fault control API on 127.0.0.1 at this port (0: a free one)",
     )
 
     run = sub.add_parser("run", help="run the controller against a plant on the wall clock")
@@ -209,6 +222,8 @@ def _sim(args: argparse.Namespace) -> int:
             scenario=args.scenario,
             start=args.start,
             clock=WallClock(),
+            faults=args.faults,
+            control_port=args.control_port,
         )
     )
     return EXIT_OK
