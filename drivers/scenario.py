@@ -31,8 +31,9 @@ OPTIONAL_COLUMNS = (
 # unit slip or a corrupted number cannot reach the planner as a finite but absurd input.
 COLUMN_RANGES: dict[str, ValueRange] = {
     # SDAC (the European day-ahead market coupling) clears only between its harmonised minimum
-    # and maximum prices, -500 and +4000 EUR/MWh since the 2022 increase from +3000; the MQTT
-    # market feed accepts the same range.
+    # and maximum prices, -500 and +4000 EUR/MWh since the 2022 increase from +3000 (the
+    # methodology can raise the maximum again after a price near it: raise this bound with it);
+    # the MQTT market feed accepts the same range.
     "price_eur_per_mwh": ValueRange(
         -500.0, 4000.0, "EUR/MWh", "the day-ahead market's harmonised clearing limits"
     ),
