@@ -4,8 +4,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from drivers.scenario import ScenarioError, load_scenario, parse_scenario
+from drivers.scenario import COLUMN_RANGES, ScenarioError, load_scenario, parse_scenario
 
 GOOD = [
     "timestamp_utc,price_eur_per_mwh,carbon_g_per_kwh,outdoor_temp_c,comment",
@@ -298,3 +300,28 @@ SHARED_DATA = Path("/work/shared/data")
 def test_the_real_development_data_is_within_the_ranges(name: str) -> None:
     scenario = load_scenario(SHARED_DATA / name)
     assert len(scenario.rows) in (8784, 17520)
+
+
+_TOKENS = [
+    "2024-01-01T00:00Z", "2024-01-01T01:00Z", "9999-12-31T23:00Z", "50", "-1e308", "1e300", "nan",
+    "inf", "", "1,5", '"', '"1,5"', "\x00", ";", "-0", "1e-320", "1_0", "+", "x" * 300, " ",
+]  # fmt: skip
+_FIELDS = st.lists(st.sampled_from(_TOKENS) | st.text(max_size=8), max_size=9)
+
+
+@settings(max_examples=200, deadline=None)
+@given(rows=st.lists(_FIELDS.map(",".join), max_size=6), keep_header=st.booleans())
+def test_any_file_is_read_within_the_ranges_or_refused_with_its_name(
+    rows: list[str], keep_header: bool
+) -> None:
+    lines = [FULL_HEADER, *rows] if keep_header else rows
+    try:
+        scenario = parse_scenario(lines, "fuzz.csv")
+    except ScenarioError as exc:
+        assert str(exc).startswith("fuzz.csv")
+        return
+    for row in scenario.rows:
+        for column, allowed in COLUMN_RANGES.items():
+            value = getattr(row, column)
+            assert value is None or allowed.low <= value <= allowed.high
+    assert scenario.end_utc > scenario.start_utc
