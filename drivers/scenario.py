@@ -3,18 +3,20 @@
 Columns: `timestamp_utc` (ISO 8601, UTC) and `price_eur_per_mwh` are required; optional
 `carbon_g_per_kwh`, `outdoor_temp_c`, `heat_demand_kw`, `source_temp_c` and
 `fuel_price_eur_per_mwh` (the boiler's fuel, per MWh of fuel: overrides the plant file's
-constant where given); other columns are ignored. Rows are hourly or finer, strictly increasing. A bad file is refused with its line
-number and the reason, never half-read. Values hold from their timestamp until the next row.
+constant where given); other columns are ignored. Rows are hourly or finer, strictly increasing.
+Every value must be a plain decimal number inside its column's range (`COLUMN_RANGES`). A bad
+file is refused with its line number and the reason, never half-read. Values hold from their
+timestamp until the next row.
 """
 
 from __future__ import annotations
 
 import bisect
-import csv
-import math
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+
+from drivers.csv_input import CsvRows, InputFileError, ValueRange, parse_number, read_lines, shown
 
 REQUIRED_COLUMNS = ("timestamp_utc", "price_eur_per_mwh")
 OPTIONAL_COLUMNS = (
@@ -24,11 +26,39 @@ OPTIONAL_COLUMNS = (
     "source_temp_c",
     "fuel_price_eur_per_mwh",
 )
-NON_NEGATIVE_COLUMNS = ("heat_demand_kw", "carbon_g_per_kwh", "fuel_price_eur_per_mwh")
+# Physical or market limits, wide enough for every real series (DK1/DK2 2021-2024 prices span
+# -60..936 EUR/MWh, DK2 carbon 13..467 g/kWh, TTF gas 15..339 EUR/MWh) and narrow enough that a
+# unit slip or a corrupted number cannot reach the planner as a finite but absurd input.
+COLUMN_RANGES: dict[str, ValueRange] = {
+    # SDAC (the European day-ahead market coupling) clears only between its harmonised minimum
+    # and maximum prices, -500 and +4000 EUR/MWh since the 2022 increase from +3000 (the
+    # methodology can raise the maximum again after a price near it: raise this bound with it);
+    # the MQTT market feed accepts the same range.
+    "price_eur_per_mwh": ValueRange(
+        -500.0, 4000.0, "EUR/MWh", "the day-ahead market's harmonised clearing limits"
+    ),
+    # lignite, the dirtiest fuel on any grid, emits about 1.1-1.2 kg CO2 per kWh
+    "carbon_g_per_kwh": ValueRange(0.0, 2000.0, "g/kWh", "above any grid's intensity"),
+    # the extremes measured in inhabited places: Oymyakon -68 °C, Death Valley 57 °C
+    "outdoor_temp_c": ValueRange(-70.0, 60.0, "°C", "the climate's extremes"),
+    # an air source is the outdoor air; water sources and waste heat stay below boiling
+    "source_temp_c": ValueRange(-70.0, 100.0, "°C", "outdoor air to water below boiling"),
+    # 10 GW is above the peak load of the largest district-heating networks (a few GW); more
+    # is a unit slip, W written for kW
+    "heat_demand_kw": ValueRange(0.0, 1.0e7, "kW", "10 GW, above any heating network's peak"),
+    # per MWh of fuel; TTF gas peaked near 340 in 2022; the MQTT fuel feed's range
+    "fuel_price_eur_per_mwh": ValueRange(
+        0.0, 2000.0, "EUR/MWh", "several times the 2022 gas price peak"
+    ),
+}
+# market and weather records begin after 1900; a later year than 2100 is a typing slip, and the
+# bounds keep every time arithmetic (an hour past the end) inside datetime's range
+EARLIEST_UTC = datetime(1900, 1, 1, tzinfo=UTC)
+LATEST_UTC = datetime(2100, 1, 1, tzinfo=UTC)
 MAX_STEP = timedelta(hours=1)
 
 
-class ScenarioError(ValueError):
+class ScenarioError(InputFileError):
     """A scenario file that cannot be used; names the file, the line and what is wrong."""
 
 
@@ -50,6 +80,7 @@ class Scenario:
     source: str
     rows: tuple[ScenarioRow, ...]
     columns: frozenset[str]
+    line_numbers: tuple[int, ...] = ()  # the file line of each row, when read from a file
 
     @property
     def start_utc(self) -> datetime:
@@ -65,6 +96,12 @@ class Scenario:
 
     def has(self, column: str) -> bool:
         return column in self.columns
+
+    def where(self, index: int) -> str:
+        """'source, line N' of row `index`, for messages about it."""
+        if index < len(self.line_numbers):
+            return f"{self.source}, line {self.line_numbers[index]}"
+        return f"{self.source}, row {index + 1}"
 
     def at(self, when_utc: datetime) -> ScenarioRow:
         """The row in force at `when_utc`; outside the file's span it is an error, not a guess."""
@@ -98,7 +135,13 @@ class Scenario:
 
 def parse_timestamp(text: str) -> datetime:
     """ISO 8601 with an explicit UTC offset (`Z` or `+00:00`); naive times are refused."""
-    value = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+    stripped = text.strip()
+    try:
+        value = datetime.fromisoformat(stripped.replace("Z", "+00:00"))
+    except ValueError:
+        raise ValueError(
+            f"timestamp '{shown(stripped)}' is not ISO 8601 (e.g. 2024-01-08T00:00Z)"
+        ) from None
     if value.tzinfo is None:
         raise ValueError(f"timestamp '{text}' has no time zone (expected UTC, e.g. ...Z)")
     if value.utcoffset() != timedelta(0):
@@ -109,35 +152,34 @@ def parse_timestamp(text: str) -> datetime:
 def load_scenario(path: Path) -> Scenario:
     """Read and check a scenario CSV; raises ScenarioError naming the line of the first problem."""
     try:
-        with path.open(newline="", encoding="utf-8") as handle:
-            return parse_scenario(handle.read().splitlines(), str(path))
-    except FileNotFoundError:
-        raise ScenarioError(f"{path}: scenario file not found") from None
-    except UnicodeDecodeError as exc:
-        raise ScenarioError(f"{path}: not UTF-8 text ({exc.reason})") from None
+        lines = read_lines(path, "scenario file")
+    except InputFileError as exc:
+        raise ScenarioError(str(exc)) from None
+    return parse_scenario(lines, str(path))
 
 
 def parse_scenario(lines: list[str], source: str) -> Scenario:
-    reader = csv.reader(lines)
     try:
-        header = [name.strip() for name in next(reader)]
-    except StopIteration:
-        raise ScenarioError(f"{source}: empty file (expected a header line)") from None
-    missing = [name for name in REQUIRED_COLUMNS if name not in header]
-    if missing:
-        raise ScenarioError(f"{source}, line 1: missing column(s) {', '.join(missing)}")
+        return _parse(lines, source)
+    except ScenarioError:
+        raise
+    except InputFileError as exc:
+        raise ScenarioError(str(exc)) from None
+
+
+def _parse(lines: list[str], source: str) -> Scenario:
+    table = CsvRows(lines, source)
+    table.missing(REQUIRED_COLUMNS)
+    header = table.header
     position = {
         name: header.index(name)
         for name in (*REQUIRED_COLUMNS, *OPTIONAL_COLUMNS)
         if name in header
     }
     rows: list[ScenarioRow] = []
-    for line_number, fields in enumerate(reader, start=2):
-        if not fields or all(not field.strip() for field in fields):
-            continue
+    line_numbers: list[int] = []
+    for line_number, fields in table:
         where = f"{source}, line {line_number}"
-        if len(fields) < len(header):
-            raise ScenarioError(f"{where}: {len(fields)} fields, the header has {len(header)}")
         try:
             row = _parse_row(fields, position)
         except ValueError as exc:
@@ -146,21 +188,30 @@ def parse_scenario(lines: list[str], source: str) -> Scenario:
             step = row.timestamp_utc - rows[-1].timestamp_utc
             if step <= timedelta(0):
                 raise ScenarioError(
-                    f"{where}: timestamp {fields[position['timestamp_utc']]} is not after the previous row"
+                    f"{where}: timestamp {fields[position['timestamp_utc']].strip()} is not "
+                    f"after the previous row (line {line_numbers[-1]})"
                 )
             if step > MAX_STEP:
                 raise ScenarioError(
                     f"{where}: gap of {step} after the previous row (hourly or finer)"
                 )
         rows.append(row)
+        line_numbers.append(line_number)
     if not rows:
         raise ScenarioError(f"{source}: no data rows")
     present = frozenset(name for name in position)
-    return Scenario(source=source, rows=tuple(rows), columns=present)
+    return Scenario(
+        source=source, rows=tuple(rows), columns=present, line_numbers=tuple(line_numbers)
+    )
 
 
 def _parse_row(fields: list[str], position: dict[str, int]) -> ScenarioRow:
-    timestamp = parse_timestamp(fields[position["timestamp_utc"]])
+    stamp_text = fields[position["timestamp_utc"]].strip()
+    timestamp = parse_timestamp(stamp_text)
+    if not EARLIEST_UTC <= timestamp < LATEST_UTC:
+        raise ValueError(
+            f"timestamp {stamp_text} is outside {EARLIEST_UTC.year}..{LATEST_UTC.year - 1}"
+        )
     values: dict[str, float | None] = {}
     for name in (*REQUIRED_COLUMNS[1:], *OPTIONAL_COLUMNS):
         if name not in position:
@@ -172,15 +223,7 @@ def _parse_row(fields: list[str], position: dict[str, int]) -> ScenarioRow:
                 raise ValueError(f"'{name}' is empty")
             values[name] = None
             continue
-        try:
-            number = float(text)
-        except ValueError:
-            raise ValueError(f"'{name}' is not a number: '{text}'") from None
-        if not math.isfinite(number):
-            raise ValueError(f"'{name}' is not finite: '{text}'")
-        if name in NON_NEGATIVE_COLUMNS and number < 0:
-            raise ValueError(f"'{name}' is negative: {number}")
-        values[name] = number
+        values[name] = parse_number(text, name, COLUMN_RANGES[name])
     price = values["price_eur_per_mwh"]
     assert price is not None  # required column, checked above
     return ScenarioRow(

@@ -321,7 +321,10 @@ class Forecaster:
             "outdoor_rmse_k": self._temp_score.rmse,
             "demand_mae_kw": self._demand_score.mae,
             "demand_rmse_kw": self._demand_score.rmse,
-            "demand_mae_pct": 100.0 * self._demand_score.mae / mean_kw if count else math.nan,
+            # no demand at all (a summer of a heating-only network) has no percentage error
+            "demand_mae_pct": (
+                100.0 * self._demand_score.mae / mean_kw if count and mean_kw > 0 else math.nan
+            ),
         }
 
     @staticmethod

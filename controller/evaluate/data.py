@@ -16,7 +16,6 @@ A bad file is refused with the line of the first problem.
 
 from __future__ import annotations
 
-import csv
 import math
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -26,7 +25,13 @@ import numpy as np
 import numpy.typing as npt
 
 from controller.evaluate.fuel import fuel_prices_at
-from drivers.scenario import Scenario, ScenarioError, ScenarioRow, load_scenario
+from drivers.scenario import (
+    COLUMN_RANGES,
+    Scenario,
+    ScenarioError,
+    ScenarioRow,
+    load_scenario,
+)
 from drivers.site import SiteConfig
 from sim_plant.physics.network import NetworkModel
 from sim_plant.physics.source import SourceModel
@@ -113,17 +118,6 @@ class EvaluationData:
         return np.clip(index, 0, self.row_epoch_s.size - 1).astype(np.int64)
 
 
-def _data_line_numbers(path: Path) -> list[int]:
-    """File line number of each data row, skipping blank lines as the scenario parser does."""
-    numbers: list[int] = []
-    with path.open(newline="", encoding="utf-8") as handle:
-        for line_number, fields in enumerate(csv.reader(handle), start=1):
-            if line_number == 1 or not fields or all(not f.strip() for f in fields):
-                continue
-            numbers.append(line_number)
-    return numbers
-
-
 def _calendar_lookup(donor: Scenario, column: str) -> dict[tuple[int, int, int], float]:
     """(month, day, hour) -> hourly mean of `column` in the donor file."""
     sums: dict[tuple[int, int, int], tuple[float, int]] = {}
@@ -175,7 +169,6 @@ def load_evaluation_data(
 ) -> EvaluationData:
     """Read, check and complete a scenario; ScenarioError names the file and line of a problem."""
     scenario = load_scenario(path)
-    lines = _data_line_numbers(path)
     rows = scenario.rows
     times = [row.timestamp_utc for row in rows]
     notes: list[str] = []
@@ -185,8 +178,7 @@ def load_evaluation_data(
         for index, row in enumerate(rows):
             value = getattr(row, column)
             if value is None:
-                line = lines[index] if index < len(lines) else index + 2
-                raise ScenarioError(f"{path}, line {line}: '{column}' is empty ({why})")
+                raise ScenarioError(f"{scenario.where(index)}: '{column}' is empty ({why})")
             values.append(value)
         return values
 
@@ -209,6 +201,12 @@ def load_evaluation_data(
     else:
         carbon = [0.0] * len(rows)
         notes.append("carbon_g_per_kwh: none given, electricity counted at 0: CO2 is the boiler's")
+    demand_range = COLUMN_RANGES["heat_demand_kw"]
+    if demand_peak_kw is not None and not 0 < demand_peak_kw <= demand_range.high:
+        raise ScenarioError(
+            f"--demand-peak-kw {demand_peak_kw:g} is outside 0..{demand_range.high:.0f} kW "
+            f"({demand_range.why})"
+        )
     if scenario.has("heat_demand_kw"):
         demand = require("heat_demand_kw", "a demand column must be complete")
         if demand_peak_kw is not None:

@@ -5,30 +5,33 @@ and exchange holidays are absent. A day's settlement is known at the end of that
 so it prices the fuel from the next day's 00:00 UTC until the next settlement takes over: the
 replay never burns gas at a price quoted later. Hours before the first usable quote take the
 first quote (the file's start is the only look-ahead, and it is said in the notes).
-A bad file is refused with its line number.
+Prices must lie within the scenario column's range for fuel (`COLUMN_RANGES`). A bad file is
+refused with its line number.
 """
 
 from __future__ import annotations
 
 import bisect
-import csv
-import math
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 
-from drivers.scenario import ScenarioError
+from drivers.csv_input import CsvRows, InputFileError, parse_number, read_lines, shown
+from drivers.scenario import COLUMN_RANGES, EARLIEST_UTC, LATEST_UTC, ScenarioError
 
 
 def load_daily_prices(path: Path) -> tuple[str, list[tuple[date, float]]]:
     """(price column name, [(trading day, EUR/MWh)]) in date order."""
     try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ScenarioError(f"{path}: fuel price file not found") from None
-    except UnicodeDecodeError as exc:
-        raise ScenarioError(f"{path}: not UTF-8 text ({exc.reason})") from None
-    reader = csv.reader(text.splitlines())
-    header = [name.strip() for name in next(reader, [])]
+        return _read(path)
+    except ScenarioError:
+        raise
+    except InputFileError as exc:
+        raise ScenarioError(str(exc)) from None
+
+
+def _read(path: Path) -> tuple[str, list[tuple[date, float]]]:
+    table = CsvRows(read_lines(path, "fuel price file"), str(path))
+    header = table.header
     prices = [name for name in header if name.endswith("_eur_per_mwh")]
     if "date" not in header or len(prices) != 1:
         raise ScenarioError(
@@ -36,23 +39,24 @@ def load_daily_prices(path: Path) -> tuple[str, list[tuple[date, float]]]:
             f"got {', '.join(header) or 'nothing'}"
         )
     date_at, price_at = header.index("date"), header.index(prices[0])
+    allowed = COLUMN_RANGES["fuel_price_eur_per_mwh"]
+    earliest, latest = EARLIEST_UTC.date(), LATEST_UTC.date()
     out: list[tuple[date, float]] = []
-    for line_number, fields in enumerate(reader, start=2):
-        if not fields or all(not field.strip() for field in fields):
-            continue
+    for line_number, fields in table:
         where = f"{path}, line {line_number}"
-        if len(fields) < len(header):
-            raise ScenarioError(f"{where}: {len(fields)} fields, the header has {len(header)}")
+        day_text = fields[date_at].strip()
         try:
-            day = date.fromisoformat(fields[date_at].strip())
+            day = date.fromisoformat(day_text)
         except ValueError:
-            raise ScenarioError(f"{where}: date '{fields[date_at]}' is not YYYY-MM-DD") from None
+            raise ScenarioError(f"{where}: date '{shown(day_text)}' is not YYYY-MM-DD") from None
+        if not earliest <= day < latest:
+            raise ScenarioError(
+                f"{where}: date {day} is outside {earliest.year}..{latest.year - 1}"
+            )
         try:
-            price = float(fields[price_at])
-        except ValueError:
-            raise ScenarioError(f"{where}: price '{fields[price_at]}' is not a number") from None
-        if not (math.isfinite(price) and price >= 0.0):
-            raise ScenarioError(f"{where}: price {price} must be finite and >= 0")
+            price = parse_number(fields[price_at], prices[0], allowed)
+        except ValueError as exc:
+            raise ScenarioError(f"{where}: {exc}") from None
         if out and day <= out[-1][0]:
             raise ScenarioError(f"{where}: date {day} is not after the previous row")
         out.append((day, price))

@@ -95,3 +95,20 @@ def test_quarter_hour_steps_are_scored_at_hour_starts_and_nothing_piles_up() -> 
     later = now + timedelta(hours=30)
     forecaster.add_hour(later, later + timedelta(hours=1), 0.0, None)
     assert min(forecaster._pending, default=later + timedelta(hours=1)) > later
+
+
+def test_errors_with_no_demand_at_all_are_a_percentage_of_nothing_not_a_crash() -> None:
+    # a scenario whose demand column is 0 for the whole replay (a summer week of a heating-only
+    # network) once ended `hpctl evaluate` in a ZeroDivisionError
+    forecaster = Forecaster(river().site.network, "Europe/Copenhagen")
+    for h in range(8 * 24):
+        hour = START + timedelta(hours=h)
+        forecaster.add_hour(hour, hour + timedelta(hours=1), 20.0, 0.0)
+    now = START + timedelta(days=8)
+    steps = [now + timedelta(hours=k) for k in range(4)]
+    forecaster.forecast(now, steps, 20.0)
+    for when in steps:
+        forecaster.add_hour(when, when + timedelta(hours=1), 20.0, 0.0)
+    errors = forecaster.errors()
+    assert errors["scored_forecast_hours"] > 0
+    assert math.isnan(errors["demand_mae_pct"])

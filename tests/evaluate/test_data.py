@@ -118,3 +118,47 @@ def test_a_window_outside_the_file_is_refused(june_path: Path, river: Plant) -> 
         replay_window(data, datetime(2024, 6, 8, tzinfo=UTC), 5)
     with pytest.raises(ScenarioError, match="outside the scenario"):
         replay_window(data, datetime(2024, 5, 1, tzinfo=UTC), 1)
+
+
+def test_a_merge_file_out_of_range_is_refused_with_its_own_line(
+    tmp_path: Path, river: Plant
+) -> None:
+    target = write(tmp_path, ["timestamp_utc,price_eur_per_mwh", *(f"{t},50" for t in hours(3))])
+    donor_lines = [
+        "timestamp_utc,price_eur_per_mwh,carbon_g_per_kwh,outdoor_temp_c",
+        *(f"{t},1,100,2.0" for t in hours(3)),
+    ]
+    negative = [*donor_lines[:3], donor_lines[3].replace(",100,", ",-100,")]
+    donor = write(tmp_path, negative, "carbon.csv")
+    with pytest.raises(ScenarioError) as caught:
+        load_evaluation_data(target, river.site, carbon_from=donor)
+    assert str(caught.value).startswith(f"{donor}, line 4: 'carbon_g_per_kwh' -100 is outside")
+    scorching = [*donor_lines[:2], donor_lines[2].replace(",2.0", ",1e6")]
+    donor = write(tmp_path, scorching, "weather.csv")
+    with pytest.raises(ScenarioError) as caught:
+        load_evaluation_data(target, river.site, outdoor_from=donor)
+    assert str(caught.value).startswith(f"{donor}, line 3: 'outdoor_temp_c' 1e6 is outside")
+
+
+@pytest.mark.parametrize("peak_kw", [float("inf"), float("nan"), 0.0, 1e12])
+def test_a_demand_peak_outside_the_demand_range_is_refused(
+    tmp_path: Path, river: Plant, peak_kw: float
+) -> None:
+    lines = [HEADER, *(f"{t},50,1.0,{kw}" for t, kw in zip(hours(2), (100, 200), strict=True))]
+    with pytest.raises(ScenarioError, match=r"--demand-peak-kw .* is outside 0\.\.10000000 kW"):
+        load_evaluation_data(write(tmp_path, lines), river.site, demand_peak_kw=peak_kw)
+
+
+SHARED_DATA = Path("/work/shared/data")
+
+
+@pytest.mark.skipif(not SHARED_DATA.is_dir(), reason="the development data is not on this machine")
+def test_the_real_files_load_and_merge_within_the_ranges(river: Plant) -> None:
+    data = load_evaluation_data(
+        SHARED_DATA / "dk1_2024_price_weather_hourly.csv",
+        river.site,
+        carbon_from=SHARED_DATA / "dk2_2021_2022_price_carbon_hourly.csv",
+        fuel_from=SHARED_DATA / "ttf_2021_2024_daily_eur_per_mwh.csv",
+    )
+    assert data.hours == 8784
+    assert data.row_fuel is not None and float(data.row_fuel.max()) < 100.0  # 2024's gas

@@ -61,7 +61,7 @@ def _quarter_hourly_scenario(start: datetime, hours: int) -> list[str]:
     lines = ["timestamp_utc,price_eur_per_mwh,carbon_g_per_kwh"]
     for q in range(hours * 4):
         when = start + timedelta(minutes=15 * q)
-        lines.append(f"{when:%Y-%m-%dT%H:%MZ},{q},{2000 + q}")
+        lines.append(f"{when:%Y-%m-%dT%H:%MZ},{q},{1000 + q}")
     return lines
 
 
