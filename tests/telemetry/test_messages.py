@@ -105,9 +105,9 @@ def test_a_time_must_be_written_out_not_given_as_seconds(start: bytes) -> None:
 def test_carbon_and_fuel_must_be_physically_sensible() -> None:
     with pytest.raises(MessageError, match="less than or equal to 2000"):
         parse_carbon(b'{"values": [{"start_utc": "%s", "carbon_g_per_kwh": 2500}]}' % HOUR.encode())
-    with pytest.raises(MessageError, match="less than or equal to 1000"):
-        parse_fuel(b'{"fuel_price_eur_per_mwh": 1500}')
-    assert parse_fuel(b'{"fuel_price_eur_per_mwh": 1000}').fuel_price_eur_per_mwh == 1000.0
+    with pytest.raises(MessageError, match="less than or equal to 2000"):
+        parse_fuel(b'{"fuel_price_eur_per_mwh": 2500}')
+    assert parse_fuel(b'{"fuel_price_eur_per_mwh": 2000}').fuel_price_eur_per_mwh == 2000.0
 
 
 def test_the_reason_stays_short_whatever_the_sender_wrote() -> None:

@@ -103,8 +103,9 @@ class FuelUpdate(_Message):
     received) until the next update; it replaces the plant file's constant."""
 
     valid_from_utc: UtcTime | None = None
-    # gas peaked near 350 EUR/MWh in 2022; heating oil and biomass stay well below 1000
-    fuel_price_eur_per_mwh: Annotated[float, Field(ge=0, le=1000, allow_inf_nan=False, strict=True)]
+    # the scenario files accept the same range (drivers/scenario.py COLUMN_RANGES): several times
+    # the 2022 gas peak (TTF about 340 EUR/MWh)
+    fuel_price_eur_per_mwh: Annotated[float, Field(ge=0, le=2000, allow_inf_nan=False, strict=True)]
 
 
 def _no_constant(name: str) -> object:
