@@ -4,10 +4,18 @@ cancel. Validated with pydantic; the operator desk decides whether and how they 
 from __future__ import annotations
 
 import re
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated, Literal
 
-from pydantic import AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field, TypeAdapter
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    TypeAdapter,
+)
 
 RequestId = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")]
 # strict: "priority": true is not 1, "on": "yes" is not true, "heat_kw": "500" is not a number
@@ -26,7 +34,21 @@ def _iso_text(value: object) -> object:
     raise ValueError("must be an ISO 8601 date and time with its offset, e.g. 2024-01-08T12:00Z")
 
 
-UtcTime = Annotated[AwareDatetime, BeforeValidator(_iso_text)]
+def _in_utc(value: datetime) -> datetime:
+    # a time near the calendar's ends (0001-01-01+14:00, 9999-12-31-14:00) cannot be put in UTC
+    # and would overflow later in the desk or the market: only this century's times are usable
+    if not 1900 <= value.year <= 2099:
+        raise ValueError("must lie in the years 1900..2099")
+    try:
+        in_utc = value.astimezone(UTC)
+    except OverflowError:
+        raise ValueError("cannot be expressed in UTC") from None
+    if not 1900 <= in_utc.year <= 2099:
+        raise ValueError("must lie in the years 1900..2099")
+    return in_utc
+
+
+UtcTime = Annotated[AwareDatetime, BeforeValidator(_iso_text), AfterValidator(_in_utc)]
 
 
 class _Request(BaseModel):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 import pytest
 from pydantic import ValidationError
 
@@ -38,3 +40,38 @@ def test_a_well_typed_request_is_read() -> None:
          "expires_utc": EXPIRES}
     )  # fmt: skip
     assert request.kind == "setpoint" and request.heat_kw == 500.0
+
+
+@pytest.mark.parametrize(
+    "expires",
+    [
+        "9999-12-31T23:59:59-14:00",
+        "0001-01-01T00:00:00+14:00",
+        "2999-01-01T00:00Z",
+        "1800-01-01T00:00Z",
+    ],
+)
+def test_a_time_near_the_calendars_ends_is_refused(expires: str) -> None:
+    """Found by the fuzzer: such a time passed and then overflowed in the desk's UTC conversion."""
+    payload = {
+        "id": "c1",
+        "kind": "curtail",
+        "priority": 50,
+        "max_power_kw": 1000.0,
+        "expires_utc": expires,
+    }
+    with pytest.raises(ValidationError, match=r"1900\.\.2099|UTC"):
+        REQUEST_ADAPTER.validate_python(payload)
+
+
+def test_a_time_with_an_offset_is_taken_in_utc() -> None:
+    payload = {
+        "id": "c1",
+        "kind": "curtail",
+        "priority": 50,
+        "max_power_kw": 1000.0,
+        "expires_utc": "2024-01-08T13:00+01:00",
+    }
+    request = REQUEST_ADAPTER.validate_python(payload)
+    assert request.expires_utc == datetime(2024, 1, 8, 12, 0, tzinfo=UTC)
+    assert request.expires_utc.utcoffset() == timedelta(0)
