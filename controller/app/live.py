@@ -17,6 +17,7 @@ from controller.config import Plant
 from controller.runtime.cycle import ControlCycle
 from controller.runtime.dispatch import Dispatch, build_dispatch
 from controller.runtime.market import FileMarket, MarketFeed
+from controller.runtime.outputs import HandBack
 from controller.runtime.persist import HistoryStore
 from controller.telemetry.metrics import ControllerMetrics
 from controller.telemetry.sdnotify import SystemdNotifier
@@ -121,25 +122,23 @@ async def _run(plant: Plant, stop: asyncio.Event) -> int:
                     planning.cancel()
         finally:
             systemd.stopping()
-            if plant.control.read_only:
-                # nothing was ever written: the units never left their own control
-                live.close()
-                log.info("stopped (read-only: nothing written, nothing to hand back)")
-            else:
-                errors = await cycle.hand_back()
-                for device, error in errors.items():
-                    log.error("hand-back to local control failed for %s: %s", device, error)
-                ops.handed_back(errors, clock.now())
-                live.close()
-                _log_hand_back(cycle.commanded_devices, errors)
+            hand_back = await cycle.hand_back()  # read-only: nothing written, nothing to undo
+            for device, error in hand_back.failed.items():
+                log.error("hand-back to local control failed for %s: %s", device, error)
+            ops.stopped(hand_back, clock.now())
+            live.close()
+            _log_hand_back(hand_back)
     return 0
 
 
-def _log_hand_back(commanded: list[str], errors: dict[str, str]) -> None:
+def _log_hand_back(hand_back: HandBack) -> None:
     """Say what the shutdown really did: a hand-back that reached no device is no hand-back."""
-    if not errors:
+    outcome = hand_back.outcome
+    if outcome == "not_attempted":
+        log.info("stopped (read-only: nothing written, nothing to hand back)")
+    elif outcome == "complete":
         log.info("stopped; units handed back to local control")
-    elif len(errors) >= len(commanded):
+    elif outcome == "failed":
         log.error(
             "stopped; the hand-back reached no device: the units return to local control only "
             "when their heartbeat times out"
@@ -148,7 +147,7 @@ def _log_hand_back(commanded: list[str], errors: dict[str, str]) -> None:
         log.warning(
             "stopped; handed back to local control except %s (those follow at their heartbeat "
             "timeout)",
-            ", ".join(sorted(errors)),
+            ", ".join(sorted(hand_back.failed)),
         )
 
 

@@ -18,6 +18,7 @@ from controller.core.events import AuditEvent
 from controller.runtime.cycle import CycleObserver
 from controller.runtime.desk import OperatorDesk
 from controller.runtime.dispatch import Dispatch, TargetPolicy
+from controller.runtime.outputs import HandBack
 from controller.runtime.state_store import STATE_FILE, StateStore
 from controller.telemetry.audit import AUDIT_FILE, AuditObserver, AuditStore, FanOut
 from controller.telemetry.mqtt.bridge import MqttBridge
@@ -111,9 +112,21 @@ class Operations:
         desk.restore(clock.now())
         return cls(audit, desk, desk=desk, bridge=bridge, observers=observers, state=state)
 
-    def handed_back(self, errors: dict[str, str], now_utc: datetime) -> None:
-        """The shutdown hand-back to local control, with any device that did not take it."""
-        detail: dict[str, object] = {"active": True, "what": "shutdown", "errors": errors}
+    def stopped(self, hand_back: HandBack, now_utc: datetime) -> None:
+        """Audit the shutdown as it was: a hand-back with every device's answer (`active` only if
+        some device took it), or, read-only, a stop that wrote and handed back nothing."""
+        if hand_back.read_only:
+            what = "read-only: nothing was written, so nothing was handed back"
+            detail: dict[str, object] = {"read_only": True, "handed_back": False, "what": what}
+            self.audit.record(AuditEvent(now_utc, "shutdown", None, detail))
+            return
+        detail = {
+            "active": bool(hand_back.reached),
+            "what": "shutdown",
+            "outcome": hand_back.outcome,
+            "devices": hand_back.devices(),
+            "errors": dict(hand_back.failed),
+        }
         self.audit.record(AuditEvent(now_utc, "handback", None, detail))
 
     def close(self) -> None:

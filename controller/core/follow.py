@@ -121,6 +121,7 @@ def _spare_cautioned(
     interchangeable units (see the module doc); returns the units now meant to run."""
     state, histories = situation.state, situation.histories
     staging, now_s = situation.control.staging, state.now_s
+    reset_s = situation.control.safety.trip_reset_s
     specs = {spec.name: spec for spec in situation.site.units}
     cautions = {
         name: caution(state.unit(name), histories.get(name), staging, now_s) for name in specs
@@ -151,7 +152,9 @@ def _spare_cautioned(
 
             def start_rank(other: str) -> tuple[bool, bool, float]:
                 history = histories.get(other)
-                startable = history is None or may_start(specs[other], history, now_s).allowed
+                startable = (
+                    history is None or may_start(specs[other], history, now_s, reset_s).allowed
+                )
                 hours = state.unit(other).run_hours_h or 0.0
                 return (not state.unit(other).compressor_on, not startable, hours)
 

@@ -7,6 +7,7 @@ not carry out must not use up a start, and a start it made by itself must count.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 
@@ -23,12 +24,22 @@ class UnitHistory:
     tripped_since_s: float | None = None
     stopped_at_s: float | None = None  # last confirmed stop, for the valve run-on
     last_trip_s: float | None = None  # when the unit last tripped: staged last for a while after
+    trip_cleared_s: float | None = None  # when its last trip cleared: the reset hold counts from it
 
     def tripped_within(self, now_s: float, window_s: float) -> bool:
         """Tripped now, or a trip seen less than `window_s` ago."""
         if self.tripped_since_s is not None:
             return True
         return self.last_trip_s is not None and now_s - self.last_trip_s < window_s
+
+    def trip_hold_left_s(self, now_s: float, reset_s: float) -> float:
+        """How much longer the unit is held off after a trip: without end while it is measured
+        tripped, then `reset_s` from the moment its trip cleared, 0 once that has passed."""
+        if self.tripped_since_s is not None:
+            return math.inf
+        if self.trip_cleared_s is None:
+            return 0.0
+        return max(0.0, reset_s - (now_s - self.trip_cleared_s))
 
     def on_for_s(self, now_s: float) -> float:
         return now_s - self.since_s if self.compressor_on else 0.0
@@ -63,9 +74,9 @@ def update_history(previous: UnitHistory, unit: UnitState, now_s: float) -> Unit
     recent = tuple(start for start in previous.recent_starts_s if now_s - start < START_WINDOW_S)
     history = replace(previous, recent_starts_s=recent)
     if unit.tripped and previous.tripped_since_s is None:
-        history = replace(history, tripped_since_s=now_s, last_trip_s=now_s)
+        history = replace(history, tripped_since_s=now_s, last_trip_s=now_s, trip_cleared_s=None)
     elif not unit.tripped and previous.tripped_since_s is not None:
-        history = replace(history, tripped_since_s=None)
+        history = replace(history, tripped_since_s=None, trip_cleared_s=now_s)
     if unit.compressor_on and not previous.compressor_on:
         history = replace(
             history, compressor_on=True, since_s=now_s, recent_starts_s=(*recent, now_s)

@@ -121,6 +121,7 @@ def stage_units(
     at most one started or stopped on the load and the tank (see the module doc)."""
     state, histories, site = situation.state, situation.histories, situation.site
     staging = situation.control.staging
+    reset_s = situation.control.safety.trip_reset_s
     now_s = state.now_s
     soc = state.soc if state.soc is not None else band.target
     specs = {spec.name: spec for spec in site.units}
@@ -142,7 +143,7 @@ def stage_units(
 
     def can_start(name: str) -> bool:
         history = histories.get(name)
-        return history is None or may_start(specs[name], history, now_s).allowed
+        return history is None or may_start(specs[name], history, now_s, reset_s).allowed
 
     def can_stop(name: str) -> bool:
         history = histories.get(name)

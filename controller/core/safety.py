@@ -68,10 +68,18 @@ def apply_safety(commands: Commands, situation: Situation, tank_blind_for_s: flo
             )
             interlocks.append(Interlock(name, reason, detail))
 
+        hold_s = history.trip_hold_left_s(state.now_s, limits.trip_reset_s)
         if command.enable and unit.tripped:
             block("unit_tripped", f"unit tripped (alarm {unit.alarm_code})")
         elif command.enable and history.tripped_since_s is not None:
             block("trip_reset_hold", "held off after a trip until reset")
+        elif command.enable and not unit.compressor_on and hold_s > 0:
+            # a unit already running again (started at its own panel) is not stopped by the hold
+            block(
+                "trip_reset_hold",
+                f"held off {hold_s:.0f} s more after its trip cleared "
+                f"(trip_reset_s {limits.trip_reset_s:.0f} s)",
+            )
         elif command.enable and not unit.data_good:
             block("unit_data_stale", "unit data not good")
         elif command.enable and tank_limit_hit:
@@ -96,7 +104,7 @@ def apply_safety(commands: Commands, situation: Situation, tank_blind_for_s: flo
             lift_k = unit.supply_temp_c - unit.source_temp_c
             block("lift_high", f"lift {lift_k:.1f} K near the unit's limit {spec.max_lift_k:.1f} K")
         elif command.enable and not unit.compressor_on:
-            check = may_start(spec, history, state.now_s)
+            check = may_start(spec, history, state.now_s, limits.trip_reset_s)
             if not check.allowed:
                 block("start_protection", check.why_not)
             elif spec.isolation_valve is not None and (

@@ -22,8 +22,18 @@ class StartCheck:
     why_not: str = ""
 
 
-def may_start(spec: UnitSpec, history: UnitHistory, now_s: float) -> StartCheck:
-    """Minimum off time and the starts limit, from confirmed stops and starts."""
+def may_start(
+    spec: UnitSpec, history: UnitHistory, now_s: float, trip_reset_s: float
+) -> StartCheck:
+    """The hold after a trip (`trip_reset_s` from the moment the measured trip cleared), then
+    the minimum off time and the starts limit, from confirmed stops and starts."""
+    hold_s = history.trip_hold_left_s(now_s, trip_reset_s)
+    if hold_s > 0:
+        if history.tripped_since_s is not None:
+            return StartCheck(False, "tripped, not reset")
+        return StartCheck(
+            False, f"trip reset hold: {hold_s:.0f} of {trip_reset_s:.0f} s after its trip cleared"
+        )
     off_s = history.off_for_s(now_s)
     if off_s < spec.min_off_s:
         return StartCheck(False, f"min off time: off {off_s:.0f} of {spec.min_off_s:.0f} s")
@@ -88,7 +98,7 @@ def stage(targets: Targets, situation: Situation, previous: Commands | None) -> 
             if not check.allowed:
                 wanted, reason = True, f"held on: {check.why_not}"
         elif wanted and not unit.compressor_on:
-            check = may_start(spec, history, now_s)
+            check = may_start(spec, history, now_s, control.safety.trip_reset_s)
             if not check.allowed:
                 wanted, reason = False, f"start deferred: {check.why_not}"
         enable = wanted

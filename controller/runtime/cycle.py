@@ -11,12 +11,12 @@ import asyncio
 import logging
 import math
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Protocol
 
 from controller.config import Plant
 from controller.core.commands import Commands, Interlock, Targets
-from controller.core.estimate import SnapshotView, estimate
+from controller.core.estimate import PlantState, SnapshotView, estimate
 from controller.core.history import UnitHistory
 from controller.core.report import CycleReport
 from controller.core.safety import (
@@ -29,16 +29,22 @@ from controller.core.safety import (
 from controller.core.situation import Situation
 from controller.core.stage import stage
 from controller.core.tank_blind import TankBlindTimer
+from controller.core.trips import TripEvent, trip_events
 from controller.runtime.dispatch import RulesPolicy, TargetPolicy
-from controller.runtime.outputs import HEARTBEAT_MODULUS, WriteDiff, command_points, handback_points
+from controller.runtime.outputs import (
+    HEARTBEAT_MODULUS,
+    HandBack,
+    WriteDiff,
+    command_points,
+    handback_points,
+)
 from controller.runtime.persist import HistoryStore
+from controller.runtime.policy_guard import PolicyGuard
 from controller.runtime.unit_histories import UnitHistories
 from drivers.clock import Clock
 from drivers.errors import DriverError
 
 log = logging.getLogger(__name__)
-
-_RULES = RulesPolicy()  # the rung a failing policy drops to
 
 Writes = dict[str, dict[str, float]]  # device -> point -> value
 
@@ -78,15 +84,22 @@ class ControlCycle:
         self._plant = plant
         self._pool = pool
         self._clock = clock
-        self._policy = policy or RulesPolicy()
+        self._policy = PolicyGuard(policy or RulesPolicy(), RulesPolicy())
         self._observers = observers or []
         self._memory = _Memory()
         self._histories = UnitHistories(history_store)
         self._diff = WriteDiff()
         self._boiler = plant.site.boiler.name if plant.site.boiler is not None else None
         self.overruns_total = 0
-        self.policy_failures_total = 0  # cycles whose policy raised and the rules stood in
-        self._policy_failing = False
+
+    @property
+    def policy_failures(self) -> dict[str, int]:
+        """Cycles whose policy raised and the rules stood in, by the policy that raised."""
+        return dict(self._policy.failures)
+
+    @property
+    def policy_failures_total(self) -> int:
+        return self._policy.failures_total
 
     @property
     def histories(self) -> dict[str, UnitHistory]:
@@ -101,8 +114,10 @@ class ControlCycle:
         snapshot = self._pool.snapshot()
         state = estimate(snapshot, self._plant.site)
         histories = self._histories.fold(state)
+        trips = self._trips(histories, state)
         situation = Situation(state, histories, self._plant.site, self._plant.control)
-        targets = self._targets(situation)
+        # a policy that raises is caught here: the rules rung decides this cycle
+        targets, failure = self._policy.targets(situation, self._memory.targets)
         staged = stage(targets, situation, self._memory.commands)
         safe = self._safety(staged, situation)
         writes, errors = await self._write(safe.commands)
@@ -110,25 +125,19 @@ class ControlCycle:
         report = self._record(
             situation, targets, safe, new_interlocks, writes, errors, wall_started
         )
+        report = replace(report, trips=trips, policy_failure=failure)
         self._publish(report)
         return report
 
-    def _targets(self, situation: Situation) -> Targets:
-        """The policy's targets; when it raises, the rules rung's for this cycle, so that a bug in
-        the plan follower or the operator desk never stops the plant's control."""
-        previous = self._memory.targets
-        try:
-            targets = self._policy.targets(situation, previous)
-        except Exception:
-            self.policy_failures_total += 1
-            if not self._policy_failing:
-                log.exception("dispatch: the policy raised; the rules run until it recovers")
-            self._policy_failing = True
-            return _RULES.targets(situation, previous)
-        if self._policy_failing:
-            log.warning("dispatch: the policy answers again")
-            self._policy_failing = False
-        return targets
+    def _trips(self, histories: dict[str, UnitHistory], state: PlantState) -> tuple[TripEvent, ...]:
+        """The trips measured this cycle and the trips that cleared: logged once, as they happen."""
+        trips = trip_events(histories, state, self._plant.control.safety.trip_reset_s)
+        for trip in trips:
+            if trip.kind == "trip":
+                log.warning("%s", trip.describe())
+            else:
+                log.info("%s", trip.describe())
+        return trips
 
     def _safety(self, staged: Commands, situation: Situation) -> SafetyResult:
         """Safety last; the tank-blind timer it hands back on advances with every cycle."""
@@ -188,6 +197,7 @@ class ControlCycle:
             write_errors=errors,
             histories=dict(situation.histories),
             duration_s=time.perf_counter() - wall_started,
+            read_only=self._plant.control.read_only,
         )
 
     def _publish(self, report: CycleReport) -> None:
@@ -220,15 +230,29 @@ class ControlCycle:
             if any(p.writable for p in point_map.points)
         ]
 
-    async def hand_back(self) -> dict[str, str]:
-        """Write every unit's and valve's safe defaults: the equipment's own control takes over."""
+    async def hand_back(self) -> HandBack:
+        """Write every unit's and valve's safe defaults: the equipment's own control takes over.
+
+        Reports, per device, whether it took them; any error counts as a failure here (the
+        shutdown goes on to close the connections either way). Read-only: nothing is written."""
         if self._plant.control.read_only:
-            return {}
+            return HandBack(read_only=True)
         values = handback_points(self._plant.maps, self.commanded_devices)
-        errors = await self._write_all(values)
-        for device in values:
+        devices = list(values)
+        results = await asyncio.gather(
+            *(self._pool.write(device, values[device]) for device in devices),
+            return_exceptions=True,
+        )
+        for device in devices:
             self._diff.forget(device)
-        return errors
+        return HandBack(
+            reached=tuple(d for d, r in zip(devices, results, strict=True) if r is None),
+            failed={
+                d: str(r) or type(r).__name__
+                for d, r in zip(devices, results, strict=True)
+                if isinstance(r, BaseException)
+            },
+        )
 
     async def run(self, stop: asyncio.Event) -> None:
         """Tick on an aligned schedule until `stop`; a late cycle skips missed ticks."""

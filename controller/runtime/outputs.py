@@ -9,6 +9,8 @@ behind a gateway, a setpoint changed at the local panel) has them back within th
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+
 from controller.core.commands import Commands
 from drivers.adapters import BoilerCommand as BoilerPoints
 from drivers.adapters import HeatPumpCommand, heartbeat_points, safe_default_points
@@ -66,6 +68,28 @@ def handback_points(maps: dict[str, PointMap], devices: list[str]) -> dict[str, 
         if values:
             out[name] = values
     return out
+
+
+@dataclass(frozen=True, slots=True)
+class HandBack:
+    """What a shutdown hand-back to local control did, device by device."""
+
+    reached: tuple[str, ...] = ()  # devices that took their safe defaults
+    failed: dict[str, str] = field(default_factory=dict)  # device -> why it did not
+    read_only: bool = False  # nothing was ever written, so nothing was handed back
+
+    @property
+    def outcome(self) -> str:
+        """`complete`, `partial`, `failed` (no device took it) or `not_attempted` (read-only)."""
+        if self.read_only:
+            return "not_attempted"
+        if not self.failed:
+            return "complete"
+        return "partial" if self.reached else "failed"
+
+    def devices(self) -> dict[str, str]:
+        """Every device with `ok` or the error it answered."""
+        return {**dict.fromkeys(self.reached, "ok"), **self.failed}
 
 
 class WriteDiff:

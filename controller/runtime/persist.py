@@ -26,11 +26,13 @@ CREATE TABLE IF NOT EXISTS unit_history (
     stopped_at_utc TEXT,
     tripped_since_utc TEXT,
     saved_utc TEXT NOT NULL,
-    last_trip_utc TEXT
+    last_trip_utc TEXT,
+    trip_cleared_utc TEXT
 )
 """
-# stores written before the last trip was kept gain its column (empty: no trip remembered)
-COLUMNS_ADDED = (("last_trip_utc", "TEXT"),)
+# stores written before these were kept gain their columns (empty: no trip remembered, no
+# reset hold running)
+COLUMNS_ADDED = (("last_trip_utc", "TEXT"), ("trip_cleared_utc", "TEXT"))
 
 
 @dataclass(frozen=True)
@@ -69,9 +71,9 @@ class HistoryStore:
         out: dict[str, UnitHistory] = {}
         rows = self._db.execute(
             "SELECT unit, compressor_on, since_utc, recent_starts_utc, stopped_at_utc, "
-            "tripped_since_utc, last_trip_utc FROM unit_history"
+            "tripped_since_utc, last_trip_utc, trip_cleared_utc FROM unit_history"
         )
-        for unit, on, since, starts, stopped, tripped, last_trip in rows:
+        for unit, on, since, starts, stopped, tripped, last_trip, cleared in rows:
             history = UnitHistory(
                 compressor_on=bool(on),
                 since_s=base.to_s(_utc(since)),
@@ -79,6 +81,7 @@ class HistoryStore:
                 stopped_at_s=None if stopped is None else base.to_s(_utc(stopped)),
                 tripped_since_s=None if tripped is None else base.to_s(_utc(tripped)),
                 last_trip_s=None if last_trip is None else base.to_s(_utc(last_trip)),
+                trip_cleared_s=None if cleared is None else base.to_s(_utc(cleared)),
             )
             out[unit] = history
             self._saved[unit] = history
@@ -98,7 +101,7 @@ class HistoryStore:
                 self._db.execute(
                     "INSERT OR REPLACE INTO unit_history (unit, compressor_on, since_utc, "
                     "recent_starts_utc, stopped_at_utc, tripped_since_utc, saved_utc, "
-                    "last_trip_utc) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                    "last_trip_utc, trip_cleared_utc) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     (
                         unit,
                         int(history.compressor_on),
@@ -112,6 +115,7 @@ class HistoryStore:
                         else base.to_utc(history.tripped_since_s).isoformat(),
                         now_utc.isoformat(),
                         _iso(base, history.last_trip_s),
+                        _iso(base, history.trip_cleared_s),
                     ),
                 )
         for unit, history in changed:

@@ -2,6 +2,7 @@
 
 Recorded: every write to equipment (the heartbeat aside: it changes every cycle by design),
 write errors, every operator request and its answer, every plan summary, every interlock trip,
+every unit trip and its reset as measured, every dispatch policy failure and its recovery,
 fallback transition (plan -> last plan -> rules, hand-back to local control) and override expiry.
 
 `record` never blocks the cycle: events go to a writer thread that commits them in batches,
@@ -30,7 +31,7 @@ from controller.core.events import AuditEvent, EventSink
 
 if TYPE_CHECKING:  # the audit reader (hpctl audit) should not load the solver
     from controller.core.plan import Plan
-    from controller.core.report import CycleReport
+    from controller.core.report import CycleReport, PolicyFailure
 
 log = logging.getLogger(__name__)
 
@@ -264,6 +265,10 @@ def _finite(value: float) -> float | None:
     return None if value != value else round(value, 4)  # NaN (no schedule) is null in JSON
 
 
+def _failure_key(failure: PolicyFailure | None) -> tuple[str, str] | None:
+    return None if failure is None else failure.key
+
+
 class AuditObserver:
     """Turns cycle reports into audit events: writes, interlocks, transitions, new plans."""
 
@@ -278,6 +283,7 @@ class AuditObserver:
         self._heartbeat = heartbeat_points or set()
         self._source: str | None = None
         self._handed_back = False
+        self._policy_failure: PolicyFailure | None = None
         self._plan: Plan | None = None
         # device -> point -> value last recorded as written: the cycle writes every command
         # again each minute (outputs.REFRESH_S), and a rewrite of the same value is no event
@@ -286,16 +292,48 @@ class AuditObserver:
     def observe(self, report: CycleReport) -> None:
         now = report.state.now_utc
         emit = self._sink.record
+        for trip in report.trips:
+            trip_detail: dict[str, object] = {
+                "alarm_code": trip.alarm_code,
+                "what": trip.describe(),
+            }
+            if trip.kind == "reset":
+                trip_detail |= {"tripped_for_s": trip.tripped_for_s, "hold_s": trip.hold_s}
+            kind = "unit_trip" if trip.kind == "trip" else "unit_trip_reset"
+            emit(AuditEvent(now, kind, trip.unit, trip_detail))
         for interlock in report.new_interlocks:
             detail: dict[str, object] = {"reason": interlock.reason, "detail": interlock.detail}
             emit(AuditEvent(now, "interlock", interlock.equipment, detail))
+        failure = report.policy_failure
+        before = self._policy_failure
+        if _failure_key(failure) != _failure_key(before):  # begins, changes or ends: once each
+            if failure is not None:
+                failed: dict[str, object] = {
+                    "policy": failure.policy,
+                    "error": failure.error,
+                    "fallback": "rules",
+                }
+                emit(AuditEvent(now, "policy_error", None, failed))
+            elif before is not None:
+                recovered: dict[str, object] = {"policy": before.policy}
+                emit(AuditEvent(now, "policy_recovered", None, recovered))
+            self._policy_failure = failure
         source = report.targets.source
         if source != self._source:
             emit(AuditEvent(now, "fallback", None, {"from": self._source, "to": source}))
             self._source = source
         if report.handed_back != self._handed_back:
             what = "handed back to local control" if report.handed_back else "supervising again"
-            emit(AuditEvent(now, "handback", None, {"active": report.handed_back, "what": what}))
+            handback: dict[str, object] = {"active": report.handed_back, "what": what}
+            if report.read_only:  # the safe commands were decided, but nothing was written
+                handback = {
+                    "active": False,
+                    "read_only": True,
+                    "what": f"would have {what} (read-only: not written)"
+                    if report.handed_back
+                    else "would supervise again (read-only: not written)",
+                }
+            emit(AuditEvent(now, "handback", None, handback))
             self._handed_back = report.handed_back
         plan = self._plan_source() if self._plan_source is not None else None
         if plan is not None and plan is not self._plan:

@@ -12,12 +12,17 @@ HEALTHY_CYCLES = 3  # /healthz fails when the last cycle is older than this many
 
 
 def judge_health(
-    report: CycleReport | None, now_s: float, period_s: float
+    report: CycleReport | None, now_s: float, period_s: float, read_only: bool = False
 ) -> tuple[bool, dict[str, object]]:
     """(healthy, the JSON body) for the last cycle's report, at `now_s` on the controller's
-    monotonic Clock, with cycles due every `period_s`."""
+    monotonic Clock, with cycles due every `period_s`. `read_only` (commissioning: nothing is
+    written) is said in the body: a healthy read-only controller controls nothing."""
     if report is None:
-        return False, {"status": "unhealthy", "reasons": ["no control cycle has run yet"]}
+        return False, {
+            "status": "unhealthy",
+            "reasons": ["no control cycle has run yet"],
+            "read_only": read_only,
+        }
     age_s = now_s - report.state.now_s
     reasons = []
     if age_s > HEALTHY_CYCLES * period_s:
@@ -31,5 +36,6 @@ def judge_health(
         "last_cycle_utc": report.state.now_utc.isoformat(),
         "cycle": report.number,
         "policy": report.targets.source,
+        "read_only": read_only,
     }
     return not reasons, body

@@ -101,6 +101,9 @@ class ControllerMetrics:
         self._define()
         for reason in INTERLOCK_REASONS:
             self.interlock_reasons.labels(reason)
+        for unit in site.units:
+            self.unit_trips.labels(unit.name)
+            self.unit_trip_resets.labels(unit.name)
         for binding in site.devices():
             self.writes.labels(binding.name)
             self.write_errors.labels(binding.name)
@@ -139,8 +142,21 @@ class ControllerMetrics:
         self.policy_failures = CounterMirror(
             counter(
                 "hpctl_dispatch_policy_failures",
-                "Cycles whose dispatch policy raised and the rules stood in",
+                "Cycles whose dispatch policy raised and the rules stood in, by the policy",
+                ("policy",),
             )
+        )
+        self.read_only = gauge(
+            "hpctl_read_only", "1 when the controller writes nothing (read-only commissioning)"
+        )
+        self.read_only.set(1.0 if self._control.read_only else 0.0)
+        self.unit_trips = counter(
+            "hpctl_unit_trips", "Unit trips, seen in the unit's measured state", ("unit",)
+        )
+        self.unit_trip_resets = counter(
+            "hpctl_unit_trip_resets",
+            "Unit trips cleared, seen in the unit's measured state (the reset hold starts)",
+            ("unit",),
         )
         self.last_cycle = gauge(
             "hpctl_last_cycle_timestamp_seconds", "When the last cycle ran (Unix time)"
@@ -348,7 +364,8 @@ class ControllerMetrics:
         self.decisions.observe(report.state, sources.planner, sources.policy, sources.market)
         if sources.cycle is not None:
             self.overruns.update(float(sources.cycle.overruns_total))
-            self.policy_failures.update(float(sources.cycle.policy_failures_total))
+            for policy, failures in sources.cycle.policy_failures.items():
+                self.policy_failures.update(float(failures), policy)
         if sources.forecaster is not None:
             self._observe_forecast(sources.forecaster)
 
@@ -426,11 +443,15 @@ class ControllerMetrics:
                 self.unit_enabled.labels(name).set(1.0 if command.enable else 0.0)
                 self.unit_setpoint.labels(name).set(command.heat_setpoint_kw * KW_TO_W)
             self.unit_wanted.labels(name).set(1.0 if report.targets.unit_on.get(name) else 0.0)
+        for trip in report.trips:
+            (self.unit_trips if trip.kind == "trip" else self.unit_trip_resets).labels(
+                trip.unit
+            ).inc()
         for interlock in report.new_interlocks:
             self.interlocks.labels(interlock.equipment, interlock.reason).inc()
             self.interlock_reasons.labels(interlock.reason).inc()
         self.interlocks_active.set(len(report.interlocks))
-        if report.handed_back:
+        if report.handed_back and not report.read_only:  # read-only: nothing was handed back
             self.handbacks.inc()
         for device, values in report.writes.items():
             if device not in report.write_errors:
@@ -469,7 +490,9 @@ class ControllerMetrics:
     def health_status(self) -> tuple[bool, dict[str, object]]:
         """Alive (a cycle within 3 periods, by the controller's Clock) and data fresh."""
         clock = self._sources.clock or self._wall_clock
-        return judge_health(self._last, clock.monotonic_s(), self._control.cycle_s)
+        return judge_health(
+            self._last, clock.monotonic_s(), self._control.cycle_s, self._control.read_only
+        )
 
     # --- serving ---------------------------------------------------------------------------
     def serve(self, host: str, port: int) -> int:

@@ -85,7 +85,9 @@ class OverrunCounter(Protocol):
     def overruns_total(self) -> int: ...
 
     @property
-    def policy_failures_total(self) -> int: ...
+    def policy_failures(self) -> dict[str, int]:
+        """Cycles whose policy raised, by the policy that raised."""
+        ...
 
 
 @dataclass(frozen=True, slots=True)

@@ -287,7 +287,7 @@ def test_safety_only_ever_makes_commands_safer(case: tuple[Situation, Commands, 
                     lift_k = unit.supply_temp_c - unit.source_temp_c
                     assert lift_k < spec.max_lift_k - limits.supply_high_margin_k
             if not unit.compressor_on:
-                assert may_start(spec, history, state.now_s).allowed
+                assert may_start(spec, history, state.now_s, limits.trip_reset_s).allowed
     for name, valve in out.valves.items():
         assert valve.position_pct >= given_commands.valves[name].position_pct
     if out.boiler is not None and given_commands.boiler is not None:

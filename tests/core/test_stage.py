@@ -57,11 +57,11 @@ def test_starts_limit_and_min_off_time_block_a_start() -> None:
     spec = plant.site.units[0]
     state = estimate(plant_snapshot(plant.site, 50.0), plant.site)
     history = first_history(state.unit("hp1"), state.now_s - 100.0)
-    assert not may_start(spec, history, state.now_s).allowed  # off only 100 s of 900
+    assert not may_start(spec, history, state.now_s, 300.0).allowed  # off only 100 s of 900
     history = replace(
         history,
         since_s=state.now_s - 5000.0,
         recent_starts_s=(state.now_s - 600.0, state.now_s - 1200.0),
     )
-    check = may_start(spec, history, state.now_s)
+    check = may_start(spec, history, state.now_s, 300.0)
     assert not check.allowed and "starts limit" in check.why_not

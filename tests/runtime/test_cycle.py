@@ -1,5 +1,6 @@
-"""The cycle without sockets: a policy that raises drops that cycle to the rules rung, and the
-plant keeps being controlled."""
+"""The cycle without sockets: a policy that raises drops that cycle to the rules rung (named,
+counted, audited, logged without flooding) and the plant keeps being controlled; a trip measured
+on a unit is audited and counted though no interlock ever fires for it."""
 
 from __future__ import annotations
 
@@ -8,10 +9,18 @@ import logging
 import pytest
 
 from controller.core.commands import Targets
+from controller.core.events import AuditEvent
+from controller.core.report import PolicyFailure
 from controller.core.situation import Situation
 from controller.runtime.cycle import ControlCycle
+from controller.runtime.desk import OperatorDesk
 from controller.runtime.outputs import REFRESH_S
+from controller.runtime.policy_guard import REMIND_S
+from controller.telemetry.audit import AuditObserver
+from controller.telemetry.metrics import ControllerMetrics
+from controller.telemetry.sources import MetricSources
 from drivers.clock import SimClock
+from drivers.kinds import Role, StateCode
 from tests.core.fakes import T0, FakeSnapshot, plant_snapshot, river
 
 
@@ -97,3 +106,107 @@ async def test_a_steady_plant_gets_its_heartbeats_every_cycle_and_the_rest_each_
             assert all(set(values) == {"heartbeat"} for values in written.values()), n
         clock.advance(cycle_s)
         snap.taken_at_s += cycle_s
+
+
+class _Sink:
+    def __init__(self) -> None:
+        self.events: list[AuditEvent] = []
+
+    def record(self, event: AuditEvent) -> None:
+        self.events.append(event)
+
+
+class _BrokenPlan:
+    """A plan follower with a bug: its `targets` raises from deep inside."""
+
+    def targets(self, situation: Situation, previous: Targets | None) -> Targets:
+        return self._follow(situation)
+
+    def _follow(self, situation: Situation) -> Targets:
+        return {}["step"]  # type: ignore[no-any-return]
+
+
+async def test_a_failing_policy_behind_the_desk_is_named_counted_audited_and_rate_limited(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    plant = river()
+    snap = plant_snapshot(plant.site, 50.0)
+    sink = _Sink()
+    desk = OperatorDesk(plant.site, _BrokenPlan(), sink)
+    cycle = ControlCycle(plant, _Pool(snap), SimClock(T0), desk)
+    metrics = ControllerMetrics(plant.site, MetricSources(cycle=cycle), control=plant.control)
+    for observer in (AuditObserver(sink), metrics):
+        cycle.add_observer(observer)
+    remind_cycles = round(REMIND_S / plant.control.cycle_s)
+    with caplog.at_level(logging.WARNING, logger="controller"):
+        for _ in range(2 * remind_cycles + 1):
+            snap.taken_at_s += plant.control.cycle_s
+            report = await cycle.tick()
+    # the desk called the plan follower, whose bug raised: the follower is named, not the desk
+    assert report.policy_failure == PolicyFailure("_BrokenPlan", "KeyError: 'step'")
+    assert report.targets.source == "rules"
+    assert cycle.policy_failures == {"_BrokenPlan": 2 * remind_cycles + 1}
+    value = metrics.registry.get_sample_value
+    failures = value("hpctl_dispatch_policy_failures_total", {"policy": "_BrokenPlan"})
+    assert failures == 2 * remind_cycles + 1
+    raised = [r for r in caplog.records if "the policy raised" in r.getMessage()]
+    assert len(raised) == 1 and raised[0].exc_info is not None
+    # then a reminder every REMIND_S of the cycle's clock, not a line every cycle
+    reminders = [r for r in caplog.records if "still raises" in r.getMessage()]
+    assert len(reminders) == 2
+    assert f"{remind_cycles} more cycles" in reminders[0].getMessage()
+    errors = [e for e in sink.events if e.kind == "policy_error"]
+    assert [e.detail for e in errors] == [
+        {"policy": "_BrokenPlan", "error": "KeyError: 'step'", "fallback": "rules"}
+    ]
+    metrics.close()
+
+
+async def test_a_policy_that_recovers_is_audited_once_as_recovered() -> None:
+    plant = river()
+    snap = plant_snapshot(plant.site, 50.0)
+    policy = _Flaky()
+    sink = _Sink()
+    cycle = ControlCycle(plant, _Pool(snap), SimClock(T0), policy, observers=[AuditObserver(sink)])
+    for broken in (True, True, False, False):
+        policy.broken = broken
+        snap.taken_at_s += plant.control.cycle_s
+        await cycle.tick()
+    kinds = [e.kind for e in sink.events if e.kind.startswith("policy_")]
+    assert kinds == ["policy_error", "policy_recovered"]
+    assert sink.events[-1].kind != "policy_error"
+
+
+async def test_a_measured_trip_reaches_the_audit_and_the_counters_though_no_interlock_fires() -> (
+    None
+):
+    plant = river()
+    snap = plant_snapshot(plant.site, 50.0, {"hp1": True})
+    sink = _Sink()
+    cycle = ControlCycle(plant, _Pool(snap), SimClock(T0))
+    metrics = ControllerMetrics(plant.site, MetricSources(cycle=cycle), control=plant.control)
+    for observer in (AuditObserver(sink), metrics):
+        cycle.add_observer(observer)
+    await cycle.tick()
+    snap.values[("hp1", Role.STATE_CODE, None)] = float(StateCode.TRIPPED)
+    snap.values[("hp1", Role.ALARM_CODE, None)] = 5.0
+    for _ in range(3):
+        snap.taken_at_s += plant.control.cycle_s
+        report = await cycle.tick()
+        # the staging drops enable itself: the unit_tripped interlock has nothing to stop
+        assert report.commands.units["hp1"].enable is False
+        assert not any(i.reason == "unit_tripped" for i in report.interlocks)
+    snap.values[("hp1", Role.STATE_CODE, None)] = float(StateCode.OFF)
+    snap.values[("hp1", Role.ALARM_CODE, None)] = 0.0
+    snap.taken_at_s += 300.0
+    report = await cycle.tick()
+    assert [t.kind for t in report.trips] == ["reset"]
+    trips = [(e.kind, e.equipment) for e in sink.events if e.kind.startswith("unit_trip")]
+    assert trips == [("unit_trip", "hp1"), ("unit_trip_reset", "hp1")]
+    reset = next(e for e in sink.events if e.kind == "unit_trip_reset")
+    assert reset.detail["hold_s"] == plant.control.safety.trip_reset_s
+    value = metrics.registry.get_sample_value
+    assert value("hpctl_unit_trips_total", {"unit": "hp1"}) == 1
+    assert value("hpctl_unit_trip_resets_total", {"unit": "hp1"}) == 1
+    assert value("hpctl_unit_trips_total", {"unit": "hp2"}) == 0
+    metrics.close()

@@ -46,10 +46,10 @@ def test_a_restart_keeps_the_starts_limit(tmp_path: Path) -> None:
     store.save_changed({spec.name: history}, T0, 0.0)
     store.close()
     loaded = HistoryStore(tmp_path / "h.sqlite3").load(T0 + timedelta(seconds=60), 60.0)[spec.name]
-    check = may_start(spec, loaded, 60.0)
+    check = may_start(spec, loaded, 60.0, 300.0)
     assert not check.allowed and "starts limit" in check.why_not
     # an hour after the first start the window has moved on
-    assert may_start(spec, loaded, 60.0 + 700.0).allowed
+    assert may_start(spec, loaded, 60.0 + 700.0, 300.0).allowed
 
 
 def test_cycle_uses_stored_history_only_when_the_unit_is_in_the_recorded_state(

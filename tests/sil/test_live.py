@@ -5,9 +5,13 @@ the operator desk stands between the dispatch policy and the cycle only with MQT
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import os
+import re
 import signal
+import urllib.error
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -129,3 +133,82 @@ async def test_a_read_only_run_stops_without_claiming_a_hand_back(
     assert read_audit(audit, kinds=["handback"]) == []
     for unit in plant.site.units:  # never commanded, never handed back
         assert model.value(unit.name, "remote_request") == 0
+
+
+def _get(url: str) -> tuple[int, str]:
+    try:
+        with urllib.request.urlopen(url, timeout=5) as response:
+            return int(response.status), response.read().decode()
+    except urllib.error.HTTPError as error:  # /healthz answers 503 while unhealthy
+        return int(error.code), error.read().decode()
+
+
+async def test_a_read_only_run_says_so_in_metrics_healthz_and_its_audit(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    plant = load_plant(DEFAULT_PLANT).with_control(
+        cycle_s=0.2, metrics_port=0, data_dir=str(tmp_path), policy="rules", read_only=True
+    )
+    model = PlantModel(plant.site, START)
+    caplog.set_level(logging.INFO, logger="controller")
+    async with PlantServers(plant.site, plant.maps, model) as servers:
+        live = plant.with_site(plant.site.with_ports(servers.ports))
+        stop = asyncio.Event()
+        task = asyncio.create_task(run_live(live, stop))
+        try:
+            started = re.compile(r"metrics on (http://[\d.]+:\d+)/metrics")
+
+            def base_url() -> str | None:
+                found = (started.search(r.getMessage()) for r in caplog.records)
+                return next((m.group(1) for m in found if m is not None), None)
+
+            assert await _wait_for(lambda: base_url() is not None)
+            url = base_url()
+            assert url is not None
+
+            def healthz() -> tuple[int, str]:
+                return _get(f"{url}/healthz")
+
+            assert await _wait_for(lambda: '"cycle"' in healthz()[1])
+            _, body = await asyncio.to_thread(healthz)
+            assert json.loads(body)["read_only"] is True
+            _, exposition = await asyncio.to_thread(_get, f"{url}/metrics")
+            assert "hpctl_read_only 1.0" in exposition.splitlines()
+        finally:
+            stop.set()
+            assert await asyncio.wait_for(task, timeout=60) == 0
+    rows = read_audit(tmp_path / AUDIT_FILE, kinds=["shutdown", "handback"])
+    assert [row.kind for row in rows] == ["shutdown"]
+    assert rows[0].detail["read_only"] is True and rows[0].detail["handed_back"] is False
+
+
+async def test_a_hand_back_that_reached_no_device_is_logged_and_audited_as_failed(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    plant = load_plant(DEFAULT_PLANT).with_control(
+        cycle_s=0.2, metrics_port=0, data_dir=str(tmp_path), policy="rules"
+    )
+    model = PlantModel(plant.site, START)
+    caplog.set_level(logging.INFO, logger="controller")
+    async with PlantServers(plant.site, plant.maps, model) as servers:
+        live = plant.with_site(plant.site.with_ports(servers.ports))
+        stop = asyncio.Event()
+        task = asyncio.create_task(run_live(live, stop))
+        try:
+            assert await _wait_for(lambda: model.value("hp1", "heartbeat") >= 3)
+            for device in plant.site.devices():  # every cable pulled before the stop
+                model.faults.drop_comm(device.name)
+        finally:
+            stop.set()
+            assert await asyncio.wait_for(task, timeout=120) == 0
+    messages = [record.getMessage() for record in caplog.records]
+    assert not any("units handed back to local control" in message for message in messages)
+    assert any("the hand-back reached no device" in message for message in messages)
+    (row,) = read_audit(tmp_path / AUDIT_FILE, kinds=["handback"])
+    assert row.detail["active"] is False
+    assert row.detail["outcome"] == "failed"
+    devices = row.detail["devices"]
+    assert isinstance(devices, dict)
+    assert "hp1" in devices and all(answer != "ok" for answer in devices.values())
+    for unit in plant.site.units:  # the units were never told: they still wait for a heartbeat
+        assert model.value(unit.name, "remote_request") == 1

@@ -48,7 +48,18 @@ from drivers.clock import Clock
 log = logging.getLogger(__name__)
 
 PUBLISHED_EVENTS = frozenset(
-    {"interlock", "fallback", "handback", "override_expired", "override_released", "plan"}
+    {
+        "interlock",
+        "fallback",
+        "handback",
+        "override_expired",
+        "override_released",
+        "plan",
+        "unit_trip",
+        "unit_trip_reset",
+        "policy_error",
+        "policy_recovered",
+    }
 )
 UNEXPECTED_TOPIC = "(a topic not subscribed to)"
 

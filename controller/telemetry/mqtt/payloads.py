@@ -74,6 +74,7 @@ def state_payload(
         "cycle": report.number,
         "source": report.targets.source,
         "handed_back": report.handed_back,
+        "read_only": report.read_only,  # commissioning: decided, nothing written
         "soc": _round(state.soc, 4),
         "energy_kwh": _round(state.energy_kwh, 1),
         "network_heat_kw": _round(state.network_heat_kw, 1),
