@@ -156,7 +156,7 @@ def test_every_shipped_map_loads() -> None:
             "address 65535 + 2 register(s) of a float32 runs past the register space",
         ),
         (
-            'data_type = "float32"\naddress = 4\nwritable = true\nmin = "-inf"\nmax = 10\n'
+            'data_type = "float32"\naddress = 4\nwritable = true\nmin = -inf\nmax = 10\n'
             "safe_default = 0",
             "Input should be a finite number",
         ),
