@@ -102,6 +102,18 @@ class Point(StrictModel):
     bit: Annotated[int, Field(ge=0, le=31)] | None = None
     bit_count: Annotated[int, Field(ge=1, le=32)] | None = None
 
+    @field_validator("role")
+    @classmethod
+    def _known_role(cls, role: str, info: ValidationInfo) -> str:
+        """With the map's kind in the context (`parse_point_map`), a misspelt role is reported
+        with the other field errors, not only once every point is valid."""
+        kind = info.context.get("kind") if isinstance(info.context, dict) else None
+        if isinstance(kind, DeviceKind):
+            problem = unknown_role(KINDS[kind], role)
+            if problem is not None:
+                raise ValueError(problem)
+        return role
+
     @field_validator("value_map", mode="before")
     @classmethod
     def _parse_value_map(cls, raw: Any, info: ValidationInfo) -> Any:
@@ -293,13 +305,9 @@ class PointMap(StrictModel):
         for point in self.points:
             where = f"point '{point.name}'"
             role = point.role
-            if role not in spec.roles:
-                near = closest_role(spec, role)
-                hint = f" (did you mean '{near}'?)" if near else ""
-                problems.append(
-                    f"{where}: unknown role '{role}' for a {kind}{hint}; "
-                    f"its roles: {', '.join(sorted(spec.roles))}"
-                )
+            problem = unknown_role(spec, role)
+            if problem is not None:
+                problems.append(f"{where}: {problem}")
                 continue
             if role in spec.writable and not point.writable:
                 problems.append(
@@ -450,6 +458,18 @@ class _PointIndex:
         return cls(points, by_name, by_role)
 
 
+def unknown_role(spec: KindSpec, role: str) -> str | None:
+    """Why `role` is not one of the kind's, with the closest one; None if it is."""
+    if role in spec.roles:
+        return None
+    near = closest_role(spec, role)
+    hint = f" (did you mean '{near}'?)" if near else ""
+    return (
+        f"unknown role '{role}' for a {spec.kind.value}{hint}; "
+        f"its roles: {', '.join(sorted(spec.roles))}"
+    )
+
+
 def _bit_mask(point: Point) -> int:
     return ((1 << (point.bit_width or 0)) - 1) << (point.bit or 0)
 
@@ -457,7 +477,11 @@ def _bit_mask(point: Point) -> int:
 def parse_point_map(data: dict[str, object], source: str = "<memory>") -> PointMap:
     """Validate a point map from a parsed TOML document; errors name `source` and the field."""
     try:
-        return PointMap.model_validate({**data, "source": source})
+        device = data.get("device")
+        kind = device.get("kind") if isinstance(device, dict) else None
+        known = isinstance(kind, str) and kind in DeviceKind._value2member_map_
+        context = {"kind": DeviceKind(kind)} if known else {}
+        return PointMap.model_validate({**data, "source": source}, context=context)
     except ValidationError as exc:
         raise PointMapError(
             error_message(f"{source}: invalid point map", exc, data, by_name={"points": "point"})
