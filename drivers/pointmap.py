@@ -479,8 +479,9 @@ def parse_point_map(data: dict[str, object], source: str = "<memory>") -> PointM
     try:
         device = data.get("device")
         kind = device.get("kind") if isinstance(device, dict) else None
-        known = isinstance(kind, str) and kind in DeviceKind._value2member_map_
-        context = {"kind": DeviceKind(kind)} if known else {}
+        context: dict[str, DeviceKind] = {}
+        if isinstance(kind, str) and kind in DeviceKind._value2member_map_:
+            context["kind"] = DeviceKind(kind)
         return PointMap.model_validate({**data, "source": source}, context=context)
     except ValidationError as exc:
         raise PointMapError(
