@@ -113,9 +113,9 @@ class PlannerConfig(StrictModel):
     # when the day-ahead results are really known, in the plant's time zone: the auction
     # closes at 12:00 CET and its results are published about 12:45-12:55 (EPEX/Nord Pool)
     price_publication_local: str = "13:00"
-    max_plan_age_s: Annotated[float, Field(gt=0, le=48 * 3600)] = (
-        4 * 3600.0
-    )  # a last plan is trusted this long
+    # a last plan is trusted this long; finite, with no upper bound: the offline evaluator's
+    # perfect-foresight runs trust one plan over their horizon (a replayed year for the bound)
+    max_plan_age_s: Annotated[float, Field(gt=0)] = 4 * 3600.0
     replan_soc_deviation: Fraction = 0.15  # re-plan early when the tank strays this far from plan
     unmet_penalty_eur_per_mwh: Annotated[float, Field(gt=0, le=1e7)] = 10_000.0
     # plan stability: a new plan keeps the previous plan's commitment over the first hold_h
