@@ -14,10 +14,27 @@ from typing import Annotated, Literal, Self, TypeVar
 
 from pydantic import Field, ValidationError, model_validator
 
+from drivers.bounds import (
+    EurPerMwh,
+    EurPerT,
+    HoldS,
+    MarginK,
+    NetworkKw,
+    ProtectionS,
+    ProtectionSOrZero,
+    SupplyTempC,
+)
 from drivers.kinds import Role
 from drivers.pointmap import PointMap, PointMapError
-from drivers.schema import StrictModel, error_message
-from drivers.site import SiteConfig, SiteError, load_site
+from drivers.schema import (
+    StrictModel,
+    error_message,
+    join_problems,
+    problem_lines,
+    read_toml,
+    report,
+)
+from drivers.site import SiteConfig, SiteError, parse_site
 
 Fraction = Annotated[float, Field(ge=0, le=1)]
 
@@ -32,70 +49,80 @@ class StagingConfig(StrictModel):
     soc_start_next: Fraction = 0.40  # below this, start the first unit even at a small load
     soc_stop_one: Fraction = 0.85  # above this (tank full), stop a unit, the last one too
     soc_target: Fraction = 0.60  # load of running units is trimmed toward this
-    soc_recovery_h: Annotated[float, Field(gt=0)] = 3.0  # how fast the trim closes the SoC gap
+    soc_recovery_h: Annotated[float, Field(gt=0, le=48)] = (
+        3.0  # how fast the trim closes the SoC gap
+    )
     soc_boiler_on: Fraction = 0.15  # below this with every unit running, the boiler helps
     soc_boiler_off: Fraction = 0.30
     soc_max_plan: Fraction = 0.85  # a stratified tank's top reaches its limit before SoC 1
     soc_reserve_plan: Fraction = 0.2  # the plan keeps this much: forecasts err, units start late
-    high_limit_soft_band_k: Annotated[float, Field(ge=0)] = 3.0  # trim to min load this close
+    high_limit_soft_band_k: MarginK = 3.0  # trim to min load this close
     # the load (network demand + what the tank needs) decides how many units run: stop one when
     # the others carry it at or below this share of their maximum (an efficient load, with
     # margin), start one when it passes this share of the running units' maximum (above 1: the
     # tank bridges a small excess for a while, sparing a start); the gap is the hysteresis
     stage_down_load_fraction: Annotated[float, Field(gt=0, le=1)] = 0.8
     stage_up_load_fraction: Annotated[float, Field(gt=0, le=2)] = 1.25
-    recent_trip_h: Annotated[float, Field(ge=0)] = 24.0  # tripped this recently: started last
+    recent_trip_h: Annotated[float, Field(ge=0, le=720)] = (
+        24.0  # tripped this recently: started last
+    )
 
     @model_validator(mode="after")
     def _check_band(self) -> Self:
+        problems = []
         if not self.soc_start_next < self.soc_target < self.soc_stop_one:
-            raise ValueError("need soc_start_next < soc_target < soc_stop_one")
+            problems.append("need soc_start_next < soc_target < soc_stop_one")
         if not self.stage_down_load_fraction < self.stage_up_load_fraction:
-            raise ValueError("need stage_down_load_fraction < stage_up_load_fraction")
+            problems.append("need stage_down_load_fraction < stage_up_load_fraction")
         if not self.soc_boiler_on < self.soc_boiler_off:
-            raise ValueError("need soc_boiler_on < soc_boiler_off")
+            problems.append("need soc_boiler_on < soc_boiler_off")
         if not self.soc_reserve_plan < self.soc_target < self.soc_max_plan:
-            raise ValueError("need soc_reserve_plan < soc_target < soc_max_plan")
+            problems.append("need soc_reserve_plan < soc_target < soc_max_plan")
+        report(problems)
         return self
 
 
 class SafetyConfig(StrictModel):
     """Margins the interlocks keep from the equipment's limits."""
 
-    tank_high_margin_k: Annotated[float, Field(ge=0)] = 2.0  # stop charging this close to max
-    supply_high_margin_k: Annotated[float, Field(ge=0)] = 3.0
-    trip_reset_s: Annotated[float, Field(ge=0)] = 300.0  # hold a tripped unit off this long
+    tank_high_margin_k: MarginK = 2.0  # stop charging this close to max
+    supply_high_margin_k: MarginK = 3.0
+    trip_reset_s: HoldS = 300.0  # hold a tripped unit off this long
     valve_open_confirm_pct: Annotated[float, Field(gt=0, le=100)] = 90.0
-    valve_run_on_s: Annotated[float, Field(ge=0)] = 60.0  # valve closes this long after a stop
-    stale_handback_s: Annotated[float, Field(gt=0)] = 30.0  # tank blind this long: hand back
+    valve_run_on_s: ProtectionSOrZero = 60.0  # valve closes this long after a stop
+    stale_handback_s: ProtectionS = 30.0  # tank blind this long: hand back
 
 
 class PlannerConfig(StrictModel):
     """The MILP dispatch planner: cadence, horizon, solver limits, market information."""
 
-    interval_s: Annotated[float, Field(ge=60)] = 900.0  # re-plan this often, and on new prices
+    interval_s: Annotated[float, Field(ge=60, le=86_400)] = (
+        900.0  # re-plan this often, and on new prices
+    )
     step_s: Annotated[float, Field(ge=300, le=3600)] = 900.0
     horizon_h: Annotated[float, Field(ge=2, le=96)] = 36.0
     time_limit_s: Annotated[float, Field(gt=0, le=300)] = 5.0
     mip_rel_gap: Annotated[float, Field(ge=0, le=0.5)] = 0.01
-    carbon_price_eur_per_t: Annotated[float, Field(ge=0)] = 0.0
-    emissions_cap_kg: Annotated[float, Field(ge=0)] | None = None
+    carbon_price_eur_per_t: EurPerT = 0.0
+    emissions_cap_kg: Annotated[float, Field(ge=0, le=1e12)] | None = None
     # a plan may not emit more CO2 over its horizon than the heat pumps run on demand would
     # (the boiler only beyond their capacity), except at this penalty: no saving bought with CO2
     co2_guard: bool = True
-    co2_guard_penalty_eur_per_t: Annotated[float, Field(gt=0)] = 1000.0
-    grid_import_limit_kw: Annotated[float, Field(gt=0)] | None = None
+    co2_guard_penalty_eur_per_t: Annotated[float, Field(gt=0, le=1e6)] = 1000.0
+    grid_import_limit_kw: NetworkKw | None = None
     # when the day-ahead results are really known, in the plant's time zone: the auction
     # closes at 12:00 CET and its results are published about 12:45-12:55 (EPEX/Nord Pool)
     price_publication_local: str = "13:00"
-    max_plan_age_s: Annotated[float, Field(gt=0)] = 4 * 3600.0  # a last plan is trusted this long
+    # a last plan is trusted this long; finite, with no upper bound: the offline evaluator's
+    # perfect-foresight runs trust one plan over their horizon (a replayed year for the bound)
+    max_plan_age_s: Annotated[float, Field(gt=0)] = 4 * 3600.0
     replan_soc_deviation: Fraction = 0.15  # re-plan early when the tank strays this far from plan
-    unmet_penalty_eur_per_mwh: Annotated[float, Field(gt=0)] = 10_000.0
+    unmet_penalty_eur_per_mwh: Annotated[float, Field(gt=0, le=1e7)] = 10_000.0
     # plan stability: a new plan keeps the previous plan's commitment over the first hold_h
     # hours unless a change gains more than hold_eur_per_mwh per MWh the unit could make in
     # the changed time (0 turns the hold off)
     hold_h: Annotated[float, Field(ge=0, le=24)] = 1.0
-    hold_eur_per_mwh: Annotated[float, Field(ge=0)] = 2.0
+    hold_eur_per_mwh: EurPerMwh = 2.0
 
     @model_validator(mode="after")
     def _check_publication(self) -> Self:
@@ -179,7 +206,7 @@ class ControlConfig(StrictModel):
     # the audit store keeps this many days (a year and a season by default: an annual review
     # and its follow-up questions still find their rows)
     audit_retention_days: Annotated[int, Field(ge=7, le=3660)] = 400
-    supply_temp_setpoint_c: float | None = None  # None: the network's weather compensation
+    supply_temp_setpoint_c: SupplyTempC | None = None  # None: the network's weather compensation
     staging: StagingConfig = StagingConfig()
     safety: SafetyConfig = SafetyConfig()
     planner: PlannerConfig = PlannerConfig()
@@ -258,25 +285,43 @@ def parse_control(raw: dict[str, object], source: str) -> ControlConfig:
 
 
 def load_plant(path: Path) -> Plant:
-    """Read a plant file and every point map it names; raise ConfigError on any problem."""
+    """Read a plant file and every point map it names; raise ConfigError listing every problem
+    found (the site's fields and cross-checks, the `[control]` table, each point map)."""
+    data = read_toml(path, ConfigError, "plant config")
+    problems: list[str] = []
+    site: SiteConfig | None = None
     try:
-        site = load_site(path)
+        site = parse_site(data, str(path), str(path.resolve().parent))
     except SiteError as exc:
-        raise ConfigError(str(exc)) from None
-    try:
-        maps = site.load_point_maps()
-    except PointMapError as exc:
-        raise ConfigError(f"{path}: {exc}") from None
-    control = parse_control(site.control, str(path))
-    _check_tank_sensors(site, maps, str(path))
+        problems.extend(problem_lines(str(exc), f"{path}: invalid plant config"))
+    raw_control = data.get("control", {})
+    control: ControlConfig | None = None
+    if isinstance(raw_control, dict):  # otherwise the site names it
+        try:
+            control = parse_control(raw_control, str(path))
+        except ConfigError as exc:
+            problems.extend(problem_lines(str(exc), f"{path}: invalid [control] table"))
+    maps: dict[str, PointMap] = {}
+    if site is not None:
+        try:
+            maps = site.load_point_maps()
+        except PointMapError as exc:
+            problems.extend(problem_lines(str(exc), "point maps"))
+        problems.extend(_tank_sensor_problems(site, maps))
+    if problems or site is None or control is None:
+        raise ConfigError(join_problems(f"{path}: invalid plant config", problems))
     return Plant(path=path, site=site, control=control, maps=maps)
 
 
-def _check_tank_sensors(site: SiteConfig, maps: dict[str, PointMap], source: str) -> None:
+def _tank_sensor_problems(site: SiteConfig, maps: dict[str, PointMap]) -> list[str]:
+    problems: list[str] = []
     for tank in site.tanks:
+        if tank.name not in maps:  # its map's problems are reported
+            continue
         sensors = maps[tank.name].by_role(Role.LAYER_TEMP_C)
         if len(sensors) != tank.layers:
-            raise ConfigError(
-                f"{source}: tank '{tank.name}' has layers = {tank.layers} but its point map "
+            problems.append(
+                f"tank '{tank.name}' has layers = {tank.layers} but its point map "
                 f"{tank.pointmap} has {len(sensors)} layer temperature points"
             )
+    return problems

@@ -128,10 +128,10 @@ KINDS: Mapping[DeviceKind, KindSpec] = {
         _spec(
             DeviceKind.HEAT_PUMP,
             # without state and heat a unit is never "data good"; without the commands the
-            # outputs cannot run it
-            required={Role.STATE_CODE, Role.HEAT_KW, *_UNIT_COMMANDS},
+            # outputs cannot run it; without the heartbeat a unit cannot tell that the
+            # controller died and keeps running on its last command
+            required={Role.STATE_CODE, Role.HEAT_KW, Role.HEARTBEAT, *_UNIT_COMMANDS},
             optional={
-                Role.HEARTBEAT,
                 Role.SUPPLY_TEMP_SETPOINT_C,
                 Role.REMOTE_ACTIVE,
                 Role.ALARM_CODE,
@@ -148,8 +148,8 @@ KINDS: Mapping[DeviceKind, KindSpec] = {
         ),
         _spec(
             DeviceKind.BOILER,
-            required={Role.STATE_CODE, Role.HEAT_KW, *_UNIT_COMMANDS},
-            optional={Role.HEARTBEAT, Role.REMOTE_ACTIVE, Role.FUEL_KW, Role.STARTS_TOTAL},
+            required={Role.STATE_CODE, Role.HEAT_KW, Role.HEARTBEAT, *_UNIT_COMMANDS},
+            optional={Role.REMOTE_ACTIVE, Role.FUEL_KW, Role.STARTS_TOTAL},
             writable={*_UNIT_COMMANDS, Role.HEARTBEAT},
         ),
         _spec(

@@ -10,7 +10,6 @@ so that a commissioning engineer can fix the map directly.
 
 from __future__ import annotations
 
-import tomllib
 from enum import Enum
 from functools import cached_property
 from pathlib import Path
@@ -18,8 +17,9 @@ from typing import Annotated, Any, Literal, Self
 
 from pydantic import Field, ValidationError, ValidationInfo, field_validator, model_validator
 
+from drivers.bounds import PointNumber, PollS
 from drivers.kinds import KINDS, DeviceKind, KindSpec, closest_role, value_label
-from drivers.schema import StrictModel, error_message
+from drivers.schema import StrictModel, error_message, read_toml, report
 
 
 class PointMapError(ValueError):
@@ -63,6 +63,12 @@ INTEGER_RANGES: dict[DataType, tuple[int, int]] = {
     DataType.INT32: (-(2**31), 2**31 - 1),
     DataType.UINT32: (0, 2**32 - 1),
 }
+FLOAT32_MAX = 3.4028234663852886e38
+# raw values a point's range must fit, after scale and offset
+RAW_RANGES: dict[DataType, tuple[float, float]] = {
+    **INTEGER_RANGES,
+    DataType.FLOAT32: (-FLOAT32_MAX, FLOAT32_MAX),
+}
 CODE_TYPES = (DataType.INT16, DataType.UINT16, DataType.INT32, DataType.UINT32)
 BIT_FIELD_TYPES = (DataType.UINT16, DataType.UINT32)  # unsigned: a bit is a bit, not a sign
 
@@ -74,13 +80,13 @@ class Point(StrictModel):
     role: Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$")]
     data_type: DataType
     unit: str = ""
-    scale: float = 1.0  # engineering value = raw * scale + offset
-    offset: float = 0.0
-    max_age_s: Annotated[float, Field(gt=0)] = 10.0
+    scale: PointNumber = 1.0  # engineering value = raw * scale + offset
+    offset: PointNumber = 0.0
+    max_age_s: PollS = 10.0  # older than this, the value is stale (never a protection's input)
     writable: bool = False
-    min: float | None = None
-    max: float | None = None
-    safe_default: float | None = None
+    min: PointNumber | None = None
+    max: PointNumber | None = None
+    safe_default: PointNumber | None = None
     description: str = ""
     # Modbus
     address: Annotated[int, Field(ge=0, le=65535)] | None = None
@@ -89,12 +95,24 @@ class Point(StrictModel):
     # OPC UA: string identifier; "{device}" is replaced by the instance's node prefix
     node_id: str | None = None
     # Role index for repeated roles (tank layers 1..N, bottom to top)
-    index: Annotated[int, Field(ge=0)] | None = None
+    index: Annotated[int, Field(ge=1, le=1000)] | None = None
     # Vendor code -> the role's value ("0x0010" = "running"); replaces scale and offset
     value_map: dict[int, float] | None = None
     # Modbus registers: the point is bits bit..bit+bit_count-1 (bit 0 least significant)
     bit: Annotated[int, Field(ge=0, le=31)] | None = None
     bit_count: Annotated[int, Field(ge=1, le=32)] | None = None
+
+    @field_validator("role")
+    @classmethod
+    def _known_role(cls, role: str, info: ValidationInfo) -> str:
+        """With the map's kind in the context (`parse_point_map`), a misspelt role is reported
+        with the other field errors, not only once every point is valid."""
+        kind = info.context.get("kind") if isinstance(info.context, dict) else None
+        if isinstance(kind, DeviceKind):
+            problem = unknown_role(KINDS[kind], role)
+            if problem is not None:
+                raise ValueError(problem)
+        return role
 
     @field_validator("value_map", mode="before")
     @classmethod
@@ -127,82 +145,103 @@ class Point(StrictModel):
         return self.bit_count or 1
 
     @model_validator(mode="after")
-    def _check_codes(self) -> Self:
+    def _check(self) -> Self:
+        """Every problem of the point, not just the first."""
+        problems: list[str] = []
         if self.bit_count is not None and self.bit is None:
-            raise ValueError("'bit_count' needs 'bit' (the field's lowest bit)")
+            problems.append("'bit_count' needs 'bit' (the field's lowest bit)")
         if self.bit is not None:
-            self._check_bit_field()
+            problems.extend(self._bit_field_problems())
         if self.value_map is not None:
-            self._check_value_map()
+            problems.extend(self._value_map_problems())
+        problems.extend(self._range_problems())
+        if self.scale == 0:
+            problems.append("scale must not be zero")
+        if self.address is not None and self.address + self.data_type.register_count > 65536:
+            problems.append(
+                f"address {self.address} + {self.data_type.register_count} register(s) of a "
+                f"{self.data_type.value} runs past the register space (last address 65535)"
+            )
+        report(problems)
         return self
 
-    def _check_bit_field(self) -> None:
+    def _bit_field_problems(self) -> list[str]:
+        problems: list[str] = []
         width = self.bit_width or 1
         if self.data_type not in BIT_FIELD_TYPES:
-            raise ValueError(
+            problems.append(
                 f"a bit field needs an unsigned register type (uint16, uint32), "
                 f"not {self.data_type.value}"
             )
+            return problems
         if self.node_id is not None or self.table in (ModbusTable.COIL, ModbusTable.DISCRETE):
-            raise ValueError("a bit field is part of a Modbus holding or input register")
+            problems.append("a bit field is part of a Modbus holding or input register")
         register_bits = 16 * self.data_type.register_count
         if (self.bit or 0) + width > register_bits:
-            raise ValueError(
+            problems.append(
                 f"bits {self.bit}..{(self.bit or 0) + width - 1} do not fit a "
                 f"{register_bits}-bit {self.data_type.value}"
             )
         if self.writable:
             # writing a field would overwrite the other bits of its register
-            raise ValueError("a bit field cannot be writable")
+            problems.append("a bit field cannot be writable")
+        return problems
 
-    def _check_value_map(self) -> None:
+    def _value_map_problems(self) -> list[str]:
         value_map = self.value_map or {}
         if self.data_type not in CODE_TYPES:
-            raise ValueError(
+            return [
                 f"a value map needs an integer type (int16, uint16, int32, uint32), "
                 f"not {self.data_type.value}"
-            )
+            ]
         if not value_map:
-            raise ValueError("value_map is empty")
+            return ["value_map is empty"]
+        problems: list[str] = []
         if self.scale != 1.0 or self.offset != 0.0:
-            raise ValueError("a value map replaces scale and offset; give one or the other")
+            problems.append("a value map replaces scale and offset; give one or the other")
         width = self.bit_width
         low, high = (0, 2**width - 1) if width is not None else INTEGER_RANGES[self.data_type]
         what = f"a {width}-bit field" if width is not None else self.data_type.value
         for code in value_map:
             if not low <= code <= high:
-                raise ValueError(f"value_map key {code} is outside {what} [{low}, {high}]")
+                problems.append(f"value_map key {code} is outside {what} [{low}, {high}]")
         if self.writable and self.safe_default not in value_map.values():
-            raise ValueError(f"safe_default {self.safe_default} is not a value of the value_map")
+            problems.append(f"safe_default {self.safe_default} is not a value of the value_map")
+        return problems
 
-    @model_validator(mode="after")
-    def _check_write_range(self) -> Self:
+    def _range_problems(self) -> list[str]:
+        """A writable point's range, and any point's range given, fit its data type: a write
+        outside it would wrap (a uint16 of -5 is 65531) or be refused by the device."""
+        problems: list[str] = []
         if self.writable:
             if self.min is None or self.max is None:
-                raise ValueError("a writable point needs 'min' and 'max'")
-            if self.min > self.max:
-                raise ValueError(f"min {self.min} is above max {self.max}")
+                problems.append("a writable point needs 'min' and 'max'")
             if self.safe_default is None:
-                raise ValueError("a writable point needs 'safe_default' (written on hand-back)")
-            if not self.min <= self.safe_default <= self.max:
-                raise ValueError(f"safe_default {self.safe_default} is outside [min, max]")
-        if self.scale == 0:
-            raise ValueError("scale must not be zero")
-        if self.address is not None and self.address + self.data_type.register_count > 65536:
-            raise ValueError(
-                f"address {self.address} + {self.data_type.register_count} register(s) of a "
-                f"{self.data_type.value} runs past the register space (last address 65535)"
-            )
-        raw_range = INTEGER_RANGES.get(self.data_type)
-        if self.writable and raw_range is not None and self.value_map is None:
-            for limit in (self.min, self.max):
-                raw = ((limit or 0.0) - self.offset) / self.scale
-                if not raw_range[0] <= raw <= raw_range[1]:
-                    raise ValueError(
-                        f"write limit {limit:g} is raw {raw:g}, outside a "
-                        f"{self.data_type.value} [{raw_range[0]}, {raw_range[1]}]"
-                    )
-        return self
+                problems.append("a writable point needs 'safe_default' (written on hand-back)")
+        if self.min is not None and self.max is not None and self.min > self.max:
+            problems.append(f"min {self.min} is above max {self.max}")
+        elif (
+            self.writable
+            and self.min is not None
+            and self.max is not None
+            and self.safe_default is not None
+            and not self.min <= self.safe_default <= self.max
+        ):
+            problems.append(f"safe_default {self.safe_default} is outside [min, max]")
+        raw_range = RAW_RANGES.get(self.data_type)
+        if raw_range is None or self.value_map is not None or self.scale == 0:
+            return problems
+        what = "write limit" if self.writable else "limit"
+        for limit in (self.min, self.max):
+            if limit is None:
+                continue
+            raw = (limit - self.offset) / self.scale
+            if not raw_range[0] <= raw <= raw_range[1]:
+                problems.append(
+                    f"{what} {limit:g} is raw {raw:g}, outside a "
+                    f"{self.data_type.value} [{raw_range[0]:g}, {raw_range[1]:g}]"
+                )
+        return problems
 
 
 class ModbusOptions(StrictModel):
@@ -239,72 +278,94 @@ class PointMap(StrictModel):
 
     @model_validator(mode="after")
     def _check_points(self) -> Self:
+        """Every problem of the map, not just the first."""
+        problems: list[str] = []
         names = [p.name for p in self.points]
         duplicates = sorted({n for n in names if names.count(n) > 1})
         if duplicates:
-            raise ValueError(f"duplicate point names: {', '.join(duplicates)}")
+            problems.append(f"duplicate point names: {', '.join(duplicates)}")
         if self.device.protocol == "modbus":
-            self._check_modbus()
+            problems.extend(self._modbus_problems())
         else:
-            for point in self.points:
-                if not point.node_id:
-                    raise ValueError(f"point '{point.name}': an OPC UA point needs 'node_id'")
-        self._check_roles(KINDS[self.device.kind])
+            problems.extend(
+                f"point '{point.name}': an OPC UA point needs 'node_id'"
+                for point in self.points
+                if not point.node_id
+            )
+        problems.extend(self._role_problems(KINDS[self.device.kind]))
+        report(problems)
         return self
 
-    def _check_roles(self, spec: KindSpec) -> None:
-        """Every point's role is one the kind has, written where the kind writes it."""
+    def _role_problems(self, spec: KindSpec) -> list[str]:
+        """Every point's role is one the kind has, written where the kind writes it; the
+        kind's required roles are all there, and indexed roles count 1..N once each."""
         kind = spec.kind.value
+        problems: list[str] = []
         seen: dict[tuple[str, int | None], str] = {}
         for point in self.points:
             where = f"point '{point.name}'"
             role = point.role
-            if role not in spec.roles:
-                near = closest_role(spec, role)
-                hint = f" (did you mean '{near}'?)" if near else ""
-                raise ValueError(
-                    f"{where}: unknown role '{role}' for a {kind}{hint}; "
-                    f"its roles: {', '.join(sorted(spec.roles))}"
-                )
+            problem = unknown_role(spec, role)
+            if problem is not None:
+                problems.append(f"{where}: {problem}")
+                continue
             if role in spec.writable and not point.writable:
-                raise ValueError(
+                problems.append(
                     f"{where}: role '{role}' is a command of a {kind} and must be writable "
                     "(writable = true, with min, max and safe_default)"
                 )
             if point.writable and role not in spec.writable:
-                raise ValueError(f"{where}: role '{role}' of a {kind} is read-only")
+                problems.append(f"{where}: role '{role}' of a {kind} is read-only")
             indexed = role in spec.indexed
             if indexed != (point.index is not None):
                 need = "needs an 'index'" if indexed else "takes no 'index'"
-                raise ValueError(f"{where}: role '{role}' {need}")
+                problems.append(f"{where}: role '{role}' {need}")
             key = (role, point.index)
             if key in seen:
-                raise ValueError(f"{where}: role '{role}' is already point '{seen[key]}'")
+                problems.append(f"{where}: role '{role}' is already point '{seen[key]}'")
+                continue
             seen[key] = point.name
         missing = sorted(spec.required - {role for role, _ in seen})
         if missing:
-            raise ValueError(f"a {kind} map needs role(s): {', '.join(missing)}")
+            problems.append(f"a {kind} map needs role(s): {', '.join(missing)}")
+        for role in sorted(spec.indexed):
+            indexes = sorted(index for found, index in seen if found == role and index)
+            if indexes and indexes != list(range(1, len(indexes) + 1)):
+                problems.append(
+                    f"role '{role}' needs indexes 1..{len(indexes)} once each "
+                    f"(bottom to top); the map has {indexes}"
+                )
+        return problems
 
-    def _check_modbus(self) -> None:
+    def _modbus_problems(self) -> list[str]:
+        problems: list[str] = []
         used: dict[tuple[ModbusTable, int], str] = {}
         for point in self.points:
             where = f"point '{point.name}'"
             if point.address is None or point.table is None:
-                raise ValueError(f"{where}: a Modbus point needs 'address' and 'table'")
+                problems.append(f"{where}: a Modbus point needs 'address' and 'table'")
+                continue
             bit_table = point.table in (ModbusTable.COIL, ModbusTable.DISCRETE)
             if bit_table and point.data_type is not DataType.BOOL:
-                raise ValueError(f"{where}: {point.table.value} points must be 'bool'")
+                problems.append(f"{where}: {point.table.value} points must be 'bool'")
             if point.writable and point.table in (ModbusTable.INPUT, ModbusTable.DISCRETE):
-                raise ValueError(f"{where}: {point.table.value} registers cannot be written")
+                problems.append(f"{where}: {point.table.value} registers cannot be written")
             width = 1 if bit_table else point.data_type.register_count
             for offset in range(width):
                 key = (point.table, point.address + offset)
-                if key in used and not self._bits_share(self.point(used[key]), point):
-                    raise ValueError(
+                try:
+                    shared = key not in used or self._bits_share(self.point(used[key]), point)
+                except ValueError as exc:  # bit fields of one register that overlap
+                    problems.append(str(exc))
+                    break
+                if not shared:
+                    problems.append(
                         f"{where} overlaps point '{used[key]}' at {point.table.value} "
                         f"address {point.address + offset}"
                     )
+                    break
                 used[key] = point.name
+        return problems
 
     def _bits_share(self, first: Point, second: Point) -> bool:
         """Two points may share a register only as disjoint bit fields of the same word."""
@@ -397,6 +458,18 @@ class _PointIndex:
         return cls(points, by_name, by_role)
 
 
+def unknown_role(spec: KindSpec, role: str) -> str | None:
+    """Why `role` is not one of the kind's, with the closest one; None if it is."""
+    if role in spec.roles:
+        return None
+    near = closest_role(spec, role)
+    hint = f" (did you mean '{near}'?)" if near else ""
+    return (
+        f"unknown role '{role}' for a {spec.kind.value}{hint}; "
+        f"its roles: {', '.join(sorted(spec.roles))}"
+    )
+
+
 def _bit_mask(point: Point) -> int:
     return ((1 << (point.bit_width or 0)) - 1) << (point.bit or 0)
 
@@ -404,7 +477,12 @@ def _bit_mask(point: Point) -> int:
 def parse_point_map(data: dict[str, object], source: str = "<memory>") -> PointMap:
     """Validate a point map from a parsed TOML document; errors name `source` and the field."""
     try:
-        return PointMap.model_validate({**data, "source": source})
+        device = data.get("device")
+        kind = device.get("kind") if isinstance(device, dict) else None
+        context: dict[str, DeviceKind] = {}
+        if isinstance(kind, str) and kind in DeviceKind._value2member_map_:
+            context["kind"] = DeviceKind(kind)
+        return PointMap.model_validate({**data, "source": source}, context=context)
     except ValidationError as exc:
         raise PointMapError(
             error_message(f"{source}: invalid point map", exc, data, by_name={"points": "point"})
@@ -413,11 +491,4 @@ def parse_point_map(data: dict[str, object], source: str = "<memory>") -> PointM
 
 def load_point_map(path: Path) -> PointMap:
     """Read and validate a point-map TOML file."""
-    try:
-        with path.open("rb") as handle:
-            data = tomllib.load(handle)
-    except FileNotFoundError:
-        raise PointMapError(f"{path}: point map not found") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise PointMapError(f"{path}: not valid TOML: {exc}") from None
-    return parse_point_map(data, str(path))
+    return parse_point_map(read_toml(path, PointMapError, "point map"), str(path))

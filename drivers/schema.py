@@ -7,16 +7,32 @@ has one) and what is wrong.
 
 from __future__ import annotations
 
+import tomllib
 from collections.abc import Mapping, Sequence
-from typing import Any, get_args, get_origin
+from pathlib import Path
+from typing import Any, get_args
 
 from pydantic import BaseModel, ConfigDict, ValidationError, ValidationInfo, field_validator
 
 
-def _admits_bool(annotation: Any) -> bool:
-    if annotation is bool or annotation is Any:
+def _admits(annotation: Any, kinds: tuple[type, ...]) -> bool:
+    if annotation is Any or any(annotation is kind for kind in kinds):
         return True
-    return any(_admits_bool(arg) for arg in get_args(annotation))
+    return any(_admits(arg, kinds) for arg in get_args(annotation))
+
+
+class Problems(ValueError):
+    """Every problem a cross-field check found, reported one line each (not just the first)."""
+
+    def __init__(self, problems: Sequence[str]) -> None:
+        super().__init__("; ".join(problems))
+        self.problems = tuple(problems)
+
+
+def report(problems: Sequence[str]) -> None:
+    """Raise the problems a cross-field check collected, if it found any."""
+    if problems:
+        raise Problems(problems)
 
 
 class StrictModel(BaseModel):
@@ -29,11 +45,28 @@ class StrictModel(BaseModel):
 
     @field_validator("*", mode="before")
     @classmethod
-    def _no_bool_as_number(cls, value: Any, info: ValidationInfo) -> Any:
-        """`min_run_s = true` must not be read as 1 s: a boolean is only a boolean."""
+    def _strict_numbers(cls, value: Any, info: ValidationInfo) -> Any:
+        """`min_run_s = true` must not be read as 1 s, nor `min_run_s = "1800"` as a number: a
+        quoted number is usually a value pasted into the wrong key."""
         field = cls.model_fields.get(info.field_name or "")
-        if isinstance(value, bool) and field is not None and not _admits_bool(field.annotation):
-            raise ValueError(f"{str(value).lower()} is a boolean, not a {_kind(field.annotation)}")
+        if field is None or not isinstance(value, bool | int | float | str):
+            return value
+        annotation = field.annotation
+        if isinstance(value, bool):
+            if not _admits(annotation, (bool,)):
+                raise ValueError(f"{str(value).lower()} is a boolean, not a {_kind(annotation)}")
+            return value
+        if _admits(annotation, (str,)):
+            return value
+        if isinstance(value, str) and _admits(annotation, (int, float, bool)):
+            raise ValueError(f"'{value}' is a string, not a {_kind(annotation)} (drop the quotes)")
+        if isinstance(value, str) or _admits(annotation, (float,)):
+            return value
+        if _admits(annotation, (int,)):
+            if isinstance(value, float):  # `device_id = 2.0`: a count or an id is whole
+                raise ValueError(f"{value} is not a whole number")
+        elif _admits(annotation, (bool,)):  # `writable = 1`: say true or false
+            raise ValueError(f"{value} is a number, not a boolean (true or false)")
         return value
 
 
@@ -52,13 +85,52 @@ def describe_errors(
     labels = by_name or {}
     lines = []
     for error in exc.errors():
-        message = str(error["msg"]).removeprefix("Value error, ")
+        cause = error.get("ctx", {}).get("error")
+        if isinstance(cause, Problems):
+            messages = list(cause.problems)
+        else:
+            messages = [str(error["msg"]).removeprefix("Value error, ")]
         location = [*prefix, *error["loc"]]
         if not location:  # a whole-document check: its message says where
-            lines.append(message)
+            lines.extend(messages)
             continue
-        lines.append(f"{_location(location, data, len(prefix), labels)}: {message}")
+        where = _location(location, data, len(prefix), labels)
+        lines.extend(f"{where}: {message}" for message in messages)
     return lines
+
+
+def join_problems(title: str, lines: Sequence[str]) -> str:
+    """`title: problem` for one problem, else the title and one indented line per problem."""
+    if len(lines) == 1:
+        return f"{title}: {lines[0]}"
+    return "\n".join([f"{title} ({len(lines)} problems)", *(f"  {line}" for line in lines)])
+
+
+def problem_lines(message: str, title: str = "") -> list[str]:
+    """The problems of a message `join_problems` made under `title`, without the title."""
+    head, *rest = message.splitlines()
+    if rest:
+        return [line.strip() for line in rest]
+    return [head.removeprefix(f"{title}: ") if title else head]
+
+
+def read_toml(path: Path, error: type[ValueError], what: str) -> dict[str, Any]:
+    """A TOML document, or `error` naming the file and why it cannot be read (missing, a
+    directory, not readable, not UTF-8 text, not TOML); the TOML parser's message gives the
+    line and column."""
+    try:
+        with path.open("rb") as handle:
+            return tomllib.load(handle)
+    except FileNotFoundError:
+        raise error(f"{path}: {what} not found") from None
+    except IsADirectoryError:
+        raise error(f"{path}: is a directory, not a {what}") from None
+    except OSError as exc:
+        raise error(f"{path}: cannot read the {what}: {exc.strerror or exc}") from None
+    except UnicodeDecodeError as exc:
+        raise error(f"{path}: not UTF-8 text (byte {exc.start}): is it a {what}?") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise error(f"{path}: not valid TOML: {exc}") from None
 
 
 def error_message(
@@ -68,14 +140,8 @@ def error_message(
     prefix: Sequence[str] = (),
     by_name: Mapping[str, str] | None = None,
 ) -> str:
-    """`title` on the first line, then the errors indented below it.
-
-    A single error is appended to the title on one line, so a command-line check prints one
-    line per bad file."""
-    lines = describe_errors(exc, data, prefix, by_name)
-    if len(lines) == 1:
-        return f"{title}: {lines[0]}"
-    return "\n".join([title, *(f"  {line}" for line in lines)])
+    """`title` on the first line, then the errors indented below it (`join_problems`)."""
+    return join_problems(title, describe_errors(exc, data, prefix, by_name))
 
 
 def _location(location: list[int | str], data: Any, skip: int, labels: Mapping[str, str]) -> str:
@@ -111,5 +177,10 @@ def _join(parts: list[str], labels: Mapping[str, str]) -> str:
 
 def _kind(annotation: Any) -> str:
     """A short name of what a field takes, for the error."""
-    base = get_args(annotation)[0] if get_origin(annotation) is not None else annotation
-    return {float: "number", int: "whole number"}.get(base, "value")
+    if _admits(annotation, (float,)):
+        return "number"
+    if _admits(annotation, (int,)):
+        return "whole number"
+    if _admits(annotation, (bool,)):
+        return "boolean (true or false)"
+    return "value"

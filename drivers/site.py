@@ -9,7 +9,6 @@ validated by the package that owns them, so this layer imports neither.
 from __future__ import annotations
 
 import math
-import tomllib
 from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any, Literal, Self
@@ -17,13 +16,40 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, ValidationError, field_validator, model_validator
 
+from drivers.bounds import (
+    AirTempC,
+    AmplitudeK,
+    DeltaK,
+    DeviceKw,
+    Eur,
+    EurPerMwh,
+    GramsPerKwh,
+    HeightM,
+    HoldS,
+    LossWPerK,
+    NetworkKw,
+    NetworkKwOrZero,
+    PollS,
+    ProtectionS,
+    ProtectionSOrZero,
+    RampKwPerS,
+    SourceTempC,
+    SupplyTempC,
+    TimeoutS,
+    VolumeM3,
+    WaterTempC,
+)
 from drivers.kinds import DeviceKind, Role
 from drivers.pointmap import PointMap, PointMapError, load_point_map
-from drivers.schema import StrictModel, error_message
+from drivers.schema import (
+    StrictModel,
+    error_message,
+    join_problems,
+    problem_lines,
+    read_toml,
+    report,
+)
 
-PositiveKw = Annotated[float, Field(gt=0)]
-PositiveM3 = Annotated[float, Field(gt=0)]
-PositiveM = Annotated[float, Field(gt=0)]
 Fraction = Annotated[float, Field(ge=0, le=1)]
 DAYS_PER_YEAR = 365.25
 SOURCE_DAILY_PEAK_LOCAL_HOUR = 15.0  # IT load and the waste heat it makes peak mid-afternoon
@@ -95,7 +121,7 @@ class Connection(StrictModel):
     host: str = "127.0.0.1"
     port: Annotated[int, Field(ge=0, le=65535)] = 0
     endpoint_path: str = "/hpctl/"  # OPC UA: opc.tcp://host:port{endpoint_path}
-    timeout_s: Annotated[float, Field(gt=0)] = 1.0
+    timeout_s: TimeoutS = 1.0
     retries: Annotated[int, Field(ge=0, le=5)] = 1
     security: OpcUaSecurity | None = None  # OPC UA only
 
@@ -118,7 +144,7 @@ class DeviceBinding(StrictModel):
     connection: str
     device_id: Annotated[int, Field(ge=0, le=247)] = 1  # Modbus unit id
     node_prefix: str = ""  # OPC UA: replaces "{device}" in node ids; defaults to the name
-    poll_interval_s: Annotated[float, Field(gt=0)] = 1.0
+    poll_interval_s: PollS = 1.0
 
     @property
     def prefix(self) -> str:
@@ -128,20 +154,20 @@ class DeviceBinding(StrictModel):
 class UnitSpec(DeviceBinding):
     """A heat-pump unit. COP = carnot_efficiency x ideal (Lorenz-free Carnot on sink/source)."""
 
-    heat_max_kw: PositiveKw
+    heat_max_kw: DeviceKw
     min_load_fraction: Annotated[float, Field(gt=0, le=1)] = 0.3
     carnot_efficiency: Annotated[float, Field(gt=0, lt=1)] = 0.5
-    max_supply_temp_c: float = 90.0
-    max_lift_k: Annotated[float, Field(gt=0)] = 75.0
-    startup_delay_s: Annotated[float, Field(ge=0)] = 120.0
-    ramp_kw_per_s: Annotated[float, Field(gt=0)] = 20.0
-    min_run_s: Annotated[float, Field(ge=0)] = 900.0
-    min_off_s: Annotated[float, Field(ge=0)] = 600.0
-    max_starts_per_hour: Annotated[int, Field(ge=1)] = 3
-    start_cost_eur: Annotated[float, Field(ge=0)] = 10.0
+    max_supply_temp_c: SupplyTempC = 90.0
+    max_lift_k: DeltaK = 75.0
+    startup_delay_s: ProtectionSOrZero = 120.0
+    ramp_kw_per_s: RampKwPerS = 20.0
+    min_run_s: HoldS = 900.0
+    min_off_s: HoldS = 600.0
+    max_starts_per_hour: Annotated[int, Field(ge=1, le=60)] = 3
+    start_cost_eur: Eur = 10.0
     isolation_valve: str | None = None  # valve that must be open before the compressor runs
-    heartbeat_timeout_s: Annotated[float, Field(gt=0)] = 60.0
-    local_setpoint_tank_temp_c: float = 70.0  # local thermostat when supervision is lost
+    heartbeat_timeout_s: ProtectionS = 60.0
+    local_setpoint_tank_temp_c: SupplyTempC = 70.0  # local thermostat when supervision is lost
 
     @property
     def heat_min_kw(self) -> float:
@@ -149,22 +175,24 @@ class UnitSpec(DeviceBinding):
 
 
 class ValveSpec(DeviceBinding):
-    travel_time_s: Annotated[float, Field(gt=0)] = 30.0
+    travel_time_s: ProtectionS = 30.0
 
 
 class TankSpec(DeviceBinding):
-    volume_m3: PositiveM3
-    height_m: PositiveM = 10.0
+    volume_m3: VolumeM3
+    height_m: HeightM = 10.0
     layers: Annotated[int, Field(ge=6, le=50)] = 8
-    min_temp_c: float = 60.0  # state of charge 0 %: the coolest water the network can use
-    max_temp_c: float = 90.0  # state of charge 100 %
-    loss_w_per_k: Annotated[float, Field(ge=0)] = 500.0  # UA to ambient, whole tank
-    ambient_temp_c: float = 10.0
+    min_temp_c: WaterTempC = 60.0  # state of charge 0 %: the coolest water the network can use
+    max_temp_c: SupplyTempC = 90.0  # state of charge 100 %
+    loss_w_per_k: LossWPerK = 500.0  # UA to ambient, whole tank
+    ambient_temp_c: AirTempC = 10.0
 
     @model_validator(mode="after")
     def _check_temps(self) -> Self:
         if self.min_temp_c >= self.max_temp_c:
-            raise ValueError("min_temp_c must be below max_temp_c")
+            raise ValueError(
+                f"min_temp_c {self.min_temp_c:g} must be below max_temp_c {self.max_temp_c:g}"
+            )
         return self
 
     @property
@@ -174,16 +202,16 @@ class TankSpec(DeviceBinding):
 
 
 class BoilerSpec(DeviceBinding):
-    heat_max_kw: PositiveKw
+    heat_max_kw: DeviceKw
     min_load_fraction: Fraction = 0.1
     efficiency: Annotated[float, Field(gt=0, le=1.1)] = 0.92
-    fuel_price_eur_per_mwh: Annotated[float, Field(ge=0)] = 45.0  # per MWh of fuel
-    fuel_carbon_g_per_kwh: Annotated[float, Field(ge=0)] = 202.0  # natural gas, per kWh fuel
+    fuel_price_eur_per_mwh: EurPerMwh = 45.0  # per MWh of fuel
+    fuel_carbon_g_per_kwh: GramsPerKwh = 202.0  # natural gas, per kWh fuel
     # the installation's combustion units total over 20 MW rated thermal input: it is in the
     # EU ETS and pays allowances for the boiler's CO2 (cash, at the plant's carbon price)
     in_emissions_trading: bool = False
-    startup_delay_s: Annotated[float, Field(ge=0)] = 60.0
-    heartbeat_timeout_s: Annotated[float, Field(gt=0)] = 60.0
+    startup_delay_s: ProtectionSOrZero = 60.0
+    heartbeat_timeout_s: ProtectionS = 60.0
 
 
 NETWORK = "network"
@@ -199,15 +227,15 @@ class HeatMeterSpec(DeviceBinding):
 class NetworkSpec(StrictModel):
     """The district-heating (or process) network the plant serves."""
 
-    design_heat_kw: PositiveKw
-    design_outdoor_temp_c: float = -12.0
-    heating_limit_temp_c: float = 17.0  # space heating stops above this outdoor temperature
+    design_heat_kw: NetworkKw
+    design_outdoor_temp_c: AirTempC = -12.0
+    heating_limit_temp_c: AirTempC = 17.0  # space heating stops above this outdoor temperature
     base_load_fraction: Fraction = 0.15  # domestic hot water and losses, all year
-    supply_temp_c: float = 75.0  # at design outdoor temperature
-    supply_temp_warm_c: float = 65.0  # at the heating limit (weather compensation)
-    supply_temp_min_c: float = 60.0  # below this the network is under-supplied
-    return_temp_c: float = 40.0
-    cooling_design_kw: Annotated[float, Field(ge=0)] = 0.0  # hospital-type plants
+    supply_temp_c: SupplyTempC = 75.0  # at design outdoor temperature
+    supply_temp_warm_c: SupplyTempC = 65.0  # at the heating limit (weather compensation)
+    supply_temp_min_c: SupplyTempC = 60.0  # below this the network is under-supplied
+    return_temp_c: WaterTempC = 40.0
+    cooling_design_kw: NetworkKwOrZero = 0.0  # hospital-type plants
 
 
 class SourceSpec(StrictModel):
@@ -222,12 +250,12 @@ class SourceSpec(StrictModel):
     """
 
     kind: Literal["river", "borehole", "waste_heat", "sea", "air"]
-    mean_temp_c: float
-    annual_amplitude_k: Annotated[float, Field(ge=0)] = 0.0
+    mean_temp_c: SourceTempC
+    annual_amplitude_k: AmplitudeK = 0.0
     coldest_day_of_year: Annotated[int, Field(ge=1, le=366)] = 40
-    daily_amplitude_k: Annotated[float, Field(ge=0)] = 0.0  # waste heat following IT load
-    min_temp_c: float = -5.0
-    max_temp_c: float = 45.0
+    daily_amplitude_k: AmplitudeK = 0.0  # waste heat following IT load
+    min_temp_c: SourceTempC = -5.0
+    max_temp_c: SourceTempC = 45.0
 
     def temp_c(self, when_utc: datetime, timezone: str | ZoneInfo) -> float:
         """The declared curve at `when_utc`, the plant's local calendar and clock deciding."""
@@ -264,77 +292,88 @@ class SiteConfig(StrictModel):
 
     @model_validator(mode="after")
     def _check_references(self) -> Self:
+        """Checks across fields and devices, every problem reported (not just the first)."""
+        problems: list[str] = []
         if not self.units:
-            raise ValueError("a plant needs at least one unit")
+            problems.append("a plant needs at least one unit")
         if not self.tanks:
-            raise ValueError("a plant needs at least one tank: the controller dispatches storage")
-        if self.network.return_temp_c >= self.network.supply_temp_min_c:
-            raise ValueError(
-                f"network: return_temp_c {self.network.return_temp_c:g} is not below "
-                f"supply_temp_min_c {self.network.supply_temp_min_c:g}"
-            )
-        if self.source.min_temp_c >= self.source.max_temp_c:
-            raise ValueError(
-                f"source: min_temp_c {self.source.min_temp_c:g} is not below "
-                f"max_temp_c {self.source.max_temp_c:g}"
-            )
+            # the controller's estimate, staging and plan all run on the tank's state of charge
+            problems.append("a plant needs at least one tank: the controller dispatches storage")
+        problems.extend(_network_problems(self.network))
+        problems.extend(_source_problems(self.source))
         names = [device.name for device in self.devices()]
         duplicates = sorted({n for n in names if names.count(n) > 1})
         if duplicates:
-            raise ValueError(f"duplicate device names: {', '.join(duplicates)}")
+            problems.append(f"duplicate device names: {', '.join(duplicates)}")
         for tank in self.tanks:
             if tank.min_temp_c < self.network.supply_temp_min_c:
-                raise ValueError(
+                problems.append(
                     f"tank '{tank.name}': min_temp_c {tank.min_temp_c:g} is below the network's "
                     f"supply_temp_min_c {self.network.supply_temp_min_c:g}: water that cannot supply "
                     "the network must not count as stored heat"
                 )
-        valve_names = {valve.name for valve in self.valves}
         for device in self.devices():
             if device.connection not in self.connections:
-                raise ValueError(
+                problems.append(
                     f"device '{device.name}': connection '{device.connection}' is not defined "
                     f"(known: {', '.join(sorted(self.connections)) or 'none'})"
                 )
         unit_names = {unit.name for unit in self.units}
         for meter in self.heat_meters:
             if meter.measures != NETWORK and meter.measures not in unit_names:
-                raise ValueError(
+                problems.append(
                     f"heat meter '{meter.name}': measures '{meter.measures}' is neither "
                     f"'{NETWORK}' nor a unit (units: {', '.join(sorted(unit_names))})"
                 )
-        self._check_addresses()
-        valve_users: dict[str, str] = {}
-        for unit in self.units:
-            if unit.isolation_valve is not None:
-                other = valve_users.setdefault(unit.isolation_valve, unit.name)
-                if other != unit.name:
-                    raise ValueError(
-                        f"units '{other}' and '{unit.name}' share isolation_valve "
-                        f"'{unit.isolation_valve}': closing it for one would starve the other"
-                    )
-            if unit.isolation_valve is not None and unit.isolation_valve not in valve_names:
-                raise ValueError(
-                    f"unit '{unit.name}': isolation_valve '{unit.isolation_valve}' is not a valve"
-                )
+        problems.extend(self._address_problems())
+        problems.extend(self._unit_problems())
+        report(problems)
         return self
 
-    def _check_addresses(self) -> None:
+    def _unit_problems(self) -> list[str]:
+        problems: list[str] = []
+        valve_names = {valve.name for valve in self.valves}
+        valve_users: dict[str, str] = {}
+        for unit in self.units:
+            if unit.local_setpoint_tank_temp_c > unit.max_supply_temp_c:
+                problems.append(
+                    f"unit '{unit.name}': local_setpoint_tank_temp_c "
+                    f"{unit.local_setpoint_tank_temp_c:g} is above its max_supply_temp_c "
+                    f"{unit.max_supply_temp_c:g}"
+                )
+            if unit.isolation_valve is None:
+                continue
+            other = valve_users.setdefault(unit.isolation_valve, unit.name)
+            if other != unit.name:
+                problems.append(
+                    f"units '{other}' and '{unit.name}' share isolation_valve "
+                    f"'{unit.isolation_valve}': closing it for one would starve the other"
+                )
+            if unit.isolation_valve not in valve_names:
+                problems.append(
+                    f"unit '{unit.name}': isolation_valve '{unit.isolation_valve}' is not a valve"
+                )
+        return problems
+
+    def _address_problems(self) -> list[str]:
         """Two devices at one address would read each other's values and take each other's
         commands: Modbus device ids and OPC UA node prefixes are unique per connection."""
+        problems: list[str] = []
         seen: dict[tuple[str, object], str] = {}
         for device in self.devices():
-            protocol = self.connections[device.connection].protocol
-            address: object = device.device_id if protocol == "modbus" else device.prefix
+            connection = self.connections.get(device.connection)
+            if connection is None:  # reported with the connections
+                continue
+            modbus = connection.protocol == "modbus"
+            address: object = device.device_id if modbus else device.prefix
             other = seen.setdefault((device.connection, address), device.name)
             if other != device.name:
-                what = (
-                    f"device_id {address}" if protocol == "modbus" else f"node prefix '{address}'"
-                )
-                raise ValueError(
+                what = f"device_id {address}" if modbus else f"node prefix '{address}'"
+                problems.append(
                     f"devices '{other}' and '{device.name}' have the same {what} on "
                     f"connection '{device.connection}'"
                 )
+        return problems
 
     def devices(self) -> list[DeviceBinding]:
         return [binding for _, binding in self.bindings()]
@@ -363,31 +402,41 @@ class SiteConfig(StrictModel):
         return (Path(self.base_dir) / device.pointmap).resolve()
 
     def load_point_maps(self) -> dict[str, PointMap]:
-        """Each device's point map, checked against the kind and protocol the site expects."""
+        """Each device's point map, checked against the kind and protocol the site expects;
+        a PointMapError lists every device's problems, one line each."""
         maps: dict[str, PointMap] = {}
-        cache: dict[Path, PointMap] = {}
+        cache: dict[Path, PointMap | PointMapError] = {}
+        problems: list[str] = []
         for kind, device in self.bindings():
             path = self.point_map_path(device)
             if path not in cache:
                 try:
                     cache[path] = load_point_map(path)
                 except PointMapError as exc:
-                    raise PointMapError(f"device '{device.name}': {exc}") from None
+                    cache[path] = exc
+                    problems.extend(
+                        f"device '{device.name}': {line}" for line in _map_lines(str(exc), path)
+                    )
             point_map = cache[path]
+            if isinstance(point_map, PointMapError):
+                continue
             where = f"device '{device.name}' ({path})"
             if point_map.device.kind is not kind:
-                raise PointMapError(
+                problems.append(
                     f"{where}: map is for a {point_map.device.kind.value}, expected a {kind.value}"
                 )
+                continue
             protocol = self.connections[device.connection].protocol
             if point_map.device.protocol != protocol:
-                raise PointMapError(
+                problems.append(
                     f"{where}: map speaks {point_map.device.protocol}, but connection "
                     f"'{device.connection}' is {protocol}"
                 )
             if isinstance(device, TankSpec):
-                _check_layers(where, point_map, device.layers)
+                problems.extend(_layer_problems(where, point_map, device.layers))
             maps[device.name] = point_map
+        if problems:
+            raise PointMapError(join_problems("point maps", problems))
         return maps
 
     def with_ports(self, ports: dict[str, int], host: str = "127.0.0.1") -> SiteConfig:
@@ -403,6 +452,41 @@ class SiteConfig(StrictModel):
         return self.model_copy(update={"connections": connections})
 
 
+def _network_problems(network: NetworkSpec) -> list[str]:
+    problems: list[str] = []
+    if network.return_temp_c >= network.supply_temp_min_c:
+        problems.append(
+            f"network: return_temp_c {network.return_temp_c:g} is not below "
+            f"supply_temp_min_c {network.supply_temp_min_c:g}"
+        )
+    if not network.supply_temp_min_c <= network.supply_temp_warm_c <= network.supply_temp_c:
+        problems.append(
+            f"network: need supply_temp_min_c {network.supply_temp_min_c:g} <= "
+            f"supply_temp_warm_c {network.supply_temp_warm_c:g} <= "
+            f"supply_temp_c {network.supply_temp_c:g}"
+        )
+    if network.design_outdoor_temp_c >= network.heating_limit_temp_c:
+        problems.append(
+            f"network: design_outdoor_temp_c {network.design_outdoor_temp_c:g} is not below "
+            f"heating_limit_temp_c {network.heating_limit_temp_c:g}"
+        )
+    return problems
+
+
+def _source_problems(source: SourceSpec) -> list[str]:
+    if source.min_temp_c >= source.max_temp_c:
+        return [
+            f"source: min_temp_c {source.min_temp_c:g} is not below "
+            f"max_temp_c {source.max_temp_c:g}"
+        ]
+    if not source.min_temp_c <= source.mean_temp_c <= source.max_temp_c:
+        return [
+            f"source: mean_temp_c {source.mean_temp_c:g} is outside min_temp_c "
+            f"{source.min_temp_c:g} .. max_temp_c {source.max_temp_c:g}"
+        ]
+    return []
+
+
 def parse_site(data: dict[str, Any], source: str, base_dir: str = ".") -> SiteConfig:
     """Validate a parsed plant document; the error names `source`, the field and the problem."""
     try:
@@ -413,22 +497,26 @@ def parse_site(data: dict[str, Any], source: str, base_dir: str = ".") -> SiteCo
 
 def load_site(path: Path) -> SiteConfig:
     """Read and validate a plant TOML file."""
-    try:
-        with path.open("rb") as handle:
-            data = tomllib.load(handle)
-    except FileNotFoundError:
-        raise SiteError(f"{path}: plant config not found") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise SiteError(f"{path}: not valid TOML: {exc}") from None
+    data = read_toml(path, SiteError, "plant config")
     return parse_site(data, str(path), str(path.resolve().parent))
 
 
-def _check_layers(where: str, point_map: PointMap, layers: int) -> None:
+def _map_lines(message: str, path: Path) -> list[str]:
+    """A point map's problems, each with the map's file (the title may not repeat it)."""
+    head, *rest = message.splitlines()
+    if not rest:
+        return [head]
+    lines = problem_lines(message)
+    return [f"{path}: {line}" for line in lines]
+
+
+def _layer_problems(where: str, point_map: PointMap, layers: int) -> list[str]:
     """The estimate reads layers 1..N bottom to top: a gap or an extra index is a blind layer
     or a sensor that is never read."""
     indexes = sorted(p.index for p in point_map.points if p.role == Role.LAYER_TEMP_C and p.index)
     if indexes != list(range(1, layers + 1)):
-        raise PointMapError(
+        return [
             f"{where}: the tank has {layers} layers, so the map needs layer_temp_c with index "
             f"1..{layers} once each; it has {indexes}"
-        )
+        ]
+    return []

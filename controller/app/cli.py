@@ -6,7 +6,7 @@ hpctl sim --plant FILE [--modbus-port N] [--opcua-port N] [--speed X] [--scenari
 hpctl run --plant FILE [--read-only] [--metrics-port N]
 hpctl audit (--plant FILE | --db FILE) [--since ISO] [--unit NAME]
     hpctl evaluate --plant FILE --scenario FILE [--start ISO] [--days N] [--policies ...] --out DIR
-hpctl validate FILE...        plant files and point maps; exit 1 with the reasons if bad
+hpctl validate FILE...        plant files and point maps; exit 1 listing every problem
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from pathlib import Path
 from controller.config import ConfigError, load_plant
 from drivers.pointmap import PointMapError, load_point_map
 from drivers.scenario import ScenarioError, parse_timestamp
+from drivers.schema import read_toml
 from drivers.site import SiteError
 
 EXIT_OK = 0
@@ -266,31 +267,38 @@ def _plan(args: argparse.Namespace) -> int:
 
 
 def _validate(files: list[Path]) -> int:
+    """Check each file on its own and print every problem it has; 1 if any file is bad."""
     failed = 0
     for path in files:
         try:
-            if _is_point_map(path):
-                point_map = load_point_map(path)
-                print(
-                    f"ok  {path}: {point_map.device.kind.value} point map, {len(point_map.points)} points"
-                )
-            else:
-                plant = load_plant(path)
-                print(
-                    f"ok  {path}: plant {plant.site.plant.name}, {len(plant.site.devices())} devices"
-                )
-        except (ConfigError, PointMapError) as exc:
+            print(f"ok  {path}: {_check_file(path)}")
+        except (ConfigError, PointMapError, SiteError) as exc:
             failed += 1
             print(f"BAD {exc}", file=sys.stderr)
+        except Exception as exc:  # a checker's bug must not hide the other files' results
+            failed += 1
+            print(
+                f"BAD {path}: could not be checked ({type(exc).__name__}: {exc}); "
+                "this is a bug in hpctl, please report it",
+                file=sys.stderr,
+            )
     return EXIT_OK if failed == 0 else 1
 
 
-def _is_point_map(path: Path) -> bool:
-    try:
-        head = path.read_text(encoding="utf-8")
-    except OSError:
-        return False
-    return "[[points]]" in head and "[plant]" not in head
+def _check_file(path: Path) -> str:
+    """What the file is, once it has validated: a plant file has `[plant]`, a point map
+    `[device]` and `[[points]]`."""
+    data = read_toml(path, ConfigError, "plant file or point map")
+    if "plant" in data:
+        plant = load_plant(path)
+        return f"plant {plant.site.plant.name}, {len(plant.site.devices())} devices"
+    if "device" in data or "points" in data:
+        point_map = load_point_map(path)
+        return f"{point_map.device.kind.value} point map, {len(point_map.points)} points"
+    raise ConfigError(
+        f"{path}: neither a plant file (it has no [plant] table) nor a point map "
+        "(it has no [device] table or [[points]])"
+    )
 
 
 if __name__ == "__main__":

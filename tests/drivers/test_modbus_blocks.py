@@ -98,6 +98,7 @@ def test_commands_among_measurements_are_left_out_of_the_reads() -> None:
         command("enable", Role.ENABLE_CMD, 2, "holding"),
         reg("heat", 3, "holding", "float32") | {"role": Role.HEAT_KW},
         command("setpoint", Role.HEAT_SETPOINT_KW, 5, "holding") | {"max": 60000},
+        command("beat", Role.HEARTBEAT, 7, "holding"),
     ]
     point_map = modbus_map(
         [p | {"role": Role.STATE_CODE} if p["name"] == "state" else p for p in points],
@@ -133,6 +134,7 @@ def test_coil_writes_merge_separately_from_registers() -> None:
             command("c0", Role.REMOTE_REQUEST, 0, "coil"),
             command("c1", Role.ENABLE_CMD, 1, "coil"),
             command("h1", Role.HEAT_SETPOINT_KW, 1, "holding", max=9),
+            command("beat", Role.HEARTBEAT, 5, "holding"),
             {**reg("state", 10), "role": Role.STATE_CODE},
             {**reg("heat", 11), "role": Role.HEAT_KW},
         ],

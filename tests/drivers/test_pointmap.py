@@ -156,7 +156,7 @@ def test_every_shipped_map_loads() -> None:
             "address 65535 + 2 register(s) of a float32 runs past the register space",
         ),
         (
-            'data_type = "float32"\naddress = 4\nwritable = true\nmin = "-inf"\nmax = 10\n'
+            'data_type = "float32"\naddress = 4\nwritable = true\nmin = -inf\nmax = 10\n'
             "safe_default = 0",
             "Input should be a finite number",
         ),
@@ -195,3 +195,141 @@ def test_lookups_by_name_and_role_follow_the_points() -> None:
     assert [p.name for p in copy.by_role("heat_kw")] == ["x_heat_kw"]
     tank = load_point_map(POINTMAPS / "generic_tank_8_layers.toml")
     assert [p.index for p in tank.role_points("layer_temp_c")] == list(range(1, 9))
+
+
+@pytest.mark.parametrize(
+    ("point", "expected"),
+    [
+        (
+            'data_type = "float32"\naddress = 4\nwritable = true\nmin = 0\nmax = 1e39\n'
+            "safe_default = 0",
+            "Input should be less than or equal to 1000000000000",
+        ),
+        (
+            'data_type = "float32"\naddress = 4\nwritable = true\nscale = 1e-30\nmin = 0\n'
+            "max = 1e10\nsafe_default = 0",
+            "write limit 1e+10 is raw 1e+40, outside a float32",
+        ),
+        (
+            'data_type = "float32"\naddress = 4\nwritable = true\nmin = -inf\nmax = inf\n'
+            "safe_default = 0",
+            "point 'heat_setpoint_kw' field 'min': Input should be a finite number",
+        ),
+        ('data_type = "float32"\naddress = 4\noffset = inf', "Input should be a finite number"),
+        (
+            'data_type = "float32"\naddress = 4\nmax_age_s = 1e308',
+            "field 'max_age_s': Input should be less than or equal to 3600",
+        ),
+        (
+            'data_type = "uint16"\naddress = 4\nwritable = 1\nmin = 0\nmax = 1\nsafe_default = 0',
+            "field 'writable': 1 is a number, not a boolean",
+        ),
+        (
+            'data_type = "uint16"\naddress = "4"\nwritable = true\nmin = 0\nmax = 1\n'
+            "safe_default = 0",
+            "field 'address': '4' is a string, not a whole number",
+        ),
+    ],
+)
+def test_numbers_that_break_a_write_or_the_staleness_are_refused(
+    tmp_path: Path, point: str, expected: str
+) -> None:
+    path = write_map(
+        tmp_path,
+        f'\n[[points]]\nname = "heat_setpoint_kw"\nrole = "heat_setpoint_kw"\n'
+        f'table = "holding"\n{point}\n',
+    )
+    with pytest.raises(PointMapError) as error:
+        load_point_map(path)
+    assert "point 'heat_setpoint_kw'" in str(error.value)
+    assert expected in str(error.value)
+
+
+def test_a_read_only_range_must_fit_the_data_type(tmp_path: Path) -> None:
+    path = write_map(
+        tmp_path,
+        '\n[[points]]\nname = "heat_kw"\nrole = "heat_kw"\ntable = "input"\naddress = 100\n'
+        'data_type = "uint16"\nmin = -5\nmax = 100000\n',
+    )
+    with pytest.raises(PointMapError) as error:
+        load_point_map(path)
+    message = str(error.value)
+    assert "point 'heat_kw': limit -5 is raw -5, outside a uint16 [0, 65535]" in message
+    assert "point 'heat_kw': limit 100000 is raw 100000, outside a uint16 [0, 65535]" in message
+
+
+def test_a_non_finite_value_map_entry_is_refused(tmp_path: Path) -> None:
+    path = write_map(
+        tmp_path,
+        '\n[[points]]\nname = "state"\nrole = "state_code"\ntable = "input"\naddress = 100\n'
+        'data_type = "uint16"\nvalue_map = { 1 = nan }\n',
+    )
+    with pytest.raises(PointMapError, match="Input should be a finite number"):
+        load_point_map(path)
+
+
+def _generic(name: str) -> str:
+    return (POINTMAPS / name).read_text()
+
+
+def _without_point(text: str, name: str) -> str:
+    start = text.index(f'[[points]]\nname = "{name}"')
+    end = text.find("[[points]]", start + 1)
+    return text[:start] + (text[end:] if end >= 0 else "")
+
+
+@pytest.mark.parametrize(
+    ("map_file", "role", "kind"),
+    [
+        ("generic_large_heat_pump.toml", "heartbeat", "heat_pump"),
+        ("generic_large_heat_pump.toml", "enable_cmd", "heat_pump"),
+        ("generic_large_heat_pump.toml", "heat_kw", "heat_pump"),
+        ("generic_boiler.toml", "heartbeat", "boiler"),
+    ],
+)
+def test_a_map_without_a_role_its_kind_requires_is_refused(
+    tmp_path: Path, map_file: str, role: str, kind: str
+) -> None:
+    path = tmp_path / map_file
+    path.write_text(_without_point(_generic(map_file), role))
+    with pytest.raises(PointMapError, match=f"a {kind} map needs role\\(s\\): {role}"):
+        load_point_map(path)
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "expected"),
+    [
+        (
+            "index = 8",
+            "index = 7",
+            "point 'layer_8_temp_c': role 'layer_temp_c' is already point 'layer_7_temp_c'",
+        ),
+        ("index = 8", "index = 9", "role 'layer_temp_c' needs indexes 1..8 once each"),
+        ("index = 1\n", "index = 0\n", "field 'index': Input should be greater than or equal"),
+    ],
+)
+def test_tank_layer_indexes_count_one_to_n_once_each(
+    tmp_path: Path, old: str, new: str, expected: str
+) -> None:
+    text = _generic("generic_tank_8_layers.toml")
+    assert old in text
+    path = tmp_path / "tank.toml"
+    path.write_text(text.replace(old, new, 1))
+    with pytest.raises(PointMapError) as error:
+        load_point_map(path)
+    assert expected in str(error.value)
+
+
+def test_every_problem_of_a_map_is_listed(tmp_path: Path) -> None:
+    text = _generic("generic_valve.toml").replace('role = "fault"', 'role = "faults"')
+    text = text.replace("max = 100\n", "max = 100\nmax_age_s = inf\n")
+    path = tmp_path / "valve.toml"
+    path.write_text(text)
+    with pytest.raises(PointMapError) as error:
+        load_point_map(path)
+    lines = str(error.value).splitlines()
+    assert lines[0] == f"{path}: invalid point map (2 problems)"
+    assert "point 'position_cmd_pct' field 'max_age_s': Input should be a finite number" in (
+        lines[1] + lines[2]
+    )
+    assert "point 'fault' field 'role': unknown role 'faults'" in lines[1] + lines[2]

@@ -39,6 +39,8 @@ ODD_MAP: dict[str, Any] = {
          "safe_default": 0},
         {"name": "remote", "role": Role.REMOTE_REQUEST, "table": "holding", "address": 12,
          "data_type": "uint16", "writable": True, "min": 0, "max": 1, "safe_default": 0},
+        {"name": "watchdog", "role": Role.HEARTBEAT, "table": "holding", "address": 14,
+         "data_type": "uint16", "writable": True, "min": 0, "max": 65535, "safe_default": 0},
         {"name": "flow_m3h", "role": Role.HEAT_KW, "table": "input", "address": 20,
          "data_type": "float32"},
         {"name": "energy_kwh", "role": Role.FUEL_KW, "table": "input", "address": 22,

@@ -38,6 +38,8 @@ CHILLER_MAP: dict[str, Any] = {
          "safe_default": 0},
         {"name": "running", "role": Role.REMOTE_ACTIVE, "node_id": "{device}.Running",
          "data_type": "bool"},
+        {"name": "watchdog", "role": Role.HEARTBEAT, "node_id": "{device}.Watchdog",
+         "data_type": "uint16", "writable": True, "min": 0, "max": 65535, "safe_default": 0},
         {"name": "remote", "role": Role.REMOTE_REQUEST, "node_id": "{device}.Remote",
          "data_type": "bool", "writable": True, "min": 0, "max": 1, "safe_default": 0},
         {"name": "enable", "role": Role.ENABLE_CMD, "node_id": "{device}.Enable",

@@ -72,6 +72,17 @@ max = 10000
 safe_default = 0
 
 [[points]]
+name = "watchdog"
+role = "heartbeat"
+table = "holding"
+address = 4
+data_type = "uint16"
+writable = true
+min = 0
+max = 65535
+safe_default = 0
+
+[[points]]
 name = "status_word"
 role = "state_code"
 table = "input"
@@ -202,7 +213,12 @@ async def test_an_opc_ua_status_code_round_trips_through_its_value_map() -> None
                     {"name": role.value, "role": role, "node_id": f"{{device}}.{role.value}",
                      "data_type": "bool", "writable": True, "min": 0, "max": 1,
                      "safe_default": 0}
-                    for role in (Role.REMOTE_REQUEST, Role.ENABLE_CMD, Role.HEAT_SETPOINT_KW)
+                    for role in (
+                        Role.HEARTBEAT,
+                        Role.REMOTE_REQUEST,
+                        Role.ENABLE_CMD,
+                        Role.HEAT_SETPOINT_KW,
+                    )
                 ),
             ],
         },
