@@ -73,6 +73,21 @@ CODE_TYPES = (DataType.INT16, DataType.UINT16, DataType.INT32, DataType.UINT32)
 BIT_FIELD_TYPES = (DataType.UINT16, DataType.UINT32)  # unsigned: a bit is a bit, not a sign
 
 
+# What a limit may be in each unit the maps use: powers, energies, flows and times are never
+# negative; the largest devices are a few hundred MW; temperatures span outdoor air to steam.
+UNIT_LIMITS: dict[str, tuple[float, float]] = {
+    "kW": (0.0, 1e7),
+    "kWh": (0.0, 1e12),
+    "MW": (0.0, 1e4),
+    "m3/h": (0.0, 1e6),
+    "h": (0.0, 1e7),
+    "s": (0.0, 1e9),
+    "%": (0.0, 100.0),
+    "degC": (-60.0, 200.0),
+    "°C": (-60.0, 200.0),
+}
+
+
 class Point(StrictModel):
     """One value on a device. Writable points carry a range and the value that is safe."""
 
@@ -228,6 +243,7 @@ class Point(StrictModel):
             and not self.min <= self.safe_default <= self.max
         ):
             problems.append(f"safe_default {self.safe_default} is outside [min, max]")
+        problems.extend(self._unit_problems())
         raw_range = RAW_RANGES.get(self.data_type)
         if raw_range is None or self.value_map is not None or self.scale == 0:
             return problems
@@ -240,6 +256,26 @@ class Point(StrictModel):
                 problems.append(
                     f"{what} {limit:g} is raw {raw:g}, outside a "
                     f"{self.data_type.value} [{raw_range[0]:g}, {raw_range[1]:g}]"
+                )
+        return problems
+
+    def _unit_problems(self) -> list[str]:
+        """A limit the point's unit cannot mean: a negative power, energy, flow or time, a share
+        outside 0..100 %, a temperature outside what any plant meets. A plausibility check with
+        such a limit passes anything, and a write limit lets the controller command nonsense."""
+        bounds = UNIT_LIMITS.get(self.unit)
+        if bounds is None:
+            return []
+        low, high = bounds
+        problems: list[str] = []
+        for name, limit in (
+            ("min", self.min),
+            ("max", self.max),
+            ("safe_default", self.safe_default),
+        ):
+            if limit is not None and not low <= limit <= high:
+                problems.append(
+                    f"{name} {limit:g} {self.unit} is outside {low:g}..{high:g} {self.unit}"
                 )
         return problems
 

@@ -131,6 +131,10 @@ def read_toml(path: Path, error: type[ValueError], what: str) -> dict[str, Any]:
         raise error(f"{path}: not UTF-8 text (byte {exc.start}): is it a {what}?") from None
     except tomllib.TOMLDecodeError as exc:
         raise error(f"{path}: not valid TOML: {exc}") from None
+    except ValueError as exc:  # an integer of more digits than Python converts
+        raise error(f"{path}: not a usable {what}: {exc}") from None
+    except RecursionError:
+        raise error(f"{path}: not a usable {what}: arrays or tables nested too deeply") from None
 
 
 def error_message(

@@ -8,6 +8,8 @@ import pytest
 
 from drivers.pointmap import PointMapError, load_point_map
 
+MAPS = Path(__file__).resolve().parents[2] / "deploy" / "pointmaps"
+
 POINTMAPS = Path(__file__).resolve().parents[2] / "deploy" / "pointmaps"
 
 HEADER = """
@@ -333,3 +335,31 @@ def test_every_problem_of_a_map_is_listed(tmp_path: Path) -> None:
         lines[1] + lines[2]
     )
     assert "point 'fault' field 'role': unknown role 'faults'" in lines[1] + lines[2]
+
+
+@pytest.mark.parametrize(
+    ("text", "reason"),
+    [
+        ("x = " + "9" * 5000 + "\n", "digits"),
+        ("x = " + "[" * 5000 + "]" * 5000 + "\n", "nested too deeply"),
+    ],
+    ids=["5000-digit integer", "nested 5000 deep"],
+)
+def test_a_map_python_cannot_convert_is_refused_with_its_name(
+    tmp_path: Path, text: str, reason: str
+) -> None:
+    """Found by `make chaos`: tomllib's ValueError and RecursionError escaped as tracebacks."""
+    path = tmp_path / "map.toml"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(PointMapError, match=reason):
+        load_point_map(path)
+
+
+def test_a_limit_its_unit_cannot_mean_is_refused(tmp_path: Path) -> None:
+    """Found by `make chaos`: a boiler's kW point with min -250,496,486 was accepted."""
+    source = (MAPS / "generic_boiler.toml").read_text(encoding="utf-8")
+    path = tmp_path / "boiler.toml"
+    heat = source.index('unit = "kW"', source.index('name = "heat_kw"'))
+    path.write_text(source[:heat] + "min = -250496486\n" + source[heat:], encoding="utf-8")
+    with pytest.raises(PointMapError, match=r"min -2\.50496e\+08 kW is outside 0\.\.1e\+07 kW"):
+        load_point_map(path)
