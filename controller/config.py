@@ -57,6 +57,9 @@ class StagingConfig(StrictModel):
     soc_max_plan: Fraction = 0.85  # a stratified tank's top reaches its limit before SoC 1
     soc_reserve_plan: Fraction = 0.2  # the plan keeps this much: forecasts err, units start late
     high_limit_soft_band_k: MarginK = 3.0  # trim to min load this close
+    # a unit whose lift (supply minus source) is this close to where the lift interlock stops
+    # it is not started, and is stopped once its minimum run allows, and the plan leaves it off
+    lift_soft_band_k: MarginK = 1.0
     # the load (network demand + what the tank needs) decides how many units run: stop one when
     # the others carry it at or below this share of their maximum (an efficient load, with
     # margin), start one when it passes this share of the running units' maximum (above 1: the

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from controller.core.commands import BoilerCommand, Commands, Targets, UnitCommand, ValveCommand
 from controller.core.history import UnitHistory
+from controller.core.lift_limit import lift_soft_limit_k, unit_lift_k
 from controller.core.situation import Situation
 from drivers.site import NetworkSpec, UnitSpec
 
@@ -93,6 +94,19 @@ def stage(targets: Targets, situation: Situation, previous: Commands | None) -> 
         history = histories[spec.name]
         wanted = targets.unit_on.get(spec.name, False)
         reason = targets.reasons.get(spec.name, "")
+        lift_k = unit_lift_k(spec, unit, supply_c)
+        soft_lift_k = lift_soft_limit_k(spec, control)
+        if wanted and lift_k is not None and lift_k >= soft_lift_k:
+            # close to the lift interlock: leave it off (or stop it once its minimum run allows)
+            # rather than have the interlock stop it
+            high_lift = f"lift {lift_k:.1f} K at the unit's soft limit {soft_lift_k:.1f} K"
+            stop_check = may_stop(spec, history, now_s)
+            if not unit.compressor_on:
+                wanted, reason = False, f"start deferred: {high_lift}"
+            elif stop_check.allowed:
+                wanted, reason = False, f"stopped: {high_lift}"
+            else:
+                reason = f"held on: {stop_check.why_not}; {high_lift}"
         if unit.compressor_on and not wanted:
             check = may_stop(spec, history, now_s)
             if not check.allowed:

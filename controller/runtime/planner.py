@@ -22,6 +22,7 @@ from controller.core.forecast import (
 )
 from controller.core.forecaster import Forecaster
 from controller.core.history import UnitHistory
+from controller.core.lift_limit import lift_allows
 from controller.core.plan import (
     Plan,
     PlanInputs,
@@ -389,6 +390,10 @@ class PlannerService:
                     ),
                     starts_in_window_before=starts_before,
                     available=unit_available(unit, history) or on,
+                    runnable=tuple(
+                        lift_allows(spec, s_c, src_c, control)
+                        for s_c, src_c in zip(supply_c, forecast.source_temp_c, strict=True)
+                    ),
                 )
             )
         # the plan's storage is the band between a reserve (forecasts err, a unit may start

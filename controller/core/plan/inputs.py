@@ -12,6 +12,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TypedDict
 
+import numpy as np
+import numpy.typing as npt
+
 from drivers.site import BoilerSpec
 
 
@@ -98,11 +101,20 @@ class UnitPlanData:
     steps_in_state: int  # how long it has been on (or off) before the first step
     starts_in_window_before: int  # starts within the last (window - 1) steps before t0
     available: bool = True  # tripped or out-of-service units are planned off
+    # per step, whether the unit may run at all (its forecast lift below the soft limit, see
+    # controller/core/lift_limit.py); empty: every step
+    runnable: tuple[bool, ...] = ()
     part_load_cop_factor: float = 1.0  # COP at minimum load / COP at full load
     # Plan stability: the previous plan's commitment for the first steps (may be shorter than
     # the horizon; empty: no hold) and what each step committed otherwise costs.
     hold_on: tuple[bool, ...] = ()
     hold_eur_per_step: float = 0.0
+
+    def runnable_mask(self, steps: int) -> npt.NDArray[np.bool_]:
+        """`runnable` as an array of `steps` (all true when not given)."""
+        if not self.runnable:
+            return np.ones(steps, dtype=bool)
+        return np.asarray(self.runnable[:steps], dtype=bool)
 
     def __post_init__(self) -> None:
         _check_non_negative(
@@ -175,6 +187,11 @@ class PlanInputs:
         _check_series("price_eur_per_mwh", self.price_eur_per_mwh, self.steps)
         _check_series("carbon_g_per_kwh", self.carbon_g_per_kwh, self.steps)
         _check_series("heat_demand_kw", self.heat_demand_kw, self.steps)
+        for unit in self.units:
+            if unit.runnable and len(unit.runnable) != self.steps:
+                raise ValueError(
+                    f"unit {unit.name}: runnable has {len(unit.runnable)} steps, the plan {self.steps}"
+                )
         if self.boiler_fuel_price_by_step is not None:
             _check_series("boiler_fuel_price_by_step", self.boiler_fuel_price_by_step, self.steps)
             _check_non_negative(

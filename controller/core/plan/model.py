@@ -122,6 +122,13 @@ def _unit_col_bounds(
         forced_off = min(max(unit.min_off_steps - unit.steps_in_state, 0), steps)
         upper[cols.on[u][:forced_off]] = 0.0
         upper[cols.heat[u][:forced_off]] = 0.0
+    # Steps whose lift the unit cannot make are off, whatever its minimum run says: the lift
+    # interlock would stop it there anyway.
+    blocked = ~unit.runnable_mask(steps)
+    if blocked.any():
+        for column in (cols.on[u], cols.start[u], cols.heat[u]):
+            upper[column[blocked]] = 0.0
+        lower[cols.on[u][blocked]] = 0.0
 
 
 def _add_unit_rows(rows: RowBuilder, unit: UnitPlanData, cols: VarIndex, u: int) -> None:

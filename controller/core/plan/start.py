@@ -75,12 +75,15 @@ def repaired_commitment(unit: UnitPlanData, wanted_on: BoolArray) -> BoolArray:
     on = np.zeros(steps, dtype=bool)
     if not unit.available:
         return on
+    runnable = unit.runnable_mask(steps)
     state_on = unit.initially_on
     in_state = unit.steps_in_state
     window = unit.start_window_steps
     starts: list[int] = []
     for t in range(steps):
-        if state_on:
+        if not runnable[t]:
+            keep = False  # the lift interlock's ground: off, even inside the minimum run
+        elif state_on:
             keep = bool(wanted_on[t]) or in_state < unit.min_run_steps
         else:
             may_start = in_state >= unit.min_off_steps
