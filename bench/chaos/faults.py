@@ -42,7 +42,8 @@ from bench.chaos.faults_rig import (
     ControllerProcess,
     audit_rows,
     audit_rows_up_to,
-    write_plant_file,
+    prepare_plant_file,
+    serve_plant_file,
 )
 from drivers.pointmap import DataType
 from drivers.site import load_site
@@ -88,9 +89,12 @@ class Campaign:
         self.args = args
         self.workdir = workdir
         self.rng = random.Random(args.seed)
-        self.site = load_site(args.plant)
+        self.plant_file = prepare_plant_file(
+            args.plant, workdir, args.protection_scale, args.tank_scale
+        )
+        self.site = load_site(self.plant_file)
         self.maps = self.site.load_point_maps()
-        self.settings = sim_settings(self.site, str(args.plant))
+        self.settings = sim_settings(self.site, str(self.plant_file))
         self.start_utc = datetime.now(UTC).replace(microsecond=0)
         self.model = PlantModel(self.site, self.start_utc, self.settings.initial_soc)
         self.observer = PlantObserver.for_site(self.site)
@@ -330,6 +334,11 @@ class Campaign:
     async def _send_override(self, n: int) -> dict[str, object]:
         """An operator request over MQTT, answered before the kill: a setpoint or a manual
         on/off (which must still wait for the unit's minimum run or off time)."""
+        for _ in range(60):  # a request sent while the bridge reconnects would never arrive
+            connected = await asyncio.to_thread(self._controller().metric, "hpctl_mqtt_connected")
+            if connected == 1.0:
+                break
+            await asyncio.sleep(0.5)
         unit = self.rng.choice(list(self.unit_valve))
         expires = datetime.now(UTC) + timedelta(minutes=self.rng.uniform(5.0, 15.0))
         request: dict[str, object] = {
@@ -453,16 +462,14 @@ class Campaign:
     async def _run_with(self, servers: PlantServers) -> dict[str, object]:
         args = self.args
         metrics_port = free_port()
-        plant_file = write_plant_file(
-            args.plant,
-            self.workdir,
-            servers.ports,
-            self.disk.mount_point,
-            metrics_port,
-            self.broker.port,
+        serve_plant_file(
+            self.plant_file, servers.ports, self.disk.mount_point, metrics_port, self.broker.port
         )
         self.controller = ControllerProcess(
-            plant_file, metrics_port, self.workdir / "clock_offset_s", self.workdir / "hpctl.log"
+            self.plant_file,
+            metrics_port,
+            self.workdir / "clock_offset_s",
+            self.workdir / "hpctl.log",
         )
         plant_task = asyncio.create_task(self.serve_plant(servers), name="plant")
         self.controller.start()
@@ -512,6 +519,8 @@ class Campaign:
         results: dict[str, object] = {
             "plant": self.site.plant.name,
             "seed": self.args.seed,
+            "protection_scale": self.args.protection_scale,
+            "tank_scale": self.args.tank_scale,
             "faults_injected": sum(self.tally.faults.values()),
             "faults_by_kind": dict(sorted(self.tally.faults.items())),
             "fault_kinds": len(self.tally.faults),
@@ -588,6 +597,15 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--kills", type=int, help="SIGKILL restarts among them (default 50)")
     parser.add_argument("--minutes", type=float, help="pace the faults over this long")
     parser.add_argument("--settle-s", type=float, default=30.0)
+    parser.add_argument(
+        "--protection-scale",
+        type=float,
+        default=0.2,
+        help="units' min run, min off and start-up delay times this, starts/h over it (0.2)",
+    )
+    parser.add_argument(
+        "--tank-scale", type=float, default=0.05, help="tank volume times this (0.05)"
+    )
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--out", type=Path, default=REPO / "bench-results" / "chaos-faults.json")
     parser.add_argument("--keep", action="store_true", help="keep the work directory")
@@ -597,6 +615,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     args.minutes = args.minutes or (4.0 if args.quick else 25.0)
     if args.faults < 1 or args.kills < 0 or args.kills > args.faults or args.minutes <= 0:
         parser.error("need --faults >= 1, 0 <= --kills <= --faults and --minutes > 0")
+    if not (0 < args.protection_scale <= 1 and 0 < args.tank_scale <= 1):
+        parser.error("--protection-scale and --tank-scale must lie in (0, 1]")
     return args
 
 

@@ -9,6 +9,7 @@ the cycle schedule and the data ages use, is untouched. Nothing else in the cont
 from __future__ import annotations
 
 import json
+import math
 import os
 import re
 import signal
@@ -50,35 +51,59 @@ sys.exit(main(sys.argv[2:]))
 """
 
 
-def write_plant_file(
-    source: Path,
-    directory: Path,
-    ports: dict[str, int],
-    data_dir: Path,
-    metrics_port: int,
-    mqtt_port: int,
+def _scaled(text: str, key: str, factor: float, as_int: bool = False) -> str:
+    """Every `key = number` line of a plant file with the number multiplied by `factor`."""
+
+    def scale(match: re.Match[str]) -> str:
+        value = float(match.group(2)) * factor
+        shown = str(max(1, math.ceil(value))) if as_int else f"{value:g}"
+        return f"{match.group(1)}{shown}"
+
+    return re.sub(rf"(?m)^(\s*{key}\s*=\s*)([0-9.]+)", scale, text)
+
+
+def prepare_plant_file(
+    source: Path, directory: Path, protection_scale: float, tank_scale: float
 ) -> Path:
-    """A copy of `source` served on `ports`, its data in `data_dir`, MQTT on, point maps found."""
+    """A copy of `source` whose point maps are found from `directory`, with the units'
+    protection times (min run, min off, start-up delay) times `protection_scale`, the starts
+    allowed per hour divided by it, and the tanks' volume times `tank_scale`: the same plant
+    on a faster time scale, so that a campaign of minutes sees many switching decisions and
+    the tank's high limit in reach. The observer judges against the copy's values."""
     text = source.read_text()
+    text = text.replace(
+        'pointmap = "../pointmaps/', f'pointmap = "{source.parent.parent}/pointmaps/'
+    )
+    if protection_scale != 1.0:
+        for key in ("min_run_s", "min_off_s", "startup_delay_s"):
+            text = _scaled(text, key, protection_scale)
+        text = _scaled(text, "max_starts_per_hour", 1.0 / protection_scale, as_int=True)
+    if tank_scale != 1.0:
+        text = _scaled(text, "volume_m3", tank_scale)
+    path = directory / "plant.toml"
+    path.write_text(text)
+    return path
+
+
+def serve_plant_file(
+    path: Path, ports: dict[str, int], data_dir: Path, metrics_port: int, mqtt_port: int
+) -> None:
+    """Point the plant file at the served ports, its data in `data_dir`, MQTT on the broker."""
+    text = path.read_text()
     for name, port in ports.items():
         pattern = rf"(\[connections\.{re.escape(name)}\][^\[]*?port\s*=\s*)\d+"
         text, found = re.subn(pattern, rf"\g<1>{port}", text, count=1)
         if not found:
-            raise ValueError(f"{source}: no port for connection '{name}'")
-    text = text.replace(
-        'pointmap = "../pointmaps/', f'pointmap = "{source.parent.parent}/pointmaps/'
-    )
+            raise ValueError(f"{path}: no port for connection '{name}'")
     control = (
         f'[control]\ndata_dir = "{data_dir}"\nmetrics_port = {metrics_port}\n'
         f'metrics_host = "127.0.0.1"\n'
     )
     if "[control]\n" not in text:
-        raise ValueError(f"{source}: no [control] table")
+        raise ValueError(f"{path}: no [control] table")
     text = text.replace("[control]\n", control, 1)
     text += f'\n[control.mqtt]\nenabled = true\nhost = "127.0.0.1"\nport = {mqtt_port}\n'
-    path = directory / "plant.toml"
     path.write_text(text)
-    return path
 
 
 @dataclass
