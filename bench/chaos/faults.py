@@ -29,7 +29,6 @@ import tempfile
 import time
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TypeVar
@@ -37,6 +36,7 @@ from typing import TypeVar
 import aiomqtt
 
 from bench.chaos.faults_observer import PlantObserver, PlantSample, UnitSample
+from bench.chaos.faults_report import Tally, campaign_results, summary
 from bench.chaos.faults_rig import (
     AuditDisk,
     ControllerProcess,
@@ -69,19 +69,6 @@ DEVICE_WEIGHTS = {
 }
 T = TypeVar("T")
 log = logging.getLogger("chaos.faults")
-
-
-@dataclass
-class Tally:
-    """What the campaign counted besides the observer's findings."""
-
-    faults: Counter[str] = field(default_factory=Counter)
-    crashes: list[dict[str, object]] = field(default_factory=list)
-    stalls: list[dict[str, object]] = field(default_factory=list)
-    kills: list[dict[str, object]] = field(default_factory=list)
-    lost_audit_rows: int = 0
-    lost_overrides: int = 0
-    notes: list[str] = field(default_factory=list)
 
 
 class Campaign:
@@ -507,86 +494,20 @@ class Campaign:
         return self._results(time.monotonic() - began, rows)
 
     def _results(self, faulted_s: float, audit_rows_end: int | None) -> dict[str, object]:
-        observer = self.observer
-        safety_kinds = ("supply_over_max", "tank_over_max")
-        protection_kinds = ("early_start", "early_stop", "too_many_starts")
-        kill_times = [float(k["sim_s"]) for k in self.tally.kills]  # type: ignore[arg-type]
-        early_after_kill = [
-            f
-            for f in observer.breaks
-            if f.kind == "early_start" and any(0 <= f.time_s - t <= 600 for t in kill_times)
-        ]
-        results: dict[str, object] = {
-            "plant": self.site.plant.name,
+        settings = {
             "seed": self.args.seed,
             "protection_scale": self.args.protection_scale,
             "tank_scale": self.args.tank_scale,
-            "faults_injected": sum(self.tally.faults.values()),
-            "faults_by_kind": dict(sorted(self.tally.faults.items())),
-            "fault_kinds": len(self.tally.faults),
-            "kills": len(self.tally.kills),
-            "safety_limit_crossings": sum(observer.count(k) for k in safety_kinds),
-            "protection_breaks": sum(observer.count(k) for k in protection_kinds),
-            "protection_breaks_by_kind": {k: observer.count(k) for k in protection_kinds},
-            "excused_early_stops": observer.count("early_stop", excused=True),
-            "loop_crashes": len(self.tally.crashes),
-            "loop_stalls": len(self.tally.stalls),
-            "lost_committed_audit_rows": self.tally.lost_audit_rows,
-            "lost_overrides": self.tally.lost_overrides,
-            "early_restarts_after_kill": len(early_after_kill),
-            "observer": {
-                "samples": observer.samples,
-                "starts": observer.starts,
-                "stops": observer.stops,
-                "trips": observer.trips,
-                "simulated_s": round(self.sim_s, 1),
-            },
-            "audit_rows_at_end": audit_rows_end,
-            "faulted_wall_s": round(faulted_s, 1),
-            "findings": [f.as_dict() for f in observer.findings[:200]],
-            "crashes": self.tally.crashes,
-            "stalls": self.tally.stalls,
-            "kill_details": self.tally.kills,
-            "notes": self.tally.notes,
         }
-        results["passed"] = all(
-            results[key] == 0
-            for key in (
-                "safety_limit_crossings",
-                "protection_breaks",
-                "loop_crashes",
-                "loop_stalls",
-                "lost_committed_audit_rows",
-                "lost_overrides",
-            )
+        return campaign_results(
+            self.site.plant.name,
+            settings,
+            self.observer,
+            self.tally,
+            self.sim_s,
+            faulted_s,
+            audit_rows_end,
         )
-        return results
-
-
-def summary(results: dict[str, object]) -> str:
-    lines = [
-        f"fault campaign on {results['plant']}: {results['faults_injected']} faults of "
-        f"{results['fault_kinds']} kinds, {results['kills']} SIGKILL restarts, "
-        f"wall {results['wall_time_s']} s, load {results['load_average']}",
-        f"  by kind: {results['faults_by_kind']}",
-    ]
-    for key in (
-        "safety_limit_crossings",
-        "protection_breaks",
-        "excused_early_stops",
-        "loop_crashes",
-        "loop_stalls",
-        "lost_committed_audit_rows",
-        "lost_overrides",
-        "early_restarts_after_kill",
-    ):
-        lines.append(f"  {key}: {results[key]}")
-    findings = results["findings"]
-    assert isinstance(findings, list)
-    for finding in findings[:20]:
-        lines.append(f"    {finding}")
-    lines.append("PASSED" if results["passed"] else "FAILED")
-    return "\n".join(lines)
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
