@@ -77,7 +77,7 @@ class Campaign:
         self.workdir = workdir
         self.rng = random.Random(args.seed)
         self.plant_file = prepare_plant_file(
-            args.plant, workdir, args.protection_scale, args.tank_scale
+            args.plant, workdir, args.protection_scale, args.tank_scale, args.initial_soc
         )
         self.site = load_site(self.plant_file)
         self.maps = self.site.load_point_maps()
@@ -485,9 +485,13 @@ class Campaign:
         await asyncio.sleep(args.settle_s)  # the plant's answer to the last faults is judged too
         rows, _ = await asyncio.to_thread(audit_rows, self.disk.mount_point / "audit.sqlite3")
         self.controller_expected_down = True
-        code = self.controller.stop()
+        # in a thread: the plant's servers on this loop must answer the hand-back writes
+        code = await asyncio.to_thread(self.controller.stop)
         if code != 0:
             self._crash(f"SIGTERM at the end gave exit code {code}")
+        bank = self.model.units
+        self.tally.handed_back = bool((bank.remote_request < 0.5).all())
+        self.tally.log_lines = self.controller.log_file.read_text(errors="replace").splitlines()
         self.done.set()
         watch.cancel()
         await plant_task
@@ -498,6 +502,7 @@ class Campaign:
             "seed": self.args.seed,
             "protection_scale": self.args.protection_scale,
             "tank_scale": self.args.tank_scale,
+            "initial_soc": self.args.initial_soc,
         }
         return campaign_results(
             self.site.plant.name,
@@ -526,6 +531,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument(
         "--tank-scale", type=float, default=0.05, help="tank volume times this (0.05)"
+    )
+    parser.add_argument(
+        "--initial-soc", type=float, default=0.3, help="the tank's state of charge at the start"
     )
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--out", type=Path, default=REPO / "bench-results" / "chaos-faults.json")

@@ -19,6 +19,8 @@ class Tally:
     lost_audit_rows: int = 0
     lost_overrides: int = 0
     notes: list[str] = field(default_factory=list)
+    handed_back: bool | None = None  # every unit out of remote control after the final SIGTERM
+    log_lines: list[str] = field(default_factory=list)  # the controller's log, all its runs
 
 
 def campaign_results(
@@ -55,6 +57,13 @@ def campaign_results(
         "lost_committed_audit_rows": tally.lost_audit_rows,
         "lost_overrides": tally.lost_overrides,
         "early_restarts_after_kill": len(early_after_kill),
+        "handed_back_at_end": tally.handed_back,
+        # the audit writer thread ending on an error (e.g. a full disk): no audit until restart
+        "audit_writer_stops": sum("audit writer stopped" in line for line in tally.log_lines),
+        "controller_tracebacks": sum(
+            line.startswith("Traceback") or "Exception Group Traceback" in line
+            for line in tally.log_lines
+        ),
         "observer": {
             "samples": observer.samples,
             "starts": observer.starts,
@@ -70,16 +79,19 @@ def campaign_results(
         "kill_details": tally.kills,
         "notes": tally.notes,
     }
-    results["passed"] = all(
-        results[key] == 0
-        for key in (
-            "safety_limit_crossings",
-            "protection_breaks",
-            "loop_crashes",
-            "loop_stalls",
-            "lost_committed_audit_rows",
-            "lost_overrides",
+    results["passed"] = (
+        all(
+            results[key] == 0
+            for key in (
+                "safety_limit_crossings",
+                "protection_breaks",
+                "loop_crashes",
+                "loop_stalls",
+                "lost_committed_audit_rows",
+                "lost_overrides",
+            )
         )
+        and tally.handed_back is not False
     )
     return results
 
@@ -100,6 +112,9 @@ def summary(results: dict[str, object]) -> str:
         "lost_committed_audit_rows",
         "lost_overrides",
         "early_restarts_after_kill",
+        "audit_writer_stops",
+        "controller_tracebacks",
+        "handed_back_at_end",
     ):
         lines.append(f"  {key}: {results[key]}")
     findings = results["findings"]

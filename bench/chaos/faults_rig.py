@@ -63,11 +63,15 @@ def _scaled(text: str, key: str, factor: float, as_int: bool = False) -> str:
 
 
 def prepare_plant_file(
-    source: Path, directory: Path, protection_scale: float, tank_scale: float
+    source: Path,
+    directory: Path,
+    protection_scale: float,
+    tank_scale: float,
+    initial_soc: float | None = None,
 ) -> Path:
     """A copy of `source` whose point maps are found from `directory`, with the units'
     protection times (min run, min off, start-up delay) times `protection_scale`, the starts
-    allowed per hour divided by it, and the tanks' volume times `tank_scale`: the same plant
+    allowed per hour divided by it, and the tanks' volume times `tank_scale` (and the simulator's initial state of charge): the same plant
     on a faster time scale, so that a campaign of minutes sees many switching decisions and
     the tank's high limit in reach. The observer judges against the copy's values."""
     text = source.read_text()
@@ -80,6 +84,13 @@ def prepare_plant_file(
         text = _scaled(text, "max_starts_per_hour", 1.0 / protection_scale, as_int=True)
     if tank_scale != 1.0:
         text = _scaled(text, "volume_m3", tank_scale)
+    if initial_soc is not None:
+        if re.search(r"(?m)^\s*initial_soc\s*=", text):
+            text = re.sub(r"(?m)^(\s*initial_soc\s*=\s*)[0-9.]+", rf"\g<1>{initial_soc}", text)
+        elif "[sim]\n" in text:
+            text = text.replace("[sim]\n", f"[sim]\ninitial_soc = {initial_soc}\n", 1)
+        else:
+            text += f"\n[sim]\ninitial_soc = {initial_soc}\n"
     path = directory / "plant.toml"
     path.write_text(text)
     return path
