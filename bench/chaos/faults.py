@@ -35,7 +35,7 @@ from typing import TypeVar
 
 import aiomqtt
 
-from bench.chaos.faults_observer import PlantObserver, PlantSample, UnitSample
+from bench.chaos.faults_observer import RUNNING, STARTING, PlantObserver, PlantSample, UnitSample
 from bench.chaos.faults_report import Tally, campaign_results, summary
 from bench.chaos.faults_rig import (
     AuditDisk,
@@ -58,6 +58,9 @@ STEP_S = 1.0
 EXCUSE_GRACE_S = 60.0  # an early stop this soon after a fault on the unit ended is excused
 STALL_S = 30.0  # no new cycle for this long, while the process should be cycling: a stall
 START_TIMEOUT_S = 120.0
+# a trip takes a unit out for its reset and the controller's hold after it (minutes): spaced so
+# that the units also run, start and stop under the other faults
+TRIP_SPACING_S = 600.0
 PROCESS_KINDS = ("controller_stall", "broker_down", "broker_restart", "clock_jump", "disk_full")
 DEVICE_WEIGHTS = {
     "comm_drop": 5,
@@ -92,6 +95,7 @@ class Campaign:
         self.busy: set[object] = set()
         self.excuse_count: Counter[str] = Counter()
         self.excuse_until: dict[str, float] = {}
+        self.last_trip_s: dict[str, float] = {}
         self.controller_expected_down = True
         self.done = asyncio.Event()
         self.prefix = f"hpctl/{self.site.plant.name}"
@@ -153,6 +157,18 @@ class Campaign:
         )
         return PlantSample(now_s, units, tanks, excused)
 
+    def _trippable_unit(self) -> str | None:
+        """A unit that runs (or starts) and has not tripped within `TRIP_SPACING_S`."""
+        bank = self.model.units
+        now_s = self.sim_s
+        candidates = [
+            unit
+            for unit, i in bank.index.items()
+            if int(bank.state[i]) in (STARTING, RUNNING)
+            and now_s - self.last_trip_s.get(unit, -TRIP_SPACING_S) >= TRIP_SPACING_S
+        ]
+        return self.rng.choice(candidates) if candidates else None
+
     def _units_touched(self, device: str) -> list[str]:
         """Units whose early stop a fault on `device` excuses: the unit, its valve's, all for
         the tank (the high limit and the state of charge depend on it)."""
@@ -188,10 +204,13 @@ class Campaign:
         faults = self.model.faults
         duration_s = self.rng.uniform(5.0, 30.0)
         if kind == "unit_trip":
-            unit = self.rng.choice(list(self.unit_valve))
-            faults.trip_unit(unit)
-            self.tally.faults[kind] += 1
-            return
+            unit = self._trippable_unit()
+            if unit is not None:
+                faults.trip_unit(unit)
+                self.last_trip_s[unit] = self.sim_s
+                self.tally.faults[kind] += 1
+                return
+            kind = "comm_drop"  # a unit tripped again and again would only ever stand still
         if kind == "sensor_nan" or kind == "sensor_stuck":
             key = self._free(self.sensors)
             if key is None:
