@@ -485,6 +485,13 @@ class Campaign:
             await plant_task
             return self._results(0.0, None)
         watch = asyncio.create_task(self.watch_loop(), name="watch")
+        # A controller without a recorded history counts its units as just stopped: faults
+        # begin once it could have started them, so that they hit a plant that runs.
+        warmup_s = args.warmup_s
+        if warmup_s is None:
+            warmup_s = max(u.min_off_s + u.startup_delay_s for u in self.site.units) + 30.0
+        log.info("warm-up: %.0f s without faults", warmup_s)
+        await asyncio.sleep(warmup_s)
         others = max(len(PROCESS_KINDS) + 1, round(args.faults * 0.05))
         device_faults = max(len(DEVICE_WEIGHTS), args.faults - args.kills - others)
         target_s = args.minutes * 60.0
@@ -514,14 +521,17 @@ class Campaign:
         self.done.set()
         watch.cancel()
         await plant_task
-        return self._results(time.monotonic() - began, rows)
+        return self._results(time.monotonic() - began, rows, warmup_s)
 
-    def _results(self, faulted_s: float, audit_rows_end: int | None) -> dict[str, object]:
+    def _results(
+        self, faulted_s: float, audit_rows_end: int | None, warmup_s: float = 0.0
+    ) -> dict[str, object]:
         settings = {
             "seed": self.args.seed,
             "protection_scale": self.args.protection_scale,
             "tank_scale": self.args.tank_scale,
             "initial_soc": self.args.initial_soc,
+            "warmup_s": warmup_s,
         }
         return campaign_results(
             self.site.plant.name,
@@ -541,6 +551,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--faults", type=int, help="faults of all kinds (default 1000)")
     parser.add_argument("--kills", type=int, help="SIGKILL restarts among them (default 50)")
     parser.add_argument("--minutes", type=float, help="pace the faults over this long")
+    parser.add_argument(
+        "--warmup-s", type=float, help="seconds before the first fault (default: a min off time)"
+    )
     parser.add_argument("--settle-s", type=float, default=30.0)
     parser.add_argument(
         "--protection-scale",
@@ -560,7 +573,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     args = parser.parse_args(argv)
     args.faults = args.faults or (40 if args.quick else 1000)
     args.kills = args.kills if args.kills is not None else (3 if args.quick else 50)
-    args.minutes = args.minutes or (4.0 if args.quick else 25.0)
+    args.minutes = args.minutes or (3.0 if args.quick else 25.0)
     if args.faults < 1 or args.kills < 0 or args.kills > args.faults or args.minutes <= 0:
         parser.error("need --faults >= 1, 0 <= --kills <= --faults and --minutes > 0")
     if not (0 < args.protection_scale <= 1 and 0 < args.tank_scale <= 1):
