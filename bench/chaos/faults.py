@@ -98,6 +98,7 @@ class Campaign:
         self.last_trip_s: dict[str, float] = {}
         self.controller_expected_down = True
         self.done = asyncio.Event()
+        self.recovering = asyncio.Lock()
         self.prefix = f"hpctl/{self.site.plant.name}"
         self.unit_valve = {u.name: u.isolation_valve for u in self.site.units}
         self.devices = [d.name for d in self.site.devices()]
@@ -281,6 +282,7 @@ class Campaign:
             await asyncio.sleep(max(1.0, due - time.monotonic()))
 
     async def _process_fault(self, kind: str) -> None:
+        await self._recover()  # a controller that died of the last fault is restarted first
         controller = self._controller()
         if kind == "controller_kill":
             await self._kill_and_restart()
@@ -290,8 +292,7 @@ class Campaign:
             controller.pause()
             await asyncio.sleep(self.rng.uniform(5.0, 20.0))
             controller.resume()
-            if not await self._wait_cycling(at_least=before + 1):
-                self._crash("did not cycle again after SIGCONT")
+            await self._cycling_again(before + 1, "after SIGCONT")
         elif kind == "broker_down":
             await asyncio.to_thread(self.broker.stop)
             await asyncio.sleep(self.rng.uniform(10.0, 30.0))
@@ -324,10 +325,7 @@ class Campaign:
         controller.kill()
         record |= {"audit_rows_before": rows_before, "overrides_before": active_before}
         controller.start()
-        cycled = await self._wait_cycling(at_least=2)
-        record["restarted"] = cycled
-        if not cycled:
-            self._crash("did not cycle within the start timeout after a restart")
+        record["restarted"] = await self._cycling_again(2, "after a SIGKILL restart")
         kept = await asyncio.to_thread(audit_rows_up_to, audit_path, highest)
         active_after = await self._overrides_active(wait_for_at_least=active_before)
         lost_rows = rows_before - kept
@@ -414,6 +412,32 @@ class Campaign:
         cycle = body.get("cycle") if body else None
         return cycle if isinstance(cycle, int) else None
 
+    async def _cycling_again(self, at_least: int, when: str) -> bool:
+        """Wait for cycle `at_least`; a process that exits or never cycles is a crash."""
+        if await self._wait_cycling(at_least):
+            return True
+        if self._controller().exited() is None:
+            self._crash(f"no cycle within {START_TIMEOUT_S:g} s {when}")
+            self._controller().kill()
+        await self._recover()
+        return False
+
+    async def _recover(self) -> None:
+        """Restart a controller that exited on its own (a crash), until it cycles again."""
+        async with self.recovering:
+            controller = self._controller()
+            for _ in range(3):
+                code = controller.exited()
+                if code is None and controller.process is not None:
+                    return
+                if code is not None:
+                    self._crash(f"exited with code {code}")
+                self.controller_expected_down = True
+                controller.process = None
+                controller.start()
+                if await self._wait_cycling(at_least=1):
+                    return
+
     def _crash(self, reason: str) -> None:
         controller = self._controller()
         tail = controller.log_file.read_text(errors="replace").splitlines()[-15:]
@@ -430,12 +454,8 @@ class Campaign:
             if self.controller_expected_down:
                 last_cycle, last_change, stalled = -1, time.monotonic(), False
                 continue
-            code = controller.exited()
-            if code is not None:
-                self._crash(f"exited with code {code}")
-                self.controller_expected_down = True
-                controller.start()
-                await self._wait_cycling(at_least=1)
+            if controller.exited() is not None:
+                await self._recover()
                 continue
             body = await asyncio.to_thread(controller.healthz)
             cycle = body.get("cycle") if body else None

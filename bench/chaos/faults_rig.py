@@ -8,6 +8,7 @@ the cycle schedule and the data ages use, is untouched. Nothing else in the cont
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import os
@@ -162,16 +163,22 @@ class ControllerProcess:
 
     def kill(self) -> None:
         """SIGKILL: no hand-back, no flush, nothing the process can do about it."""
-        os.kill(self.pid, signal.SIGKILL)
-        assert self.process is not None
+        if self.process is None:
+            return
+        self._signal(signal.SIGKILL)
         self.process.wait()
         self.process = None
 
     def pause(self) -> None:
-        os.kill(self.pid, signal.SIGSTOP)
+        self._signal(signal.SIGSTOP)
 
     def resume(self) -> None:
-        os.kill(self.pid, signal.SIGCONT)
+        self._signal(signal.SIGCONT)
+
+    def _signal(self, signum: signal.Signals) -> None:
+        """Signal the process; one that already ended is left to the crash check."""
+        with contextlib.suppress(ProcessLookupError, RuntimeError):
+            os.kill(self.pid, signum)
 
     def stop(self, timeout_s: float = 60.0) -> int | None:
         """SIGTERM: the controller hands the units back and exits; its exit code."""
