@@ -496,6 +496,7 @@ class Campaign:
             metrics_port,
             self.workdir / "clock_offset_s",
             self.workdir / "hpctl.log",
+            repo=self.args.controller_repo,
         )
         plant_task = asyncio.create_task(self.serve_plant(servers), name="plant")
         self.controller.start()
@@ -586,6 +587,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument(
         "--initial-soc", type=float, default=0.3, help="the tank's state of charge at the start"
+    )
+    parser.add_argument(
+        "--controller-repo",
+        type=Path,
+        default=REPO,
+        help="run the controller from this checkout (default: this one)",
     )
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--out", type=Path, default=REPO / "bench-results" / "chaos-faults.json")

@@ -126,13 +126,14 @@ class ControllerProcess:
     metrics_port: int
     clock_offset_file: Path
     log_file: Path
+    repo: Path = REPO  # the checkout whose controller code runs
     process: subprocess.Popen[bytes] | None = None
     starts: int = 0
     exits: list[int] = field(default_factory=list)  # unexpected exit codes
 
     def start(self) -> None:
         self.clock_offset_file.write_text("0")
-        env = {**os.environ, "PYTHONPATH": str(REPO)}
+        env = {**os.environ, "PYTHONPATH": str(self.repo)}
         with self.log_file.open("ab") as log:
             self.process = subprocess.Popen(
                 [
@@ -144,7 +145,7 @@ class ControllerProcess:
                     "--plant",
                     str(self.plant_file),
                 ],
-                cwd=REPO,
+                cwd=self.repo,
                 env=env,
                 stdout=log,
                 stderr=subprocess.STDOUT,
