@@ -36,7 +36,7 @@ bench: $(STAMP)
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache bench-results
 
-# The fault campaign of `make chaos` on its own (docs/chaos-faults.md): about 25 minutes.
+# The fault campaign of `make chaos` on its own (docs/chaos-faults.md): about 30 minutes.
 .PHONY: chaos-faults
 chaos-faults: $(STAMP)
 	mkdir -p bench-results
