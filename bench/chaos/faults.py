@@ -190,16 +190,24 @@ class Campaign:
     # -- equipment faults ----------------------------------------------------------------------
 
     async def device_lane(self, count: int, target_s: float) -> None:
+        """`count` equipment faults, paced over `target_s`; a pick whose targets are all busy
+        injects nothing and is drawn again at the next slot."""
         kinds, weights = zip(*DEVICE_WEIGHTS.items(), strict=True)
         tasks: set[asyncio.Task[None]] = set()
         origin = time.monotonic()
-        for n in range(count):
-            kind = self.rng.choices(kinds, weights)[0] if n >= len(kinds) else kinds[n]
+        picks = 0
+        while self._device_faults_injected() < count and picks < 3 * count:
+            kind = self.rng.choices(kinds, weights)[0] if picks >= len(kinds) else kinds[picks]
+            picks += 1
             task = asyncio.create_task(self._device_fault(kind))
             tasks.add(task)
             task.add_done_callback(tasks.discard)
-            await asyncio.sleep(max(0.0, origin + (n + 1) * target_s / count - time.monotonic()))
+            due = origin + self._device_faults_injected() * target_s / count
+            await asyncio.sleep(max(0.2, due - time.monotonic()))
         await asyncio.gather(*tasks)
+
+    def _device_faults_injected(self) -> int:
+        return sum(self.tally.faults[kind] for kind in DEVICE_WEIGHTS)
 
     async def _device_fault(self, kind: str) -> None:
         faults = self.model.faults
