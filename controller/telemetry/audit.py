@@ -38,6 +38,7 @@ log = logging.getLogger(__name__)
 AUDIT_FILE = "audit.sqlite3"
 BATCH_MAX = 500
 PRUNE_CHUNK_ROWS = 5_000  # per transaction, so a first prune of a large store never stalls writes
+WRITE_RETRY_S = 5.0  # while the disk refuses a commit, try again this often
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS audit (
@@ -84,12 +85,14 @@ class AuditStore:
         self.written_total = 0
         self.dropped_total = 0  # only if the disk stalls for a very long time
         self.pruned_total = 0
+        self.write_errors_total = 0  # failed commits (disk full, I/O error), each retried
         self._pruned_on: date | None = None
         self._queue: queue.Queue[tuple[int, AuditEvent] | None] = queue.Queue(max_pending)
         self._recorded = 0
         self._committed = 0
         self._failed: BaseException | None = None
         self._done = threading.Condition()
+        self._closing = threading.Event()
         db = _connect(path)  # schema and WAL before the constructor returns: errors surface here
         db.executescript(SCHEMA)
         db.close()
@@ -116,6 +119,7 @@ class AuditStore:
 
     def close(self) -> None:
         self.flush()
+        self._closing.set()
         self._queue.put(None)
         self._thread.join()
 
@@ -137,7 +141,8 @@ class AuditStore:
                         stop = True
                         break
                     batch.append(item)
-                self._commit(db, batch)
+                if not self._commit_retrying(db, batch):
+                    return
                 if stop:
                     return
         except BaseException as exc:
@@ -147,6 +152,42 @@ class AuditStore:
                 self._done.notify_all()
         finally:
             db.close()
+
+    def _commit_retrying(self, db: sqlite3.Connection, batch: list[tuple[int, AuditEvent]]) -> bool:
+        """Commit the batch, retrying while the database refuses (a full disk, an I/O error):
+        the rows wait in memory, later ones in the queue, and the trail resumes when space
+        returns. False when the store is being closed and the batch still cannot be written."""
+        failures = 0
+        while True:
+            try:
+                self._commit(db, batch)
+            except sqlite3.Error as exc:
+                failures += 1
+                with self._done:
+                    self.write_errors_total += 1
+                if failures == 1:
+                    log.error(
+                        "audit store %s: cannot commit %d events (%s); retrying every %.0f s",
+                        self.path,
+                        len(batch),
+                        exc,
+                        WRITE_RETRY_S,
+                    )
+                if self._closing.is_set():
+                    log.error(
+                        "audit store %s: closing with %d events not committed (%s)",
+                        self.path,
+                        len(batch) + self._queue.qsize(),
+                        exc,
+                    )
+                    return False
+                self._closing.wait(WRITE_RETRY_S)
+                continue
+            if failures:
+                log.warning(
+                    "audit store %s: committing again after %d failed attempts", self.path, failures
+                )
+            return True
 
     def _commit(self, db: sqlite3.Connection, batch: list[tuple[int, AuditEvent]]) -> None:
         rows = [

@@ -72,6 +72,11 @@ AUDIT_COUNTERS = (
     ("written", "written_total", "Audit events committed to the audit store"),
     ("dropped", "dropped_total", "Audit events dropped because the writer fell far behind"),
     ("pruned", "pruned_total", "Audit rows deleted for being older than the retention"),
+    (
+        "write_errors",
+        "write_errors_total",
+        "Audit commits the database refused (disk full, I/O error); each is retried",
+    ),
 )
 
 
