@@ -69,9 +69,10 @@ class PlantInfo(StrictModel):
     def _known_timezone(cls, value: str) -> str:
         try:
             ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError):
+        except (ZoneInfoNotFoundError, ValueError, OSError):
+            # OSError: a name longer than a file name may be (the zone database is files)
             raise ValueError(
-                f"unknown time zone '{value}' (an IANA name such as 'Europe/Copenhagen')"
+                f"unknown time zone '{value[:80]}' (an IANA name such as 'Europe/Copenhagen')"
             ) from None
         return value
 
@@ -140,7 +141,8 @@ class DeviceBinding(StrictModel):
     """A device instance: its name, its point map (a path relative to the plant file) and address."""
 
     name: Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$")]
-    pointmap: str
+    # a path (relative to the plant file): no NUL byte, which no file system takes in a name
+    pointmap: Annotated[str, Field(min_length=1, max_length=1024, pattern=r"^[^\x00]+$")]
     connection: str
     device_id: Annotated[int, Field(ge=0, le=247)] = 1  # Modbus unit id
     node_prefix: str = ""  # OPC UA: replaces "{device}" in node ids; defaults to the name

@@ -425,3 +425,28 @@ def test_validate_accepts_the_compose_plant(capsys: pytest.CaptureFixture[str]) 
     compose = PLANTS.parent / "compose" / "plant.toml"
     assert main(["validate", str(compose)]) == 0
     assert capsys.readouterr().out.startswith(f"ok  {compose}: plant ")
+
+
+def test_a_time_zone_longer_than_a_file_name_is_refused_not_a_traceback(tmp_path: Path) -> None:
+    """Found by `make chaos`: a 100,000-character time zone raised OSError (file name too long)."""
+    text = RIVER.read_text(encoding="utf-8").replace(
+        'timezone = "Europe/Copenhagen"', f'timezone = "{"x" * 100_000}"', 1
+    )
+    path = tmp_path / "plant.toml"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(ConfigError, match="unknown time zone"):
+        load_plant(path)
+
+
+def test_a_point_map_path_with_a_nul_byte_is_refused_not_a_traceback(tmp_path: Path) -> None:
+    """Found by `make chaos`: a NUL byte in `pointmap` raised ValueError in Path.resolve()."""
+    text = RIVER.read_text(encoding="utf-8").replace(
+        'pointmap = "../pointmaps/generic_large_heat_pump.toml"',
+        'pointmap = "../pointmaps/generic\\u0000.toml"',
+        1,
+    )
+    assert "\\u0000" in text
+    path = tmp_path / "plant.toml"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(ConfigError, match="pointmap"):
+        load_plant(path)
