@@ -45,10 +45,9 @@ POLICIES = ("baseline", "merit", "mpc", "perfect")
 MPC_HORIZON_H = 36.0
 PERFECT_HORIZON_H = 72.0
 PLAN_STEP_S = 3600.0
-# mpc re-plans 8,760 times a year: each solve stops at a 5 % gap. On the development data the
-# plans were the same as at 1 % (the gap is mostly the bound HiGHS has not yet proven), and a
-# gap, unlike a time limit, keeps the replay independent of the machine's load.
-MPC_MIP_REL_GAP = 0.05
+# mpc solves to the plant's own `mip_rel_gap` (1 % shipped), as the live planner does. It used
+# to stop at 5 % to save time; with carbon in the objective that cost it: 30 days of DK2
+# November 2021 on the river plant captured 0.937 of perfect's saving at 5 % and 0.989 at 1 %.
 
 
 class ReplayPlanner(PlannerService):
@@ -156,9 +155,7 @@ def mpc(
     """The live controller's planner with only what a plant knows at each moment.
 
     `market` replaces the live feed (tests hand it a leaky one to see the audit fire)."""
-    plant = _planner_plant(
-        plant, MPC_HORIZON_H, 3600.0, 4 * 3600.0, carbon_price_eur_per_t, MPC_MIP_REL_GAP
-    )
+    plant = _planner_plant(plant, MPC_HORIZON_H, 3600.0, 4 * 3600.0, carbon_price_eur_per_t)
     audited = _audited_market(plant, data, market)
     # no forecast replaced: the planner forecasts as live, with the forecaster it owns
     planner = ReplayPlanner(plant, audited, clock)

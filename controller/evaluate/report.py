@@ -9,7 +9,6 @@ from pathlib import Path
 from typing import Any
 
 from controller.evaluate.kpis import Change, PolicyKpis
-from controller.evaluate.policies import MPC_MIP_REL_GAP
 from controller.evaluate.runner import Evaluation
 
 
@@ -48,7 +47,7 @@ def report_dict(evaluation: Evaluation) -> dict[str, Any]:
                 "mpc_replan_s": 3600.0,
                 "perfect_horizon_h": 72.0,
                 "perfect_replan_s": 86400.0,
-                "mpc_mip_rel_gap": MPC_MIP_REL_GAP,
+                "mpc_mip_rel_gap": config.mip_rel_gap,
                 "perfect_mip_rel_gap": config.mip_rel_gap,
                 "time_limit_s": config.time_limit_s,
                 "price_publication_local": config.price_publication_local,
