@@ -100,10 +100,9 @@ def stage(targets: Targets, situation: Situation, previous: Commands | None) -> 
             # close to the lift interlock: leave it off (or stop it once its minimum run allows)
             # rather than have the interlock stop it
             high_lift = f"lift {lift_k:.1f} K at the unit's soft limit {soft_lift_k:.1f} K"
-            stop_check = may_stop(spec, history, now_s)
             if not unit.compressor_on:
                 wanted, reason = False, f"start deferred: {high_lift}"
-            elif stop_check.allowed:
+            elif (stop_check := may_stop(spec, history, now_s)).allowed:
                 wanted, reason = False, f"stopped: {high_lift}"
             else:
                 reason = f"held on: {stop_check.why_not}; {high_lift}"

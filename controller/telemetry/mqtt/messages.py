@@ -31,6 +31,8 @@ from controller.runtime.requests import (
     SetpointRequest,
     UtcTime,
 )
+from drivers.csv_input import ValueRange
+from drivers.scenario import COLUMN_RANGES
 
 MAX_PAYLOAD_BYTES = 256 * 1024
 REASON_MAX_CHARS = 300  # a reason quotes the sender's keys and tags: bounded, whatever was sent
@@ -61,13 +63,19 @@ def _on_a_quarter_hour(value: datetime) -> datetime:
     return value
 
 
+def _in_range(column: str) -> object:
+    """The scenario files' range for this quantity (drivers/scenario.py COLUMN_RANGES): one
+    statement of what a price, a carbon intensity or a fuel price may be, whatever carries it."""
+    value_range: ValueRange = COLUMN_RANGES[column]
+    return Field(ge=value_range.low, le=value_range.high, allow_inf_nan=False, strict=True)
+
+
 class PricePoint(_Message):
     """One market period's price: an hour, or a quarter-hour (the day-ahead auction clears in
     15-minute periods since delivery day 1 October 2025)."""
 
     start_utc: UtcTime
-    # the harmonised day-ahead clearing limits of the European market coupling
-    price_eur_per_mwh: Annotated[float, Field(ge=-500, le=4000, allow_inf_nan=False, strict=True)]
+    price_eur_per_mwh: Annotated[float, _in_range("price_eur_per_mwh")]
 
     @field_validator("start_utc")
     @classmethod
@@ -84,7 +92,7 @@ class PriceUpdate(_Message):
 
 class CarbonPoint(_Message):
     start_utc: UtcTime
-    carbon_g_per_kwh: Annotated[float, Field(ge=0, le=2000, allow_inf_nan=False, strict=True)]
+    carbon_g_per_kwh: Annotated[float, _in_range("carbon_g_per_kwh")]
 
     @field_validator("start_utc")
     @classmethod
@@ -103,9 +111,7 @@ class FuelUpdate(_Message):
     received) until the next update; it replaces the plant file's constant."""
 
     valid_from_utc: UtcTime | None = None
-    # the scenario files accept the same range (drivers/scenario.py COLUMN_RANGES): several times
-    # the 2022 gas peak (TTF about 340 EUR/MWh)
-    fuel_price_eur_per_mwh: Annotated[float, Field(ge=0, le=2000, allow_inf_nan=False, strict=True)]
+    fuel_price_eur_per_mwh: Annotated[float, _in_range("fuel_price_eur_per_mwh")]
 
 
 def _no_constant(name: str) -> object:
