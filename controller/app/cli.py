@@ -6,6 +6,7 @@ hpctl sim --plant FILE [--modbus-port N] [--opcua-port N] [--speed X] [--scenari
 hpctl run --plant FILE [--read-only] [--metrics-port N]
 hpctl audit (--plant FILE | --db FILE) [--since ISO] [--unit NAME]
     hpctl evaluate --plant FILE --scenario FILE [--start ISO] [--days N] [--policies ...] --out DIR
+    hpctl size --plant FILE --scenario FILE --heat-pump-mw 10,20 --tank-m3 0,4000 --out DIR
 hpctl validate FILE...        plant files and point maps; exit 1 listing every problem
 """
 
@@ -135,12 +136,17 @@ def build_parser() -> argparse.ArgumentParser:
 
     from controller.app import audit_cli
     from controller.evaluate import cli as evaluate_cli
+    from controller.evaluate import size_cli
 
     audit_cli.add_arguments(sub.add_parser("audit", help="print the audit store"))
     evaluate_cli.add_arguments(
         sub.add_parser(
             "evaluate", help="replay a scenario under baseline, mpc and perfect; report and plots"
         )
+    )
+
+    size_cli.add_arguments(
+        sub.add_parser("size", help="sweep heat-pump and tank sizes over a year, on Dask")
     )
 
     validate = sub.add_parser("validate", help="check plant files and point maps")
@@ -173,6 +179,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             from controller.evaluate import cli as evaluate_cli
 
             return evaluate_cli.run(args)
+        if args.command == "size":
+            from controller.evaluate import size_cli
+
+            return size_cli.run(args)
         return _validate(args.files)
     except (ConfigError, ScenarioError, PointMapError, SiteError) as exc:
         print(f"hpctl: {exc}", file=sys.stderr)
