@@ -9,6 +9,7 @@ specific edition here: a study that matters sets its own in `--costs FILE`.
 
 from __future__ import annotations
 
+import math
 import tomllib
 from pathlib import Path
 from typing import Annotated
@@ -59,7 +60,9 @@ class CostCatalogue(_Strict):
         rate = self.discount_rate
         if rate == 0:
             return 1.0 / lifetime_years
-        return rate / (1.0 - (1.0 + rate) ** -lifetime_years)
+        # expm1/log1p: at a tiny rate 1 - (1 + rate)^-n rounds to 0 and the factor would divide
+        # by zero; this form tends to 1/n as it should
+        return rate / -math.expm1(-lifetime_years * math.log1p(rate))
 
     def heat_pump_eur_per_year(self, heat_pump_mw: float) -> float:
         c = self.heat_pump
