@@ -46,7 +46,11 @@ def dask_client(scheduler: str | None, workers: int | None = None) -> Iterator[C
         n_workers=workers or os.cpu_count() or 1,
         threads_per_worker=1,
         processes=True,
+        host="127.0.0.1",
         dashboard_address=None,
+        # the scheduler serves /health over HTTP even without a dashboard: a free loopback port,
+        # not the default 8787 that another cluster on the machine may hold
+        scheduler_kwargs={"dashboard_address": "127.0.0.1:0"},
     )
     try:
         with Client(cluster) as client:
