@@ -31,13 +31,13 @@ def _sizes(text: str, what: str, allow_zero: bool) -> tuple[float, ...]:
         try:
             value = float(part)
         except ValueError:
-            raise argparse.ArgumentTypeError(f"{what}: '{part}' is not a number") from None
+            raise argparse.ArgumentTypeError(f"'{part}' is not a number ({what})") from None
         if not (value > 0 or (allow_zero and value == 0)) or value > 1e6:
             allowed = "0 or more" if allow_zero else "more than 0"
-            raise argparse.ArgumentTypeError(f"{what}: {part} must be {allowed} (up to 1e6)")
+            raise argparse.ArgumentTypeError(f"{part} must be {allowed}, up to 1e6 ({what})")
         values.append(value)
     if len(set(values)) != len(values):
-        raise argparse.ArgumentTypeError(f"{what}: '{text}' repeats a value")
+        raise argparse.ArgumentTypeError(f"'{text}' repeats a value ({what})")
     return tuple(values)
 
 
