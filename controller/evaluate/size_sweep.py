@@ -118,6 +118,8 @@ def size_sweep(
                 replayed = future.result()
             except Exception as exc:  # one failing point must not lose the others
                 outcome.failed[point] = f"{type(exc).__name__}: {exc}"
+                if bar is not None:  # now, not only at the end of a sweep of hours
+                    bar.write(f"{point.key} failed: {outcome.failed[point]}", file=progress)
             else:
                 store.append(point, replayed)
                 outcome.results[point] = Replayed.from_dict(replayed)
