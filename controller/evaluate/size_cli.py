@@ -23,6 +23,7 @@ from drivers.scenario import ScenarioError
 EXIT_OK = 0
 EXIT_FAILED = 1
 EXIT_BAD_INPUT = 2
+EXIT_STOPPED = 130  # as a shell reports a command stopped by Ctrl-C
 
 
 def _sizes(text: str, what: str, allow_zero: bool) -> tuple[float, ...]:
@@ -165,6 +166,12 @@ def run(args: argparse.Namespace) -> int:
                 args.step_s,
                 progress=None if args.quiet else sys.stderr,
             )
+    except KeyboardInterrupt:
+        print(
+            f"hpctl size: stopped; finished points are in {store.path}: the same command resumes",
+            file=sys.stderr,
+        )
+        return EXIT_STOPPED
     except OSError as exc:  # the scheduler cannot be reached
         print(
             f"hpctl size: cannot reach the Dask scheduler {args.scheduler}: {exc}", file=sys.stderr
