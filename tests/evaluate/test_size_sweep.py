@@ -223,3 +223,21 @@ def test_unreachable_scheduler_is_a_clear_error(
     address = f"tcp://127.0.0.1:{_free_port()}"
     assert main(_argv(tmp_path, "--scheduler", address)) == 2
     assert f"cannot reach the Dask scheduler {address}" in capsys.readouterr().err
+
+
+def test_new_cost_file_reprices_without_replaying(
+    local_run: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "repriced"
+    out.mkdir()
+    (out / "points.jsonl").write_text((local_run / "points.jsonl").read_text())
+    costs = tmp_path / "costs.toml"
+    costs.write_text("[heat_pump]\ninvestment_eur_per_mw = 2_000_000\n")
+    assert main(_argv(out, "--workers", "1", "--costs", str(costs))) == 0
+    assert f"0 points replayed, {len(GRID)} found" in capsys.readouterr().out
+    before = json.loads((local_run / "size.json").read_text())["points"]
+    after = json.loads((out / "size.json").read_text())["points"]
+    for old, new in zip(before, after, strict=True):
+        assert new["operating_cost_eur"] == old["operating_cost_eur"]
+        assert new["heat_pump_eur_per_year"] > old["heat_pump_eur_per_year"]
+        assert new["total_eur_per_year"] > old["total_eur_per_year"]
