@@ -13,12 +13,16 @@ import argparse
 import itertools
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from controller.config import ConfigError, load_plant
 from controller.evaluate.cli import _positive, _timestamp
 from controller.evaluate.data import load_evaluation_data, replay_window
 from controller.evaluate.policies import POLICIES
 from drivers.scenario import ScenarioError
+
+if TYPE_CHECKING:
+    from controller.evaluate.size_report import SizeStudy
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -211,7 +215,7 @@ def run(args: argparse.Namespace) -> int:
     return EXIT_FAILED if outcome.failed else EXIT_OK
 
 
-def _plots(study: object, out_dir: Path) -> list[str]:
+def _plots(study: SizeStudy, out_dir: Path) -> list[str]:
     try:
         from controller.evaluate.size_plots import write_size_plots
     except ModuleNotFoundError as exc:
@@ -219,7 +223,4 @@ def _plots(study: object, out_dir: Path) -> list[str]:
             raise
         print("plots skipped: matplotlib is not installed (pip install 'hpctl[evaluate]')")
         return []
-    from controller.evaluate.size_report import SizeStudy
-
-    assert isinstance(study, SizeStudy)
     return write_size_plots(study, out_dir)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from pathlib import Path
 
 import matplotlib
@@ -15,7 +16,8 @@ from matplotlib.axes import Axes
 from controller.evaluate.size_report import PricedPoint, SizeStudy
 
 # figure name -> (title, value of a point)
-FIGURES: dict[str, tuple[str, object]] = {
+Value = Callable[[PricedPoint], float]
+FIGURES: dict[str, tuple[str, Value]] = {
     "total_cost": ("total cost, M EUR", lambda p: p.total_eur_per_year / 1e6),
     "co2": ("CO2, t", lambda p: p.replayed.co2_t),
     "boiler_share": ("boiler share of heat, %", lambda p: p.replayed.boiler_share * 100.0),
@@ -24,12 +26,12 @@ FIGURES: dict[str, tuple[str, object]] = {
 }
 
 
-def _grid(points: list[PricedPoint], value: object) -> tuple[list[float], list[float], np.ndarray]:
+def _grid(points: list[PricedPoint], value: Value) -> tuple[list[float], list[float], np.ndarray]:
     heat_pumps = sorted({p.point.heat_pump_mw for p in points})
     tanks = sorted({p.point.tank_m3 for p in points})
     grid = np.full((len(heat_pumps), len(tanks)), np.nan)
     for p in points:
-        grid[heat_pumps.index(p.point.heat_pump_mw), tanks.index(p.point.tank_m3)] = value(p)  # type: ignore[operator]
+        grid[heat_pumps.index(p.point.heat_pump_mw), tanks.index(p.point.tank_m3)] = value(p)
     return heat_pumps, tanks, grid
 
 

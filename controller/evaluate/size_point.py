@@ -20,7 +20,7 @@ from controller.evaluate.data import EvaluationData
 from controller.evaluate.kpis import heat_value, policy_kpis
 from controller.evaluate.replay import replay
 from controller.evaluate.runner import factory
-from controller.evaluate.size_scale import heat_pump_units, scale_plant, tank_volume_m3
+from controller.evaluate.size_scale import scale_plant
 
 # Bumped whenever the scaling or the figures of a point change meaning, so that a store written
 # by an older version is not taken for this one's.
@@ -122,8 +122,6 @@ def inputs_hash(
 
 def check_point(plant: Plant, point: SizePoint) -> None:
     """Raise ConfigError now, before a sweep starts, if `point` cannot be built."""
-    heat_pump_units(plant, point.heat_pump_mw * 1000.0)
-    tank_volume_m3(point.tank_m3)
     scale_plant(
         plant,
         point.heat_pump_mw * 1000.0,

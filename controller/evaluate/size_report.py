@@ -87,12 +87,12 @@ def price_point(
     )
 
 
-def _clean(value: object) -> object:
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if isinstance(value, dict):
-        return {key: _clean(item) for key, item in value.items()}
-    return value
+def _clean(row: dict[str, Any]) -> dict[str, Any]:
+    """NaN and infinities are not JSON: null."""
+    return {
+        key: None if isinstance(value, float) and not math.isfinite(value) else value
+        for key, value in row.items()
+    }
 
 
 def _row(p: PricedPoint) -> dict[str, Any]:
@@ -107,7 +107,7 @@ def _row(p: PricedPoint) -> dict[str, Any]:
             "unmet_heat_eur": p.unmet_heat_eur,
             "total_eur_per_year": p.total_eur_per_year,
         }
-    )  # type: ignore[return-value]
+    )
 
 
 def render_markdown(study: SizeStudy, plots: list[str]) -> str:
