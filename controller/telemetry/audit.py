@@ -253,12 +253,14 @@ def read_audit(
     since_utc: datetime | None = None,
     equipment: str | None = None,
     kinds: Iterable[str] = (),
+    limit: int | None = None,
 ) -> list[AuditRow]:
-    """Rows in the order they were written, optionally from a time, for one equipment, kinds."""
+    """Rows in the order they were written, optionally from a time, for one equipment, kinds;
+    with `limit`, only the newest `limit` of them (still oldest first)."""
     if not path.exists():
         raise FileNotFoundError(f"{path}: no audit store here")
     clauses: list[str] = []
-    params: list[str] = []
+    params: list[str | int] = []
     if since_utc is not None:
         clauses.append("at_utc >= ?")
         params.append(utc_text(since_utc))
@@ -272,9 +274,17 @@ def read_audit(
     where = f" WHERE {' AND '.join(clauses)}" if clauses else ""
     db = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
     try:
-        rows = db.execute(
-            f"SELECT id, at_utc, kind, equipment, detail FROM audit{where} ORDER BY id", params
-        ).fetchall()
+        if limit is None:
+            rows = db.execute(
+                f"SELECT id, at_utc, kind, equipment, detail FROM audit{where} ORDER BY id", params
+            ).fetchall()
+        else:
+            newest = db.execute(
+                f"SELECT id, at_utc, kind, equipment, detail FROM audit{where} "
+                "ORDER BY id DESC LIMIT ?",
+                [*params, limit],
+            ).fetchall()
+            rows = newest[::-1]
     finally:
         db.close()
     return [AuditRow(r[0], r[1], r[2], r[3], json.loads(r[4])) for r in rows]
