@@ -9,11 +9,12 @@ import json
 import socket
 import urllib.error
 import urllib.request
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 from controller.app.demo import DEFAULT_PLANT
 from controller.app.live import run_live
@@ -83,7 +84,7 @@ class Http:
         body: object | None = None,
         token: str | None = None,
         raw: bytes | None = None,
-    ) -> tuple[int, object]:
+    ) -> tuple[int, Any]:
         data = raw if raw is not None else (None if body is None else json.dumps(body).encode())
         request = urllib.request.Request(self.base + path, data=data, method=method)
         if data is not None:
@@ -99,15 +100,15 @@ class Http:
         except OSError as error:  # nothing listens (yet): no HTTP status at all
             return 0, {"detail": str(error)}
 
-    async def acall(self, method: str, path: str, **kwargs: object) -> tuple[int, object]:
+    async def acall(self, method: str, path: str, **kwargs: object) -> tuple[int, Any]:
         return await asyncio.to_thread(self.call, method, path, **kwargs)  # type: ignore[arg-type]
 
-    async def until(self, path: str, ready: object, attempts: int = 600) -> object:
+    async def until(self, path: str, ready: Callable[[int, Any], bool], attempts: int = 600) -> Any:
         """GET `path` every 0.1 s until `ready(status, body)` holds; the last body."""
         status, body = 0, None
         for _ in range(attempts):
             status, body = await self.acall("GET", path)
-            if ready(status, body):  # type: ignore[operator]
+            if ready(status, body):
                 return body
             await asyncio.sleep(0.1)
         raise AssertionError(f"GET {path} never got ready: {status} {body}")

@@ -72,7 +72,7 @@ async def test_state_plan_and_the_served_schema(tmp_path: Path) -> None:
         following = await http.until(
             "/api/v1/state", lambda s, b: s == 200 and b["dispatch"]["rung"] == "plan"
         )
-        assert "following the newest plan" in following["dispatch"]["reason"]  # type: ignore[index]
+        assert "following the newest plan" in following["dispatch"]["reason"]
 
         status, served = await http.acall("GET", "/openapi.json")
         assert status == 200
@@ -93,7 +93,7 @@ async def test_requests_go_through_the_desk_with_token_priority_and_audit(tmp_pa
     async with live_api(plant) as http:
         # writes need the token; reads do not
         status, body = await http.acall("POST", "/api/v1/requests", body=_curtail("grid-1"))
-        assert status == 401 and "Bearer" in body["detail"]  # type: ignore[index]
+        assert status == 401 and "Bearer" in body["detail"]
         status, _ = await http.acall(
             "POST", "/api/v1/requests", body=_curtail("grid-1"), token="not-the-token-at-all"
         )
@@ -104,14 +104,14 @@ async def test_requests_go_through_the_desk_with_token_priority_and_audit(tmp_pa
         http.token = TOKEN
         status, answer = await http.acall("POST", "/api/v1/requests", body=_curtail("grid-1"))
         assert status == 200, answer
-        assert answer["accepted"] is True and answer["id"] == "grid-1"  # type: ignore[index]
+        assert answer["accepted"] is True and answer["id"] == "grid-1"
         # the same id again: refused by the desk, as over MQTT
         status, answer = await http.acall("POST", "/api/v1/requests", body=_curtail("grid-1"))
-        assert status == 409 and "already active" in answer["reason"]  # type: ignore[index]
+        assert status == 409 and "already active" in answer["reason"]
 
         status, overrides = await http.acall("GET", "/api/v1/overrides")
-        assert [o["id"] for o in overrides] == ["grid-1"]  # type: ignore[union-attr,index]
-        assert overrides[0]["priority"] == 70 and overrides[0]["max_power_kw"] == 0  # type: ignore[index]
+        assert [o["id"] for o in overrides] == ["grid-1"]
+        assert overrides[0]["priority"] == 70 and overrides[0]["max_power_kw"] == 0
         # the cycle applies it: every heat pump's target is off under a 0 kW cap
         state = await http.until(
             "/api/v1/state",
@@ -119,7 +119,7 @@ async def test_requests_go_through_the_desk_with_token_priority_and_audit(tmp_pa
                 s == 200 and b["overrides"] and not any(u["target_on"] for u in b["units"])
             ),
         )
-        assert [o["id"] for o in state["overrides"]] == ["grid-1"]  # type: ignore[index]
+        assert [o["id"] for o in state["overrides"]] == ["grid-1"]
 
         # bad input: 422 naming the field, and nothing taken
         cases = {
@@ -131,10 +131,10 @@ async def test_requests_go_through_the_desk_with_token_priority_and_audit(tmp_pa
         for field, request in cases.items():
             status, problem = await http.acall("POST", "/api/v1/requests", body=request)
             assert status == 422, (field, problem)
-            assert field in problem["detail"], (field, problem)  # type: ignore[index]
-            assert any(e["field"] == field for e in problem["errors"]), problem  # type: ignore[index]
+            assert field in problem["detail"], (field, problem)
+            assert any(e["field"] == field for e in problem["errors"]), problem
         status, problem = await http.acall("POST", "/api/v1/requests", raw=b"{not json")
-        assert status == 422 and problem["detail"]  # type: ignore[index]
+        assert status == 422 and problem["detail"]
         manual = {
             "id": "m-1",
             "kind": "manual",
@@ -144,19 +144,19 @@ async def test_requests_go_through_the_desk_with_token_priority_and_audit(tmp_pa
             "expires_utc": _expires(),
         }
         status, answer = await http.acall("POST", "/api/v1/requests", body=manual)
-        assert status == 422 and "hp9" in answer["reason"], answer  # type: ignore[index]
+        assert status == 422 and "hp9" in answer["reason"], answer
 
         # cancel: the priority must reach the request's; an unknown id is 404
         status, answer = await http.acall("DELETE", "/api/v1/overrides/grid-1?priority=10")
-        assert status == 409 and "priority 70" in answer["reason"], answer  # type: ignore[index]
+        assert status == 409 and "priority 70" in answer["reason"], answer
         status, problem = await http.acall("DELETE", "/api/v1/overrides/grid-1")
-        assert status == 422 and "priority" in problem["detail"], problem  # type: ignore[index]
+        assert status == 422 and "priority" in problem["detail"], problem
         status, answer = await http.acall("DELETE", "/api/v1/overrides/nothing?priority=100")
         assert status == 404, answer
         status, answer = await http.acall(
             "DELETE", "/api/v1/overrides/grid-1?priority=70&operator=desk"
         )
-        assert status == 200 and answer["accepted"] is True, answer  # type: ignore[index]
+        assert status == 200 and answer["accepted"] is True, answer
         status, overrides = await http.acall("GET", "/api/v1/overrides")
         assert overrides == []
 
@@ -170,16 +170,16 @@ async def test_requests_go_through_the_desk_with_token_priority_and_audit(tmp_pa
             "/api/v1/events",
             lambda s, b: s == 200 and any(e["kind"] == "override_expired" for e in b),
         )
-        kinds = [e["kind"] for e in events]  # type: ignore[union-attr,index]
+        kinds = [e["kind"] for e in events]
         assert "override_released" in kinds and "write" not in kinds
         status, audit = await http.acall("GET", "/api/v1/audit?kind=override_released&limit=5")
         assert status == 200
-        released = [row["detail"] for row in audit]  # type: ignore[union-attr,index]
+        released = [row["detail"] for row in audit]
         assert released[-1]["id"] == "grid-1" and released[-1]["by"].startswith("http-cancel-")
         status, problem = await http.acall("GET", "/api/v1/audit?limit=0")
-        assert status == 422 and "limit" in problem["detail"]  # type: ignore[index]
+        assert status == 422 and "limit" in problem["detail"]
         status, problem = await http.acall("GET", "/api/v1/audit?since=2026-01-01T00:00")
-        assert status == 422 and "since" in problem["detail"]  # type: ignore[index]
+        assert status == 422 and "since" in problem["detail"]
 
     rows = read_audit(tmp_path / "data" / AUDIT_FILE)
     requests = [r.detail.get("id") for r in rows if r.kind == "request"]
@@ -192,13 +192,13 @@ async def test_without_a_token_writes_are_off_and_read_only_shows(tmp_path: Path
     async with live_api(plant) as http:
         status, state = await http.acall("GET", "/api/v1/state")
         assert status == 200
-        assert state["read_only"] is True and state["writes_enabled"] is False  # type: ignore[index]
+        assert state["read_only"] is True and state["writes_enabled"] is False
         status, problem = await http.acall(
             "POST", "/api/v1/requests", body=_curtail("grid-1"), token="anything-at-all-long"
         )
-        assert status == 403 and "HPCTL_TEST_NO_SUCH_VARIABLE" in problem["detail"]  # type: ignore[index]
+        assert status == 403 and "HPCTL_TEST_NO_SUCH_VARIABLE" in problem["detail"]
         status, problem = await http.acall("GET", "/api/v1/plan")
-        assert status == 404 and "policy = 'rules'" in problem["detail"]  # type: ignore[index]
+        assert status == 404 and "policy = 'rules'" in problem["detail"]
 
 
 async def test_requests_taken_over_http_survive_a_restart(tmp_path: Path) -> None:
@@ -209,4 +209,4 @@ async def test_requests_taken_over_http_survive_a_restart(tmp_path: Path) -> Non
         assert status == 200, answer
     async with live_api(plant) as http:
         status, overrides = await http.acall("GET", "/api/v1/overrides")
-        assert [o["id"] for o in overrides] == ["grid-1"]  # type: ignore[union-attr,index]
+        assert [o["id"] for o in overrides] == ["grid-1"]
