@@ -39,7 +39,7 @@ function showError(message) {
 
 function renderState(state) {
   $("plant-name").textContent = state.plant;
-  $("updated").textContent = `cycle ${state.cycle} at ${state.at_utc}`;
+  $("updated").textContent = `cycle ${state.cycle} at ${short(state.at_utc)}`;
   $("readonly").hidden = !state.read_only;
   $("handedback").hidden = !state.handed_back;
   $("rung").textContent = state.dispatch.rung;
@@ -99,7 +99,7 @@ function renderOverrides(overrides, writesEnabled) {
     cell(row, item.describe);
     cell(row, String(item.priority), "num");
     cell(row, item.operator || "–");
-    cell(row, item.expires_utc);
+    cell(row, short(item.expires_utc));
     const action = cell(row, "");
     const button = document.createElement("button");
     button.className = "cancel";
@@ -137,7 +137,7 @@ function renderAudit(rows) {
   for (const row of rows.slice().reverse()) {
     const tr = document.createElement("tr");
     tr.dataset.kind = row.kind;
-    cell(tr, row.at_utc.replace("T", " ").slice(0, 19));
+    cell(tr, row.at_utc.replace("T", " ").slice(0, 19), "time");
     cell(tr, row.kind);
     cell(tr, row.equipment || "");
     const detail = cell(tr, "");
@@ -155,17 +155,21 @@ function svgElement(name, attributes, parent) {
   return element;
 }
 
-function frame(svg, label, high, width, height) {
+function frame(svg, label, low, high, width, height) {
   svg.replaceChildren();
-  const left = 55;
+  const left = 70;
   svgElement("line", { x1: left, y1: 5, x2: left, y2: height - 20, stroke: "#9ca3af" }, svg);
   svgElement("line", { x1: left, y1: height - 20, x2: width, y2: height - 20, stroke: "#9ca3af" }, svg);
   const top = svgElement("text", { x: 2, y: 14 }, svg);
-  top.textContent = text(high, high >= 100 ? 0 : 1);
-  const name = svgElement("text", { x: 2, y: height - 24 }, svg);
+  top.textContent = text(high, Math.abs(high) >= 100 ? 0 : 1);
+  const name = svgElement("text", { x: 2, y: 30 }, svg);
   name.textContent = label;
+  const bottom = svgElement("text", { x: 2, y: height - 22 }, svg);
+  bottom.textContent = text(low, Math.abs(low) >= 100 ? 0 : 1);
   return { left, plotWidth: width - left, plotHeight: height - 25 };
 }
+
+function short(utc) { return utc.replace("T", " ").slice(0, 19) + " UTC"; }
 
 function timeLabels(svg, plan, box, height) {
   const every = Math.max(1, Math.round(plan.steps / 8));
@@ -182,7 +186,7 @@ function drawHeat(plan) {
   const names = Object.keys(plan.units);
   const totals = plan.boiler_heat_kw.map((b, k) => names.reduce((s, n) => s + plan.units[n].heat_kw[k], b));
   const high = Math.max(1, ...totals, ...plan.heat_demand_kw) / 1000;
-  const box = frame(svg, "heat MW", high, width, height);
+  const box = frame(svg, "heat, MW", 0, high, width, height);
   const barWidth = box.plotWidth / plan.steps;
   const scale = (mwValue) => (mwValue / high) * box.plotHeight;
   const series = names.map((n, i) => ({ values: plan.units[n].heat_kw, colour: COLOURS[i % COLOURS.length] }));
@@ -222,7 +226,7 @@ function drawLine(id, values, label, colour, plan) {
   const width = 900, height = 110;
   const high = Math.max(1, ...values);
   const low = Math.min(0, ...values);
-  const box = frame(svg, label, high, width, height);
+  const box = frame(svg, label, low, high, width, height);
   const step = box.plotWidth / plan.steps;
   const y = (v) => 5 + box.plotHeight - ((v - low) / (high - low)) * box.plotHeight;
   const points = [];
@@ -239,12 +243,12 @@ function renderPlan(result) {
     return;
   }
   const plan = result.body;
-  $("plan-summary").textContent = `${plan.status}, from ${plan.start_utc} until ${plan.valid_until_utc}, ` +
+  $("plan-summary").textContent = `${plan.status}, from ${short(plan.start_utc)} until ${short(plan.valid_until_utc)}, ` +
     `${plan.steps} steps of ${plan.step_s / 60} min; electricity ${text(plan.electricity_eur, 0, "EUR")}, ` +
     `carbon ${text(plan.carbon_t, 2, "t")}`;
   drawHeat(plan);
-  drawLine("plan-price", plan.price_eur_per_mwh, "EUR/MWh", "#ea580c", plan);
-  drawLine("plan-carbon", plan.carbon_g_per_kwh, "g/kWh", "#15803d", plan);
+  drawLine("plan-price", plan.price_eur_per_mwh, "price, EUR/MWh", "#ea580c", plan);
+  drawLine("plan-carbon", plan.carbon_g_per_kwh, "carbon, g/kWh", "#15803d", plan);
 }
 
 async function refresh() {
