@@ -125,6 +125,7 @@ class ApiServer:
             lifespan="off",
             log_config=None,  # the controller's logging stays as hpctl set it up
             access_log=False,
+            ws="none",  # no websockets: nothing to load for them
             timeout_graceful_shutdown=5,
         )
         server = _LoopServer(config)
