@@ -25,6 +25,7 @@ KINDS = (
     "plan",
     "interlock",
     "fallback",
+    "recovery",  # back up the dispatch ladder (rules -> plan)
     "handback",
     "mqtt_garbage",  # bad MQTT messages, aggregated per topic (controller.telemetry.mqtt.garbage)
 )
