@@ -19,7 +19,7 @@ from datetime import UTC, date, datetime
 from importlib import metadata
 from pathlib import Path
 
-from drivers.scenario import shown
+from drivers.csv_input import shown
 
 SECONDS_PER_UNIT = {"s": 1.0, "m": 60.0, "min": 60.0, "h": 3600.0, "d": 86400.0}
 _DURATION = re.compile(r"^\s*([0-9]*\.?[0-9]+(?:[eE][+-]?[0-9]+)?)\s*([a-z]*)\s*$")

@@ -54,7 +54,7 @@ def plot_plan(run: PlanRun, path: Path) -> None:
         price_ax.set_ylabel("price (EUR/MWh)")
         price_ax.set_xlabel("time (UTC)")
         price_ax.legend(loc="upper right", fontsize="small")
-        price_ax.xaxis.set_major_formatter(mdates.DateFormatter("%m-%d %H:%M"))
+        price_ax.xaxis.set_major_formatter(mdates.DateFormatter("%m-%d %H:%M"))  # type: ignore[no-untyped-call]
         fig.autofmt_xdate()
         fig.tight_layout()
         try:

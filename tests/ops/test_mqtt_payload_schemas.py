@@ -140,9 +140,10 @@ async def test_live_payloads_match_their_schemas_and_explain_themselves(
     assert isinstance(state, dict)
     for unit in state["units"].values():
         assert unit["state"] in ("off", "starting", "running", "stopping", "tripped")
-        assert unit["state"] == ("off", "starting", "running", "stopping", "tripped")[
-            unit["state_code"]
-        ]
+        assert (
+            unit["state"]
+            == ("off", "starting", "running", "stopping", "tripped")[unit["state_code"]]
+        )
     plan = seen["plan"][-1]
     assert isinstance(plan, dict)
     for unit in plan["units"].values():
@@ -160,9 +161,7 @@ async def test_live_payloads_match_their_schemas_and_explain_themselves(
     assert ("fallback", None, "rules") in changes
     assert ("recovery", "rules", "plan") in changes
     assert ("fallback", "rules", "plan") not in changes
-    assert all(
-        e["detail"].get("reason") for e in events if e["kind"] in ("fallback", "recovery")
-    )
+    assert all(e["detail"].get("reason") for e in events if e["kind"] in ("fallback", "recovery"))
 
     replies = {r["id"]: r for r in seen["reply"] if isinstance(r, dict)}
     assert replies["m-1"]["accepted"] and replies["m-1"]["warning"] is None
