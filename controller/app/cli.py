@@ -73,7 +73,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument(
         "--start",
         type=_timestamp,
-        help="start time, ISO 8601 UTC (default: scenario start + 2 days)",
+        help="start time: ISO 8601 with Z or an offset, or a date (default: scenario start + 2 days)",
     )
     demo.add_argument(
         "--days",

@@ -93,9 +93,10 @@ async def _run(plant: Plant, stop: asyncio.Event) -> int:
         dispatch, ops, cycle, metrics = live.dispatch, live.ops, live.cycle, live.metrics
         try:
             port = metrics.serve(plant.control.metrics_host, plant.control.metrics_port)
-        except OSError:  # the port is taken: nothing ran, so there is nothing to hand back
+        except OSError as exc:  # the port is taken: nothing ran, so there is nothing to hand back
             live.close()
-            raise
+            where = f"{plant.control.metrics_host}:{plant.control.metrics_port}"
+            raise OSError(exc.errno, f"metrics endpoint {where}: {exc.strerror or exc}") from None
         mode = "read-only (nothing is written)" if plant.control.read_only else "controlling"
         log.info(
             "plant %s: %s, cycle %.1f s, metrics on http://%s:%d/metrics",

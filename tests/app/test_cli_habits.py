@@ -267,3 +267,15 @@ def test_plan_json_names_each_input_source() -> None:
     assert report["input_sources"]["fuel"] == "default (plant file)"
     step = report["steps"][0]
     assert set(step["unit_power_kw"]) == {"hp1", "hp2"}
+
+
+async def test_run_live_names_the_metrics_address_when_the_bind_fails(
+    busy_port: int, tmp_path: Path
+) -> None:
+    """The port taken between the check and the bind: the error still names the address."""
+    from controller.app.live import run_live
+    from controller.config import load_plant
+
+    plant = load_plant(RIVER).with_control(metrics_port=busy_port, data_dir=str(tmp_path))
+    with pytest.raises(OSError, match=f"metrics endpoint 127.0.0.1:{busy_port}: "):
+        await run_live(plant)
