@@ -353,6 +353,7 @@ def _plan(args: argparse.Namespace) -> int:
                 f"--plot needs matplotlib, the 'evaluate' extra (pip install 'hpctl[evaluate]'): "
                 f"{exc}"
             ) from None
+        args.plot.parent.mkdir(parents=True, exist_ok=True)  # checked before planning
         plot_plan(run, args.plot)
         print(f"hpctl plan: plot written to {args.plot}", file=sys.stderr)
     return EXIT_OK if run.plan.usable else 1

@@ -142,18 +142,26 @@ def options_without_help(parser: argparse.ArgumentParser, path: str = "hpctl") -
 
 
 def check_output_dir(path: Path, option: str) -> None:
-    """Make sure `path` is (or can be made) a writable folder, now rather than after a long
-    run; raises OSError naming the option, the path and what is wrong with it."""
-    try:
-        path.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
+    """Make sure `path` is a writable folder or can be made one, now rather than after a long
+    run, without creating anything (bad input must leave nothing behind); raises OSError
+    naming the option, the path and what is wrong with it."""
+    if path.exists():
+        if not path.is_dir():
+            raise OSError(errno.ENOTDIR, f"{option} {path}: not a folder")
+        if not os.access(path, os.W_OK | os.X_OK):
+            raise OSError(errno.EACCES, f"{option} {path}: the folder is not writable")
+        return
+    ancestor = path.absolute().parent
+    while not ancestor.exists() and ancestor != ancestor.parent:
+        ancestor = ancestor.parent
+    if not ancestor.is_dir():
         raise OSError(
-            exc.errno, f"{option} {path}: cannot make the folder ({exc.strerror})"
-        ) from None
-    if not path.is_dir():
-        raise OSError(errno.ENOTDIR, f"{option} {path}: not a folder")
-    if not os.access(path, os.W_OK | os.X_OK):
-        raise OSError(errno.EACCES, f"{option} {path}: the folder is not writable")
+            errno.ENOTDIR, f"{option} {path}: cannot make the folder: {ancestor} is not a folder"
+        )
+    if not os.access(ancestor, os.W_OK | os.X_OK):
+        raise OSError(
+            errno.EACCES, f"{option} {path}: cannot make the folder: {ancestor} is not writable"
+        )
 
 
 def check_port_free(host: str, port: int, what: str) -> None:

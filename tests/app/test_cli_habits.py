@@ -194,14 +194,21 @@ def test_evaluate_refuses_an_unusable_out_folder_before_replaying(tmp_path: Path
     done = _hpctl("evaluate", "--plant", str(RIVER), "--scenario", str(DEMO),
                   "--out", "/etc/hostname/x", "--quiet")  # fmt: skip
     assert done.returncode == EXIT_BAD_INPUT
-    assert "--out /etc/hostname/x: cannot make the folder (Not a directory)" in done.stderr
+    assert (
+        "--out /etc/hostname/x: cannot make the folder: /etc/hostname is not a folder"
+        in done.stderr
+    )
     assert done.stdout == ""  # not even the banner that precedes the replay
     blocked = tmp_path / "a-file"
     blocked.write_text("")
     done = _hpctl("evaluate", "--plant", str(RIVER), "--scenario", str(DEMO),
                   "--out", str(blocked), "--quiet")  # fmt: skip
     assert done.returncode == EXIT_BAD_INPUT
-    assert f"--out {blocked}: " in done.stderr and done.stdout == ""
+    assert f"--out {blocked}: not a folder" in done.stderr and done.stdout == ""
+    nested = tmp_path / "new" / "report"
+    assert _hpctl("evaluate", "--plant", str(RIVER), "--scenario", str(tmp_path / "none.csv"),
+                  "--out", str(nested)).returncode == EXIT_BAD_INPUT  # fmt: skip
+    assert not (tmp_path / "new").exists()  # checked, not made, when the input is bad
 
 
 def test_a_busy_metrics_port_names_the_address(busy_port: int, tmp_path: Path) -> None:
