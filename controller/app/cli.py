@@ -110,7 +110,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sim.add_argument(
         "--speed",
-        type=float,
+        type=cli_args.positive_number,
         default=1.0,
         help="simulated seconds per real second (default 1: real time)",
     )

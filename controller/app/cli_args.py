@@ -209,3 +209,14 @@ def connection_override(text: str) -> tuple[str, str, int]:
     if not 0 < port <= 65535:
         raise argparse.ArgumentTypeError(f"'{shown(text)}': port {port} is outside 1..65535")
     return name.strip(), host, port
+
+
+def positive_number(text: str) -> float:
+    """The argparse type for a positive finite number (a speed, a factor)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{shown(text)}' is not a number") from None
+    if not (value > 0 and math.isfinite(value)):
+        raise argparse.ArgumentTypeError(f"{text} must be a positive number")
+    return value

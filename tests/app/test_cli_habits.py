@@ -286,3 +286,10 @@ async def test_run_live_names_the_metrics_address_when_the_bind_fails(
     plant = load_plant(RIVER).with_control(metrics_port=busy_port, data_dir=str(tmp_path))
     with pytest.raises(OSError, match=f"metrics endpoint 127.0.0.1:{busy_port}: "):
         await run_live(plant)
+
+
+@pytest.mark.parametrize("speed", ["-1", "0", "nan", "fast"])
+def test_a_bad_sim_speed_is_one_line_not_a_traceback(speed: str) -> None:
+    done = _hpctl("sim", "--plant", str(RIVER), "--speed", speed)
+    assert done.returncode == EXIT_BAD_INPUT
+    assert "argument --speed:" in done.stderr and "Traceback" not in done.stderr
