@@ -94,6 +94,11 @@ async def _run(plant: Plant, stop: asyncio.Event) -> int:
         dispatch, ops, cycle, metrics = live.dispatch, live.ops, live.cycle, live.metrics
         try:
             port = metrics.serve(plant.control.metrics_host, plant.control.metrics_port)
+        except OSError as exc:  # the port is taken: nothing ran, so there is nothing to hand back
+            live.close()
+            where = f"{plant.control.metrics_host}:{plant.control.metrics_port}"
+            raise OSError(exc.errno, f"metrics endpoint {where}: {exc.strerror or exc}") from None
+        try:
             api = build_api(plant, ops, dispatch, clock)
         except Exception:  # a port taken, a token unreadable: nothing ran, nothing to hand back
             live.close()

@@ -316,6 +316,18 @@ def _finite(value: float) -> float | None:
     return None if value != value else round(value, 4)  # NaN (no schedule) is null in JSON
 
 
+DISPATCH_RUNGS = ("rules", "last_plan", "plan")  # worst to best, as runtime.plan_policy
+
+
+def rung_change_kind(before: str | None, after: str) -> str:
+    """`recovery` for a move up the dispatch ladder (rules -> plan), else `fallback` (down,
+    the first rung taken, or a source off the ladder such as merit)."""
+    on_ladder = before in DISPATCH_RUNGS and after in DISPATCH_RUNGS
+    if on_ladder and DISPATCH_RUNGS.index(after) > DISPATCH_RUNGS.index(str(before)):
+        return "recovery"
+    return "fallback"
+
+
 def _failure_key(failure: PolicyFailure | None) -> tuple[str, str] | None:
     return None if failure is None else failure.key
 
@@ -371,7 +383,10 @@ class AuditObserver:
             self._policy_failure = failure
         source = report.targets.source
         if source != self._source:
-            emit(AuditEvent(now, "fallback", None, {"from": self._source, "to": source}))
+            change: dict[str, object] = {"from": self._source, "to": source}
+            if report.targets.source_reason:
+                change["reason"] = report.targets.source_reason
+            emit(AuditEvent(now, rung_change_kind(self._source, source), None, change))
             self._source = source
         if report.handed_back != self._handed_back:
             what = "handed back to local control" if report.handed_back else "supervising again"
