@@ -93,10 +93,13 @@ class PriceBlindDay:
         totals = self._totals
         self._count_measured_cop(state, hours)
         heat_kw = max(0.0, state.network_heat_kw or 0.0)
+        measured = {unit.name: unit for unit in state.units}
         available = [
             spec
             for spec in self._site.units
-            if (unit := state.unit(spec.name)).data_good and unit.state_code != StateCode.TRIPPED
+            if (unit := measured.get(spec.name)) is not None
+            and unit.data_good
+            and unit.state_code != StateCode.TRIPPED
         ]
         boiler = self._site.boiler
         capacity_kw = sum(spec.heat_max_kw for spec in available)

@@ -3,6 +3,7 @@ the day boundary, on the river plant's own specs and COP model."""
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
@@ -138,3 +139,17 @@ def test_a_new_day_starts_from_zero(plant: Plant) -> None:
     blind.add(book.today.day, state, 0.0, 100.0, CARBON_G_PER_KWH)
     savings = blind.savings(book.today)
     assert savings is not None and savings.price_blind_cost_eur == 0.0
+
+
+def test_a_unit_missing_from_the_state_is_not_available(plant: Plant) -> None:
+    """A state that does not name every unit of the site (a partial test rig) is counted with
+    the units it has; the heat then comes from the boiler beyond their capacity."""
+    state = _state(plant, 1, LOAD_KW, 20000.0)
+    state = dataclasses.replace(state, units=state.units[:1])
+    book = DayBook(plant.site, plant.control)
+    blind = PriceBlindDay(plant.site, plant.control)
+    book.add(state, 60.0, 100.0, CARBON_G_PER_KWH)
+    assert book.today is not None
+    blind.add(book.today.day, state, 60.0, 100.0, CARBON_G_PER_KWH)
+    savings = blind.savings(book.today)
+    assert savings is not None and savings.price_blind_cost_eur > 0
