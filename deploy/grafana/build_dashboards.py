@@ -694,7 +694,7 @@ EQUIPMENT_BOARD: list[Cell] = [
                 "{{device}}",
             ),
         ],
-        "none",
+        "suffix: /min",
         soft_min=0,
     ),
     state_panel(
@@ -829,7 +829,7 @@ CONTROLLER_BOARD: list[Cell] = [
         "Cycles per second",
         "Control cycles run per second.",
         [q(f"rate({m('hpctl_cycles_total')}[$__rate_interval])", "cycles")],
-        "none",
+        "hertz",
         soft_min=0,
     ),
     series_panel(
@@ -854,7 +854,7 @@ CONTROLLER_BOARD: list[Cell] = [
             q(f"rate({m('hpctl_mqtt_published_total')}[$__rate_interval])", "published"),
             q(f"rate({m('hpctl_mqtt_dropped_total')}[$__rate_interval])", "dropped"),
         ],
-        "none",
+        "suffix: msg/s",
         width=24,
         soft_min=0,
     ),
