@@ -2,8 +2,10 @@
 
 The counterfactual ("price-blind") serves the heat the network really took, interval by
 interval, as the rules would: at the moment it is delivered, from the heat pumps up to the
-rated heat of the units available in that interval, the boiler only for the rest. No heat is
-shifted through the tank. Its heat pumps run at the supply setpoint the rules send (the
+rated heat of the units available in that interval. Its tank is held at the level the real
+tank had at local midnight: it covers load above the heat pumps' capacity, and is refilled from
+their spare capacity as soon as there is some; the boiler makes only what neither can. No heat
+is shifted through the tank for price. Its heat pumps run at the supply setpoint the rules send (the
 network's weather compensation, or the fixed setpoint) and the measured source temperature, at
 the one COP model (`controller.core.cop`) scaled by how far today's measured COP sat from that
 model at the temperatures the units really ran at, so the comparison judges the dispatch, not
@@ -13,8 +15,9 @@ boiler's fuel at the plant file's price and carbon, CO2 at the planner's carbon 
 What the plant did is the day book's own count (electricity, fuel, CO2 at the carbon price;
 start costs are left out of both sides). The heat the tank holds now beyond what it held at
 local midnight is credited to the plant at the counterfactual's average cost (and CO2) per kWh
-of heat today, as `hpctl evaluate` values heat left in the tank; heat drawn from it is charged
-the same way. Tank losses stay with the plant (the counterfactual has none).
+of heat made today, as `hpctl evaluate` values heat left in the tank; heat drawn from it is
+charged the same way, and so is what the counterfactual's own tank is short of its midnight
+level at the end. Tank losses stay with the plant (the counterfactual has none).
 
 Signs: savings = counterfactual minus plant. Positive means the plant cost less (or emitted
 less) than running price-blind would have; negative means it cost more. Intervals without a
@@ -58,7 +61,7 @@ class Savings:
 
 @dataclass
 class _Totals:
-    heat_kwh: float = 0.0
+    heat_kwh: float = 0.0  # made by the counterfactual: delivered, and refills of its tank
     model_electricity_kwh: float = 0.0  # at the COP model, before today's measured scaling
     model_electricity_eur: float = 0.0
     model_electricity_co2_g: float = 0.0
@@ -76,6 +79,8 @@ class PriceBlindDay:
         self._control = control
         self._day: date | None = None
         self._totals = _Totals()
+        self._tank_full_kwh = 0.0  # the real tank's energy at local midnight
+        self._tank_kwh = 0.0
 
     def add(
         self,
@@ -87,6 +92,7 @@ class PriceBlindDay:
     ) -> None:
         if day != self._day:
             self._day, self._totals = day, _Totals()
+            self._tank_full_kwh = self._tank_kwh = max(0.0, state.energy_kwh or 0.0)
         hours = interval_s / 3600.0
         if hours <= 0.0:
             return
@@ -103,11 +109,18 @@ class PriceBlindDay:
         ]
         boiler = self._site.boiler
         capacity_kw = sum(spec.heat_max_kw for spec in available)
-        heat_pump_kw = heat_kw if boiler is None else min(heat_kw, capacity_kw)
-        boiler_kwh = (heat_kw - heat_pump_kw) * hours
-        totals.heat_kwh += heat_kw * hours
-        if heat_pump_kw > 0.0:
-            electricity_kwh = heat_pump_kw * hours / self._model_cop(state, available)
+        above_kwh = max(0.0, heat_kw - capacity_kw) * hours
+        from_tank_kwh = min(above_kwh, self._tank_kwh)
+        spare_kwh = max(0.0, capacity_kw - heat_kw) * hours
+        refill_kwh = min(spare_kwh, self._tank_full_kwh - self._tank_kwh + from_tank_kwh)
+        self._tank_kwh += refill_kwh - from_tank_kwh
+        heat_pump_kwh = min(heat_kw, capacity_kw) * hours + refill_kwh
+        boiler_kwh = above_kwh - from_tank_kwh
+        if boiler is None:  # nothing else to make it: the units are pushed past their rating
+            heat_pump_kwh, boiler_kwh = heat_pump_kwh + boiler_kwh, 0.0
+        totals.heat_kwh += heat_pump_kwh + boiler_kwh
+        if heat_pump_kwh > 0.0:
+            electricity_kwh = heat_pump_kwh / self._model_cop(state, available)
             totals.model_electricity_kwh += electricity_kwh
             if price_eur_per_mwh is not None:
                 totals.model_electricity_eur += electricity_kwh * price_eur_per_mwh / 1000.0
@@ -133,11 +146,13 @@ class PriceBlindDay:
             + totals.boiler_eur
             + blind_co2_g * carbon_eur_per_g
         )
-        stored_change_kwh = (today.storage_end_kwh or today.storage_start_kwh) - (
-            today.storage_start_kwh
-        )
         eur_per_kwh = blind_cost_eur / totals.heat_kwh if totals.heat_kwh > 0.0 else 0.0
         co2_g_per_kwh = blind_co2_g / totals.heat_kwh if totals.heat_kwh > 0.0 else 0.0
+        blind_change_kwh = self._tank_kwh - self._tank_full_kwh  # <= 0: short of midnight
+        blind_cost_eur -= blind_change_kwh * eur_per_kwh
+        blind_co2_g -= blind_change_kwh * co2_g_per_kwh
+        end_kwh = today.storage_end_kwh
+        stored_change_kwh = 0.0 if end_kwh is None else end_kwh - today.storage_start_kwh
         plant_cost_eur = (
             today.electricity_cost_eur
             + today.boiler_fuel_cost_eur

@@ -34,9 +34,11 @@ def _supply_c(plant: Plant) -> float:
     return supply_setpoint_c(plant.site.network, OUTDOOR_C, control.supply_temp_setpoint_c)
 
 
-def _state(plant: Plant, step: int, heat_kw: float, stored_kwh: float) -> PlantState:
-    """The first unit makes `heat_kw` at the COP model, at the rules' setpoint; the network
-    takes LOAD_KW; the tank holds `stored_kwh`."""
+def _state(
+    plant: Plant, step: int, heat_kw: float, stored_kwh: float, load_kw: float = LOAD_KW
+) -> PlantState:
+    """The units make `heat_kw` (the first one first) at the COP model, at the rules'
+    setpoint; the network takes `load_kw`; the tank holds `stored_kwh`."""
     first, second = plant.site.units
     supply_c = _supply_c(plant)
     cop = unit_cop(first, supply_c, SOURCE_C)
@@ -62,10 +64,13 @@ def _state(plant: Plant, step: int, heat_kw: float, stored_kwh: float) -> PlantS
     return PlantState(
         now_utc=START + timedelta(seconds=STEP_S * step),
         now_s=STEP_S * step,
-        units=(unit(first.name, heat_kw), unit(second.name, 0.0)),
+        units=(
+            unit(first.name, min(heat_kw, first.heat_max_kw)),
+            unit(second.name, max(0.0, heat_kw - first.heat_max_kw)),
+        ),
         tanks=(tank,),
         boiler=None,
-        network_heat_kw=LOAD_KW,
+        network_heat_kw=load_kw,
         network_supply_temp_c=supply_c,
         outdoor_temp_c=OUTDOOR_C,
         source_temp_c=SOURCE_C,
@@ -73,17 +78,21 @@ def _state(plant: Plant, step: int, heat_kw: float, stored_kwh: float) -> PlantS
     )
 
 
-def _run(plant: Plant, hours: list[tuple[float, float]]) -> tuple[DayBook, PriceBlindDay]:
-    """Each hour: (heat the plant makes, price): the tank takes or gives the difference."""
+def _run(
+    plant: Plant, hours: list[tuple[float, float]], loads_kw: list[float] | None = None
+) -> tuple[DayBook, PriceBlindDay]:
+    """Each hour: (heat the plant makes, price), and the network's load (LOAD_KW unless
+    given): the tank takes or gives the difference."""
     book = DayBook(plant.site, plant.control)
     blind = PriceBlindDay(plant.site, plant.control)
     stored_kwh = 20000.0
     step = 0
-    for heat_kw, price in hours:
+    for hour, (heat_kw, price) in enumerate(hours):
+        load_kw = LOAD_KW if loads_kw is None else loads_kw[hour]
         for _ in range(int(3600 / STEP_S)):
             interval_s = 0.0 if step == 0 else STEP_S
-            stored_kwh += (heat_kw - LOAD_KW) * interval_s / 3600.0
-            state = _state(plant, step, heat_kw, stored_kwh)
+            stored_kwh += (heat_kw - load_kw) * interval_s / 3600.0
+            state = _state(plant, step, heat_kw, stored_kwh, load_kw)
             book.add(state, interval_s, price, CARBON_G_PER_KWH)
             assert book.today is not None
             blind.add(book.today.day, state, interval_s, price, CARBON_G_PER_KWH)
@@ -126,6 +135,23 @@ def test_heat_left_in_the_tank_is_credited_at_the_counterfactual_cost(plant: Pla
     assert savings is not None
     assert book.today.electricity_cost_eur > savings.price_blind_cost_eur * 0.9  # paid more
     assert savings.savings_eur == pytest.approx(0.0, abs=1e-6 * savings.plant_cost_eur)
+
+
+def test_a_peak_above_the_heat_pumps_is_bridged_by_the_tank_not_the_boiler(plant: Plant) -> None:
+    """The rules run the units flat out through a peak above their rating, drawing the tank,
+    and refill it after: price-blind does the same, so nothing is saved, and no gas burnt."""
+    capacity_kw = sum(spec.heat_max_kw for spec in plant.site.units)
+    assert plant.site.boiler is not None
+    loads_kw = [capacity_kw + 4000.0, capacity_kw - 4000.0]
+    book, blind = _run(plant, [(capacity_kw, 200.0), (capacity_kw, 50.0)], loads_kw)
+    assert book.today is not None
+    savings = blind.savings(book.today)
+    assert savings is not None
+    assert book.today.boiler_fuel_kwh == 0.0
+    # the plant's tank ends a minute's refill above midnight (its first cycle has no interval
+    # behind it): that is credited, a thousandth of the day
+    assert savings.savings_eur == pytest.approx(0.0, abs=2e-3 * savings.plant_cost_eur)
+    assert savings.co2_savings_g == pytest.approx(0.0, abs=2e-3 * savings.plant_co2_g)
 
 
 def test_a_new_day_starts_from_zero(plant: Plant) -> None:
