@@ -290,9 +290,10 @@ def savings() -> Cell:
     return stat_panel(
         "Savings today vs price-blind",
         "Since local midnight: what running the same plant price-blind (the rules: heat pumps "
-        "follow the load, boiler only above their capacity, nothing stored) would have cost, minus "
-        "what this plant cost, electricity + fuel + CO2 at the carbon price, heat left in the tank "
-        "valued. Green: saved; red: the plant cost more. docs/metrics.md says how it is counted.",
+        "follow the load, the tank only bridges load above them, then the boiler) would have "
+        "cost, minus what this plant cost, electricity + fuel + CO2 at the carbon price, heat "
+        "left in the tank valued. Green: saved; red: the plant cost more. docs/metrics.md says "
+        "how it is counted.",
         [q(m("hpctl_savings_today_eur"))],
         "currencyEUR",
         steps("red", (0.0, "green")),
