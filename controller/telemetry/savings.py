@@ -1,11 +1,11 @@
 """Savings so far today against the price-blind way of running the same plant.
 
 The counterfactual ("price-blind") serves the heat the network really took, interval by
-interval, as the rules would: at the moment it is delivered, from the heat pumps up to the
-rated heat of the units available in that interval. Its tank is held at the level the real
-tank had at local midnight: it covers load above the heat pumps' capacity, and is refilled from
-their spare capacity as soon as there is some; the boiler makes only what neither can. No heat
-is shifted through the tank for price. Its heat pumps run at the supply setpoint the rules send (the
+interval, as the rules would: at the moment it is delivered, from the heat pumps up to the rated
+heat of the units available in that interval. Its tank is held at the level the real tank had at
+local midnight: it covers load above the heat pumps' capacity, and is refilled from their spare
+capacity as soon as there is some; the boiler makes only what neither can. No heat is shifted
+through the tank for price. Its heat pumps run at the supply setpoint the rules send (the
 network's weather compensation, or the fixed setpoint) and the measured source temperature, at
 the one COP model (`controller.core.cop`) scaled by how far today's measured COP sat from that
 model at the temperatures the units really ran at, so the comparison judges the dispatch, not
@@ -13,11 +13,13 @@ the COP model. Electricity is priced at each interval's market price and carbon 
 boiler's fuel at the plant file's price and carbon, CO2 at the planner's carbon price.
 
 What the plant did is the day book's own count (electricity, fuel, CO2 at the carbon price;
-start costs are left out of both sides). The heat the tank holds now beyond what it held at
-local midnight is credited to the plant at the counterfactual's average cost (and CO2) per kWh
-of heat made today, as `hpctl evaluate` values heat left in the tank; heat drawn from it is
-charged the same way, and so is what the counterfactual's own tank is short of its midnight
-level at the end. Tank losses stay with the plant (the counterfactual has none).
+start costs are left out of both sides). The heat it made since local midnight beyond what the
+network took (the day's heat balance, as the hindsight regret counts the tank: a stratified
+tank's state of charge misses heat below its band) is credited to the plant at the
+counterfactual's average cost (and CO2) per kWh of heat made today, as `hpctl evaluate` values
+heat left in the tank; heat drawn from it is charged the same way, and so is what the
+counterfactual's own tank is short of its midnight level at the end. Tank losses count as heat
+kept (the balance cannot tell them apart).
 
 Signs: savings = counterfactual minus plant. Positive means the plant cost less (or emitted
 less) than running price-blind would have; negative means it cost more. Intervals without a
@@ -133,7 +135,7 @@ class PriceBlindDay:
 
     def savings(self, today: DayRecord) -> Savings | None:
         """Today's figures, None before the first counted interval of `today`."""
-        if self._day != today.day or today.storage_start_kwh is None:
+        if self._day != today.day:
             return None
         totals = self._totals
         carbon_eur_per_g = self._control.planner.carbon_price_eur_per_t * 1e-6
@@ -151,8 +153,9 @@ class PriceBlindDay:
         blind_change_kwh = self._tank_kwh - self._tank_full_kwh  # <= 0: short of midnight
         blind_cost_eur -= blind_change_kwh * eur_per_kwh
         blind_co2_g -= blind_change_kwh * co2_g_per_kwh
-        end_kwh = today.storage_end_kwh
-        stored_change_kwh = 0.0 if end_kwh is None else end_kwh - today.storage_start_kwh
+        # by the day's heat balance, as the hindsight regret counts it: a stratified tank's
+        # state of charge misses the heat it holds below its band
+        stored_change_kwh = today.heat_produced_kwh - today.heat_delivered_kwh
         plant_cost_eur = (
             today.electricity_cost_eur
             + today.boiler_fuel_cost_eur
