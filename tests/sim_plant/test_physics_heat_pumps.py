@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-import itertools
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
+from controller.core.cop import planned_cop
+from drivers.heat_pump_cop import unit_cop
 from drivers.kinds import StateCode
 from drivers.site import SiteConfig, load_site
 from sim_plant.physics import Boundary, PlantModel
@@ -15,8 +16,6 @@ from sim_plant.physics.heat_pumps import (
     ALARM_HIGH_SUPPLY,
     ALARM_LOW_FLOW,
     ALARM_NONE,
-    COP_MAX,
-    carnot_cop,
 )
 
 RIVER = Path(__file__).resolve().parents[2] / "deploy" / "plants" / "river_20mw.toml"
@@ -76,16 +75,21 @@ class Rig:
         return values
 
 
-def test_cop_matches_the_carnot_formula_with_approach() -> None:
-    sink_k = 70.0 + 273.15 + 3.0
-    source_k = 10.0 + 273.15 - 3.0
-    assert carnot_cop(70.0, 10.0, 0.5) == pytest.approx(0.5 * sink_k / (sink_k - source_k))
-
-
-def test_cop_falls_as_lift_rises_and_is_capped() -> None:
-    cops = [carnot_cop(supply, 8.0, 0.52) for supply in (40.0, 55.0, 70.0, 85.0, 95.0)]
-    assert all(a > b for a, b in itertools.pairwise(cops))
-    assert carnot_cop(12.0, 10.0, 0.6) == COP_MAX
+def test_simulator_and_planner_give_the_same_cop_at_the_same_temperatures(
+    river: SiteConfig,
+) -> None:
+    """Full load, so the source cools by the unit's full source_cooling_k in both."""
+    rig = Rig(river)
+    rig.supervise("hp1", enable=True, setpoint_kw=10000.0)
+    rig.run(900)
+    value = rig.model.value
+    assert value("hp1", "heat_kw") == pytest.approx(10000.0)
+    inlet_c = value("hp1", "return_temp_c")
+    supply_c = value("hp1", "supply_temp_c")
+    spec = river.units[0]
+    planned = planned_cop(spec, inlet_c, supply_c, 5.0)
+    assert value("hp1", "cop") == pytest.approx(planned, rel=1e-6)
+    assert value("hp1", "source_out_temp_c") == pytest.approx(5.0 - spec.source_cooling_k)
 
 
 def test_running_unit_reports_cop_power_and_temperatures_consistently(river: SiteConfig) -> None:
@@ -100,11 +104,14 @@ def test_running_unit_reports_cop_power_and_temperatures_consistently(river: Sit
     weather_setpoint_c = model.network.supply_setpoint_c(0.0)
     assert supply_c == pytest.approx(weather_setpoint_c)  # above the 75 °C register default
     cop = value("hp1", "cop")
-    assert cop == pytest.approx(carnot_cop(supply_c, 5.0, 0.52))
+    inlet_c = value("hp1", "return_temp_c")
+    spec = model.units.specs[0]
+    source_out_c = 5.0 - spec.source_cooling_k * 0.6  # cooled in proportion to the load
+    assert cop == pytest.approx(unit_cop(spec, inlet_c, supply_c, 5.0, source_out_c))
     assert value("hp1", "power_kw") == pytest.approx(6000.0 / cop)
     assert value("hp1", "source_in_temp_c") == 5.0
-    assert value("hp1", "source_out_temp_c") == pytest.approx(5.0 - 4.0 * 0.6)
-    assert value("hp1", "return_temp_c") == pytest.approx(model.tanks[0].bottom_temp_c, abs=1.0)
+    assert value("hp1", "source_out_temp_c") == pytest.approx(source_out_c)
+    assert inlet_c == pytest.approx(model.tanks[0].bottom_temp_c, abs=1.0)
 
 
 def test_start_delay_then_minimum_load_then_ramp(river: SiteConfig) -> None:
