@@ -269,3 +269,51 @@ def test_overcharged_tank_trips_on_high_supply_temperature(river: SiteConfig) ->
     assert rig.model.value("hp1", "state_code") == StateCode.TRIPPED
     assert rig.model.value("hp1", "alarm_code") == ALARM_HIGH_SUPPLY
     assert rig.model.value("hp1", "starts_total") == 1
+
+
+AIR = RIVER.parent / "air_subzero_2x8mw.toml"
+
+
+def test_air_source_unit_follows_the_outdoor_air_with_derated_capacity_and_defrost() -> None:
+    site = load_site(AIR)
+    model = PlantModel(site, START, 0.5)
+    beat = 0
+    now = START
+    model.command("hp1", "remote_request", 1)
+    model.command("hp1", "enable_cmd", 1)
+    model.command("hp1", "heat_setpoint_kw", 8000.0)
+    for _ in range(round(1800 / DT_S)):
+        beat += 1
+        model.command("hp1", "heartbeat", beat)
+        # no source column: an air-source plant's source is the outdoor air
+        model.step(DT_S, Boundary(now_utc=now, outdoor_temp_c=-15.0, heat_demand_kw=12000.0))
+        now += timedelta(seconds=DT_S)
+    spec = site.units[0]
+    assert model.value("hp1", "source_in_temp_c") == -15.0
+    assert model.value("hp1", "heat_kw") == pytest.approx(0.68 * 8000.0)  # the declared curve
+    inlet_c = model.value("hp1", "return_temp_c")
+    supply_c = model.value("hp1", "supply_temp_c")
+    source_out_c = model.value("hp1", "source_out_temp_c")
+    no_defrost = spec.model_copy(
+        update={"defrost_below_source_temp_c": None, "defrost_cop_factor": 1.0}
+    )
+    without = unit_cop(no_defrost, inlet_c, supply_c, -15.0, source_out_c)
+    assert model.value("hp1", "cop") == pytest.approx(0.8 * without)
+
+
+def test_part_load_power_is_the_line_the_planner_plans_with(river: SiteConfig) -> None:
+    units = [u.model_copy(update={"part_load_cop_factor": 0.9}) for u in river.units]
+    rig = Rig(river.model_copy(update={"units": units}))
+    rig.supervise("hp1", enable=True, setpoint_kw=3500.0)  # minimum load, 0.35 of 10 MW
+    rig.run(900)
+    value = rig.model.value
+    assert value("hp1", "heat_kw") == pytest.approx(3500.0)
+    full_load_cop = unit_cop(
+        units[0],
+        value("hp1", "return_temp_c"),
+        value("hp1", "supply_temp_c"),
+        5.0,
+        value("hp1", "source_out_temp_c"),
+    )
+    assert value("hp1", "cop") == pytest.approx(0.9 * full_load_cop, rel=1e-6)
+    assert value("hp1", "power_kw") == pytest.approx(3500.0 / (0.9 * full_load_cop), rel=1e-6)
