@@ -277,13 +277,11 @@ AIR = RIVER.parent / "air_subzero_2x8mw.toml"
 def test_air_source_unit_follows_the_outdoor_air_with_derated_capacity_and_defrost() -> None:
     site = load_site(AIR)
     model = PlantModel(site, START, 0.5)
-    beat = 0
     now = START
     model.command("hp1", "remote_request", 1)
     model.command("hp1", "enable_cmd", 1)
     model.command("hp1", "heat_setpoint_kw", 8000.0)
-    for _ in range(round(1800 / DT_S)):
-        beat += 1
+    for beat in range(1, round(1800 / DT_S) + 1):
         model.command("hp1", "heartbeat", beat)
         # no source column: an air-source plant's source is the outdoor air
         model.step(DT_S, Boundary(now_utc=now, outdoor_temp_c=-15.0, heat_demand_kw=12000.0))
