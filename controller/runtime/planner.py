@@ -303,7 +303,9 @@ class PlannerService:
                 else "no carbon intensity known: 0 g/kWh assumed"
             ),
             **self.forecaster.basis,
-            "source": self._source_provenance(source_now, source_how, source_past, source_shape),
+            "source": source_shape
+            if site.source.kind == "air"
+            else self._source_provenance(source_now, source_how, source_past, source_shape),
             "fuel": (
                 f"market quote, {fuel:g} EUR/MWh"
                 if fuel is not None

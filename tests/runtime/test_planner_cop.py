@@ -60,6 +60,7 @@ def test_an_air_source_plant_plans_on_the_outdoor_forecast_with_its_cold_capacit
     state = estimate(snap, plant.site)
     inputs, forecast = service.build_inputs(state, {})
     assert forecast.source_temp_c == forecast.outdoor_temp_c
+    assert forecast.provenance["source"] == "outdoor air: the outdoor temperature forecast"
     spec = plant.site.units[0]
     hp1 = inputs.units[0]
     assert hp1.heat_max_fraction == tuple(
