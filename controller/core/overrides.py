@@ -166,7 +166,8 @@ def apply_overrides(targets: Targets, situation: Situation, book: OverrideBook) 
     held: set[str] = set()
     for name, request in per_unit.items():
         if plant is not None and _rank(plant) > _rank(request):
-            reasons[name] = f"{reasons.get(name, '')}; {request.describe()} overruled".lstrip("; ")
+            overruled = f"{request.describe()} overruled by {plant.describe()}"
+            reasons[name] = f"{reasons.get(name, '')}; {overruled}".lstrip("; ")
             continue
         held.add(name)
         if request.kind == "manual":

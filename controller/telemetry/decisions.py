@@ -83,8 +83,11 @@ class DecisionMetrics:
             registry=r,
         )
         self.plan_age = Gauge(
-            "hpctl_plan_age_seconds", "Time since the plan in use was made", registry=r
+            "hpctl_plan_age_seconds",
+            "Time since the plan in use was made (NaN while there is none)",
+            registry=r,
         )
+        self.plan_age.set(math.nan)
         self.plan_valid_until = Gauge(
             "hpctl_plan_valid_until_timestamp_seconds",
             "End of the plan's horizon (Unix time)",
@@ -311,6 +314,7 @@ class DecisionMetrics:
             self.first_solution_time.set(attempt.time_to_first_solution_s)
         plan = planner.current
         if plan is None:
+            self.plan_age.set(math.nan)  # no plan: its age is unknown, not zero
             return
         if plan is not self._seen_plan:
             self._seen_plan = plan
