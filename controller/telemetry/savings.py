@@ -33,7 +33,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from controller.config import ControlConfig
-from controller.core.cop import unit_cop
+from controller.core.cop import condenser_inlet_now_c, mean_cop, planned_cop
 from controller.core.estimate import PlantState
 from controller.core.stage import supply_setpoint_c
 from controller.telemetry.daybook import DayRecord
@@ -176,14 +176,10 @@ class PriceBlindDay:
         source_c = (
             state.source_temp_c if state.source_temp_c is not None else site.source.mean_temp_c
         )
-        total_kw = sum(spec.heat_max_kw for spec in specs)
-        return (
-            sum(
-                spec.heat_max_kw * unit_cop(spec, min(supply_c, spec.max_supply_temp_c), source_c)
-                for spec in specs
-            )
-            / total_kw
-        )
+        inlet_c = condenser_inlet_now_c(state, None)
+        if inlet_c is None:
+            inlet_c = site.network.return_temp_c
+        return mean_cop(specs, inlet_c, supply_c, source_c)
 
     def _count_measured_cop(self, state: PlantState, hours: float) -> None:
         specs = {spec.name: spec for spec in self._site.units}
@@ -203,6 +199,11 @@ class PriceBlindDay:
                 source_c = state.source_temp_c
             if source_c is None:
                 continue
-            modelled = unit_cop(spec, unit.supply_temp_c, source_c)
+            inlet_c = unit.return_temp_c
+            if inlet_c is None:
+                inlet_c = condenser_inlet_now_c(state, None)
+            if inlet_c is None:
+                inlet_c = self._site.network.return_temp_c
+            modelled = planned_cop(spec, inlet_c, unit.supply_temp_c, source_c)
             self._totals.measured_electricity_kwh += unit.power_kw * hours
             self._totals.modelled_electricity_kwh += unit.heat_kw * hours / modelled
