@@ -10,7 +10,7 @@ import pytest
 
 from controller.app.demo import DEFAULT_PLANT
 from controller.config import Plant, load_plant
-from controller.core.cop import unit_cop
+from controller.core.cop import planned_cop
 from controller.core.estimate import PlantState, TankState, UnitState
 from controller.core.stage import supply_setpoint_c
 from controller.telemetry.daybook import DayBook
@@ -22,6 +22,7 @@ OUTDOOR_C = 0.0
 SOURCE_C = 4.0
 LOAD_KW = 8000.0
 CARBON_G_PER_KWH = 150.0
+TANK_BOTTOM_C = 60.0  # the units' condenser inlet: they draw from the tank's bottom
 
 
 @pytest.fixture(scope="module")
@@ -41,7 +42,7 @@ def _state(
     setpoint; the network takes `load_kw`; the tank holds `stored_kwh`."""
     first, second = plant.site.units
     supply_c = _supply_c(plant)
-    cop = unit_cop(first, supply_c, SOURCE_C)
+    cop = planned_cop(first, TANK_BOTTOM_C, supply_c, SOURCE_C)
 
     def unit(name: str, heat: float) -> UnitState:
         return UnitState(
@@ -60,7 +61,7 @@ def _state(
         )
 
     capacity_kwh = sum(t.capacity_kwh for t in plant.site.tanks)
-    tank = TankState("tank", (60.0,), capacity_kwh, stored_kwh / capacity_kwh, stored_kwh)
+    tank = TankState("tank", (TANK_BOTTOM_C,), capacity_kwh, stored_kwh / capacity_kwh, stored_kwh)
     return PlantState(
         now_utc=START + timedelta(seconds=STEP_S * step),
         now_s=STEP_S * step,
@@ -117,7 +118,7 @@ def test_heat_shifted_to_the_cheap_hour_is_a_positive_saving(plant: Plant) -> No
     assert book.today is not None
     savings = blind.savings(book.today)
     assert savings is not None
-    cop = unit_cop(plant.site.units[0], _supply_c(plant), SOURCE_C)
+    cop = planned_cop(plant.site.units[0], TANK_BOTTOM_C, _supply_c(plant), SOURCE_C)
     hour_mwh = LOAD_KW / cop / 1000.0
     # price-blind buys an hour at 20 and an hour at 200; the plant two hours at 20, less the
     # minute the first cycle did not count, which the tank's valuation gives back
