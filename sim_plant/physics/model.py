@@ -149,7 +149,9 @@ class PlantModel:
         outdoor_c = boundary.outdoor_temp_c
         source_c = boundary.source_temp_c
         if source_c is None:
-            source_c = self.source.temp_c(boundary.now_utc)
+            # an air-source unit's source is the outdoor air itself
+            air = self.site.source.kind == "air"
+            source_c = outdoor_c if air else self.source.temp_c(boundary.now_utc)
         demand_kw = boundary.heat_demand_kw
         if demand_kw is None:
             demand_kw = network.heat_demand_kw(outdoor_c)
