@@ -129,12 +129,37 @@ def _scale_units(
     return site
 
 
+_UNIT_KEYS_RESIZED = frozenset(
+    {
+        "name",
+        "connection",
+        "device_id",
+        "node_prefix",
+        "isolation_valve",
+        "heat_max_kw",
+        "ramp_kw_per_s",
+        "start_cost_eur",
+    }
+)
+
+
 def scale_plant(
     plant: Plant, heat_pump_kw: float, tank_m3: float, boiler_kw: float | None = None
 ) -> Plant:
     """`plant` with `heat_pump_kw` of heat pumps, `tank_m3` of storage in all (0: no tank, see
     `BUFFER_M3`) and a boiler of `boiler_kw` (None: as it is; 0: none)."""
     site: dict[str, Any] = plant.site.model_dump()
+    # A dump writes every default, but some unit fields are judged by whether the plant file
+    # gave them (the legacy COP efficiency, the defrost pair): keep only what the file set and
+    # what the resizing reads or writes.
+    site["units"] = [
+        {
+            key: value
+            for key, value in unit.items()
+            if key in spec.model_fields_set or key in _UNIT_KEYS_RESIZED
+        }
+        for unit, spec in zip(site["units"], plant.site.units, strict=True)
+    ]
     maps: dict[str, str] = {}
     _scale_units(site, heat_pump_units(plant, heat_pump_kw), maps)
     volume_m3 = tank_volume_m3(tank_m3)
