@@ -209,6 +209,40 @@ async def test_the_feed_logs_in_with_the_plant_files_user_and_password_file(
     assert market.prices(now)[1] == _midnight(TODAY + timedelta(days=1))
 
 
+async def test_a_fuel_price_in_the_file_reaches_the_controller_through_the_shipped_acl(
+    secured_broker: Broker, tmp_path: Path
+) -> None:
+    """The market user may publish the fuel topic too (the ACL once allowed only prices and
+    carbon: the broker dropped the fuel price without a word)."""
+    (tmp_path / "plant").mkdir()
+    (tmp_path / "plant" / "market.password").write_text(secured_broker.users["market"] + "\n")
+    plant_path = _plant_file(
+        tmp_path, secured_broker, 'username = "market"\npassword_file = "market.password"\n'
+    )
+    lines = DEMO.read_text().splitlines()
+    with_fuel = tmp_path / "with_fuel.csv"  # a made-up gas price: the real series is not shipped
+    with_fuel.write_text(
+        "\n".join([f"{lines[0]},fuel_price_eur_per_mwh", *(f"{line},38.5" for line in lines[1:])])
+        + "\n"
+    )
+    now = _midnight(TODAY) + 10 * H
+    result = await asyncio.to_thread(
+        _feed, "--plant", str(plant_path), "--scenario", str(with_fuel), "--once", "--now",
+        now.isoformat(),
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    reader = load_plant(plant_path)
+    controller_plant = reader.with_control(
+        mqtt=reader.control.mqtt.model_copy(
+            update={"username": "hpctl", "password_file": "hpctl.password"}
+        )
+    )
+    (tmp_path / "plant" / "hpctl.password").write_text(secured_broker.users["hpctl"] + "\n")
+    async with controller(controller_plant, SimClock(now), tmp_path / "data") as live:
+        assert await wait_until(lambda: live.market.fuel_price(now) is not None)
+        assert live.market.fuel_price(now) == 38.5
+
+
 def test_days_past_the_files_end_start_again_from_its_first() -> None:
     scenario = load_scenario(DEMO)
     last = date(2024, 1, 19)
