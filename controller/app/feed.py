@@ -35,7 +35,7 @@ from controller.config import ConfigError, Plant, load_plant
 from controller.core.forecast import HOUR, hour_start
 from controller.runtime.market import ScenarioMarket
 from controller.telemetry.mqtt.bridge import Topics, read_password, topics_for
-from drivers.clock import Clock
+from drivers.clock import Clock, WallClock
 from drivers.csv_input import shown
 from drivers.scenario import Scenario, ScenarioError, ScenarioRow, load_scenario
 
@@ -193,11 +193,10 @@ class Feed:
 
     def messages(self, now_utc: datetime) -> Messages:
         market = self._market_on(self.local_day(now_utc))
-        known, until = market.prices(now_utc)
+        known, _ = market.prices(now_utc)  # all of it ends before the known run's end
         prices = [
             {"start_utc": _stamp(start), "price_eur_per_mwh": round(value, 4)}
             for start, value in sorted(known.items())
-            if start < until
         ]
         carbon = [
             {"start_utc": _stamp(start), "carbon_g_per_kwh": round(value, 4)}
@@ -300,16 +299,10 @@ def _summary(body: dict[str, object]) -> str:
 
 
 async def run_feed(
-    plant: Plant,
-    scenario: Scenario,
-    clock: Clock,
-    stop: asyncio.Event,
-    from_day: date | None = None,
-    once: bool = False,
+    plant: Plant, feed: Feed, clock: Clock, stop: asyncio.Event, once: bool = False
 ) -> None:
     """Publish until `stop` (with `once`: what is known now, then return). A lost broker is
     retried with back-off, and everything is sent again on the new connection."""
-    feed = Feed(plant, scenario, from_day)
     topics = topics_for(plant)
     where = f"{plant.control.mqtt.host}:{plant.control.mqtt.port}"
     log.info("feed: %s, to %s on %s", feed.describe(clock.now()), topics.prefix, where)
@@ -399,31 +392,28 @@ def run(args: argparse.Namespace) -> int:
             f"{plant.path}: [control.mqtt] is not enabled: the feed publishes to the broker the "
             "controller's bridge reads (enabled = true, host, port)"
         )
-    start = args.now or datetime.now(UTC)
-    clock: Clock = ScaledClock(start, args.speed)
-    day_map(
-        scenario,
-        plant.site.plant.timezone,
-        Feed(plant, scenario, None).local_day(start),
-        args.from_day,
-    )  # a bad --from-day is refused before any connection
+    # the wall clock itself unless told otherwise: a monotonic count would fall behind it
+    # over a suspend of the host (a laptop running the compose stack)
+    clock: Clock = WallClock()
+    if args.now is not None or args.speed != 1.0:
+        clock = ScaledClock(args.now or datetime.now(UTC), args.speed)
+    feed = Feed(plant, scenario, args.from_day)
+    feed.describe(clock.now())  # a bad --from-day is refused before any connection
     try:
-        asyncio.run(_until_signalled(plant, scenario, clock, args.from_day, args.once))
+        asyncio.run(_until_signalled(plant, feed, clock, args.once))
     except FeedError as exc:
         print(f"hpctl feed: {exc}", file=sys.stderr)
         return 1
     return 0
 
 
-async def _until_signalled(
-    plant: Plant, scenario: Scenario, clock: Clock, from_day: date | None, once: bool
-) -> None:
+async def _until_signalled(plant: Plant, feed: Feed, clock: Clock, once: bool) -> None:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop.set)
     try:
-        await run_feed(plant, scenario, clock, stop, from_day, once)
+        await run_feed(plant, feed, clock, stop, once)
     finally:
         for signum in (signal.SIGTERM, signal.SIGINT):
             loop.remove_signal_handler(signum)
