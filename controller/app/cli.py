@@ -10,6 +10,7 @@ hpctl audit (--plant FILE | --db FILE) [--since TIME] [--unit NAME]
 hpctl evaluate --plant FILE --scenario FILE [--start TIME] [--days 7d] [--policies ...] --out DIR
 hpctl size --plant FILE --scenario FILE --heat-pump-mw 10,20 --tank-m3 0,4000 --out DIR
 hpctl validate FILE...        plant files and point maps; exit 1 listing every problem
+hpctl feed --plant FILE --scenario FILE [--from-day DATE] [--speed X] [--once] [--now TIME]
 
 TIME: ISO 8601 with Z or an offset (converted to UTC), or a plain date (midnight UTC).
 Durations take a unit: 90s, 90m, 48h, 2d (a plain number keeps the option's own unit).
@@ -197,6 +198,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     validate = sub.add_parser("validate", help="check plant files and point maps")
     validate.add_argument("files", type=Path, nargs="+", help="plant files and point maps (TOML)")
+    from controller.app import feed
+
+    feed.add_arguments(
+        sub.add_parser(
+            "feed", help="publish a scenario's prices and carbon on today's hours (MQTT)"
+        )
+    )
     cli_args.add_verbose_everywhere(parser)  # last: every subcommand, whoever added it
     return parser
 
@@ -230,6 +238,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             from controller.evaluate import size_cli
 
             return size_cli.run(args)
+        if args.command == "feed":
+            from controller.app import feed
+
+            return feed.run(args)
         return _validate(args.files)
     except (ConfigError, ScenarioError, PointMapError, SiteError) as exc:
         print(f"hpctl: {exc}", file=sys.stderr)

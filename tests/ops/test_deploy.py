@@ -11,7 +11,9 @@ from pathlib import Path
 import pytest
 import yaml
 
+from controller.app.feed import whole_days
 from controller.config import load_plant
+from drivers.scenario import load_scenario
 
 ROOT = Path(__file__).resolve().parents[2]
 DEPLOY = ROOT / "deploy"
@@ -81,7 +83,14 @@ def test_compose_file_validates(tmp_path: Path) -> None:
     result = _run(COMPOSE, "-f", str(DEPLOY / "compose.yaml"), "config", cwd=DEPLOY)
     assert result.returncode == 0, result.stderr
     resolved = yaml.safe_load(result.stdout)
-    assert set(resolved["services"]) == {"sim", "controller", "mosquitto", "prometheus", "grafana"}
+    assert set(resolved["services"]) == {
+        "sim",
+        "controller",
+        "feed",
+        "mosquitto",
+        "prometheus",
+        "grafana",
+    }
 
 
 def test_compose_stack_is_wired_together() -> None:
@@ -103,6 +112,21 @@ def test_compose_stack_is_wired_together() -> None:
     assert plant.control.mqtt.enabled and plant.control.mqtt.host == "mosquitto"
     grafana_env = services["grafana"]["environment"]
     assert grafana_env["HPCTL_PROMETHEUS_URL"] == "http://prometheus:9090"
+
+
+def test_compose_runs_the_planner_on_a_fed_scenario_the_image_ships() -> None:
+    """Compose shows dispatch: the planner, and a feed of a scenario that is in the image."""
+    services = yaml.safe_load((DEPLOY / "compose.yaml").read_text())["services"]
+    plant = load_plant(DEPLOY / "compose" / "plant.toml")
+    assert plant.control.policy == "planner"
+    command = services["feed"]["command"]
+    assert command[0] == "feed"
+    options = dict(zip(command[1::2], command[2::2], strict=True))
+    assert options["--plant"] == services["controller"]["command"][2]
+    scenario = Path(options["--scenario"])
+    assert scenario.parts[:2] == ("controller", "scenarios")  # copied into the image
+    assert "COPY controller/scenarios" in (ROOT / "Dockerfile").read_text()
+    assert whole_days(load_scenario(ROOT / scenario), plant.site.plant.timezone)
 
 
 @pytest.mark.skipif(shutil.which("promtool") is None, reason="promtool not installed")
