@@ -9,6 +9,7 @@ import logging
 import math
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from controller.config import Plant
 from controller.core.cop import unit_cop
@@ -41,6 +42,7 @@ from controller.runtime.market import MarketFeed
 from controller.runtime.observations import HourlyLog
 from controller.runtime.past import PastRecord
 from drivers.clock import Clock
+from drivers.site import SiteConfig
 
 log = logging.getLogger(__name__)
 
@@ -58,6 +60,8 @@ class Forecast:
     prices_known_until: datetime
     fuel_price_eur_per_mwh: float | None = None  # the market's quote; None: the plant file's
     fuel_price_by_step: tuple[float, ...] | None = None  # hindsight only: a price per step
+    # a data centre's recoverable heat per step, the evaporators' ceiling; None: no limit
+    source_heat_kw: tuple[float, ...] | None = None
     # where each input came from, in words (price, carbon, outdoor, source, demand, fuel)
     provenance: dict[str, str] = field(default_factory=dict)
 
@@ -318,6 +322,7 @@ class PlannerService:
             prices_known_until=known_until,
             fuel_price_eur_per_mwh=fuel,
             provenance=provenance,
+            source_heat_kw=recoverable_forecast_kw(site, steps_utc),
         )
 
     def _say_basis(self, provenance: dict[str, str]) -> None:
@@ -435,6 +440,7 @@ class PlannerService:
             # gas is bought a day ahead: the price quoted now holds over the horizon
             **boiler_terms(boiler, forecast.fuel_price_eur_per_mwh),
             boiler_fuel_price_by_step=forecast.fuel_price_by_step,
+            source_heat_max_kw=forecast.source_heat_kw,
             carbon_price_eur_per_t=config.carbon_price_eur_per_t,
             grid_import_limit_kw=config.grid_import_limit_kw,
             emissions_cap_kg=config.emissions_cap_kg,
@@ -461,6 +467,21 @@ class PlannerService:
         after = plan.storage_kwh[step]
         elapsed = (now_utc - plan.inputs.start_utc).total_seconds() / plan.inputs.step_s - step
         return self.reserve_kwh + before + (after - before) * elapsed
+
+
+def recoverable_forecast_kw(
+    site: SiteConfig, steps_utc: tuple[datetime, ...]
+) -> tuple[float, ...] | None:
+    """A data centre's recoverable heat over the horizon from its default IT-load profile (a
+    plant does not know its IT load ahead); None for a source without a limit."""
+    timezone = ZoneInfo(site.plant.timezone)
+    heat_kw: list[float] = []
+    for when in steps_utc:
+        loop = site.source.recoverable(when, timezone)
+        if loop is None:
+            return None
+        heat_kw.append(loop.heat_kw)
+    return tuple(heat_kw)
 
 
 def _floor(when_utc: datetime, step_s: float) -> datetime:
