@@ -134,6 +134,9 @@ class PlantModel:
             Role.OUTDOOR_TEMP_C: math.nan,  # unknown until the first step brings a boundary
             Role.SOURCE_TEMP_C: source_c,
             Role.COOLING_DEMAND_KW: 0.0,
+            # no data centre: no IT load, nothing for dry coolers
+            Role.IT_LOAD_KW: self.source.conditions(start_utc).it_load_kw or 0.0,
+            Role.DRY_COOLER_HEAT_KW: 0.0,
         }
         self._points = PointReader(self)
         self.faults = Faults(site, self)
@@ -230,6 +233,9 @@ class PlantModel:
         plant[Role.OUTDOOR_TEMP_C] = outdoor_c
         plant[Role.SOURCE_TEMP_C] = source_c
         plant[Role.COOLING_DEMAND_KW] = cooling_kw
+        if source.it_load_kw is not None:
+            plant[Role.IT_LOAD_KW] = source.it_load_kw
+            plant[Role.DRY_COOLER_HEAT_KW] = self.dry_cooler_heat_kw
 
     def value(self, device: str, role: str, index: int | None = None) -> float:
         """What the device's point with this role shows now, faults included."""

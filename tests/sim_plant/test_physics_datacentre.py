@@ -89,6 +89,9 @@ def test_the_heat_pumps_never_take_more_than_the_servers_reject(
     # and the plant's energy balance still closes
     balance_kwh = heat_kwh - totals.heat_delivered_kwh - totals.tank_loss_kwh
     assert balance_kwh == pytest.approx(stored_kwh(model) - start_kwh, abs=1e-9 * heat_kwh)
+    # the plant's SCADA shows both sides of the data centre's loop
+    assert model.value("plant", Role.IT_LOAD_KW) == it_load_kw
+    assert model.value("plant", Role.DRY_COOLER_HEAT_KW) == model.dry_cooler_heat_kw
     if it_load_kw >= 12000.0:
         # 11.4 MW of heat in the loop is more than 12 MW of output needs: the dry coolers
         # reject the surplus while the units run at full output
