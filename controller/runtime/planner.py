@@ -9,7 +9,6 @@ import logging
 import math
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
-from zoneinfo import ZoneInfo
 
 from controller.config import Plant
 from controller.core.cop import unit_cop
@@ -36,13 +35,13 @@ from controller.core.plan import (
 )
 from controller.core.report import CycleReport
 from controller.core.rules import unit_available
+from controller.core.source_limit import recoverable_forecast_kw
 from controller.core.stage import supply_setpoint_c
 from controller.core.tank_limit import soc_below_high_limit
 from controller.runtime.market import MarketFeed
 from controller.runtime.observations import HourlyLog
 from controller.runtime.past import PastRecord
 from drivers.clock import Clock
-from drivers.site import SiteConfig
 
 log = logging.getLogger(__name__)
 
@@ -467,21 +466,6 @@ class PlannerService:
         after = plan.storage_kwh[step]
         elapsed = (now_utc - plan.inputs.start_utc).total_seconds() / plan.inputs.step_s - step
         return self.reserve_kwh + before + (after - before) * elapsed
-
-
-def recoverable_forecast_kw(
-    site: SiteConfig, steps_utc: tuple[datetime, ...]
-) -> tuple[float, ...] | None:
-    """A data centre's recoverable heat over the horizon from its default IT-load profile (a
-    plant does not know its IT load ahead); None for a source without a limit."""
-    timezone = ZoneInfo(site.plant.timezone)
-    heat_kw: list[float] = []
-    for when in steps_utc:
-        loop = site.source.recoverable(when, timezone)
-        if loop is None:
-            return None
-        heat_kw.append(loop.heat_kw)
-    return tuple(heat_kw)
 
 
 def _floor(when_utc: datetime, step_s: float) -> datetime:
