@@ -199,6 +199,17 @@ class OverridesConfig(StrictModel):
     max_total: Annotated[int, Field(ge=1, le=1000)] = 64
 
 
+class ApiConfig(StrictModel):
+    """The HTTP API and the operator page (docs/api.md): reads are open to whoever reaches the
+    address, writes need the token, which lives outside the plant file."""
+
+    enabled: bool = False
+    host: str = "127.0.0.1"  # exposing it beyond the PC is a choice made here
+    port: Annotated[int, Field(ge=0, le=65535)] = 9110
+    token_file: str | None = None  # relative to the plant file; never the token itself
+    token_env: str = "HPCTL_API_TOKEN"  # read when there is no token_file
+
+
 class ControlConfig(StrictModel):
     cycle_s: Annotated[float, Field(ge=0.2, le=60)] = 2.0
     read_only: bool = False
@@ -216,6 +227,7 @@ class ControlConfig(StrictModel):
     market: MarketConfig = MarketConfig()
     mqtt: MqttConfig = MqttConfig()
     overrides: OverridesConfig = OverridesConfig()
+    api: ApiConfig = ApiConfig()
 
 
 @dataclass(frozen=True)

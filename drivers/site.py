@@ -8,6 +8,7 @@ validated by the package that owns them, so this layer imports neither.
 
 from __future__ import annotations
 
+import itertools
 import math
 from datetime import datetime
 from pathlib import Path
@@ -40,6 +41,7 @@ from drivers.bounds import (
     WaterTempC,
 )
 from drivers.datacentre import DataCentreSpec, RecoverableHeat, default_it_load_kw, recoverable_heat
+from drivers.heat_pump_cop import ISENTROPIC_EFFICIENCY_DEFAULT, legacy_efficiency
 from drivers.kinds import DeviceKind, Role
 from drivers.pointmap import PointMap, PointMapError, load_point_map
 from drivers.schema import (
@@ -155,11 +157,29 @@ class DeviceBinding(StrictModel):
 
 
 class UnitSpec(DeviceBinding):
-    """A heat-pump unit. COP = carnot_efficiency x ideal (Lorenz-free Carnot on sink/source)."""
+    """A heat-pump unit. Its COP: drivers/heat_pump_cop.py (Lorenz basis with Jensen et al.'s
+    corrections, one calibrated efficiency: `isentropic_efficiency`); see docs/cop.md."""
 
     heat_max_kw: DeviceKw
     min_load_fraction: Annotated[float, Field(gt=0, le=1)] = 0.3
+    # the compressor's isentropic efficiency, the model's one calibrated number; absent, it
+    # comes from a legacy `carnot_efficiency` (converted at the rating point) or the default
+    isentropic_efficiency: Annotated[float, Field(ge=0.3, le=0.95)] | None = None
+    # legacy: the fraction of Carnot of the model before the Lorenz one (kept so that old
+    # plant files load with the COP they had at the rating point)
     carnot_efficiency: Annotated[float, Field(gt=0, lt=1)] = 0.5
+    refrigerant: Literal["ammonia", "isobutane"] = "ammonia"
+    heat_loss_fraction: Annotated[float, Field(ge=0, le=0.2)] = 0.0
+    # how far the source cools through the evaporator at full heat output
+    source_cooling_k: Annotated[float, Field(ge=0.5, le=20)] = 4.0
+    # COP at minimum load / COP at full load; power is the line between the two (as planned)
+    part_load_cop_factor: Annotated[float, Field(gt=0.5, le=1)] = 1.0
+    # (source_temp_c, share of heat_max_kw) points, source temperatures rising: an air-source
+    # unit's capacity falls with the outdoor temperature; absent: heat_max_kw at any source
+    capacity_by_source_temp: tuple[tuple[float, float], ...] | None = None
+    # defrost (air sources): below this source temperature the COP is x defrost_cop_factor
+    defrost_below_source_temp_c: Annotated[float, Field(ge=-30, le=10)] | None = None
+    defrost_cop_factor: Annotated[float, Field(ge=0.5, le=1)] = 1.0
     max_supply_temp_c: SupplyTempC = 90.0
     max_lift_k: DeltaK = 75.0
     startup_delay_s: ProtectionSOrZero = 120.0
@@ -175,6 +195,60 @@ class UnitSpec(DeviceBinding):
     @property
     def heat_min_kw(self) -> float:
         return self.heat_max_kw * self.min_load_fraction
+
+    @property
+    def compressor_efficiency(self) -> float:
+        """The efficiency the COP model runs on (see `isentropic_efficiency`)."""
+        if self.isentropic_efficiency is not None:
+            return self.isentropic_efficiency
+        if "carnot_efficiency" in self.model_fields_set:
+            return legacy_efficiency(self.carnot_efficiency)
+        return ISENTROPIC_EFFICIENCY_DEFAULT
+
+    @model_validator(mode="after")
+    def _check_cop_model(self) -> Self:
+        if self.isentropic_efficiency is not None and "carnot_efficiency" in self.model_fields_set:
+            raise ValueError(
+                "give 'isentropic_efficiency' (the COP model's calibrated efficiency) or the "
+                "legacy 'carnot_efficiency', not both"
+            )
+        if self.isentropic_efficiency is None and "carnot_efficiency" in self.model_fields_set:
+            converted = legacy_efficiency(self.carnot_efficiency)
+            if not 0.3 <= converted <= 0.95:
+                raise ValueError(
+                    f"carnot_efficiency {self.carnot_efficiency:g} converts to an isentropic "
+                    f"efficiency of {converted:.2f}, outside 0.3..0.95; declare "
+                    "'isentropic_efficiency' instead (see docs/cop.md)"
+                )
+        if (self.defrost_below_source_temp_c is None) != (
+            "defrost_cop_factor" not in self.model_fields_set
+        ):
+            raise ValueError(
+                "give both 'defrost_below_source_temp_c' and 'defrost_cop_factor', or neither"
+            )
+        curve = self.capacity_by_source_temp
+        if curve is not None:
+            if len(curve) < 2:
+                raise ValueError(
+                    "capacity_by_source_temp needs at least two [source_temp_c, share] points"
+                )
+            temps = [point[0] for point in curve]
+            if any(later <= earlier for earlier, later in itertools.pairwise(temps)):
+                raise ValueError(
+                    f"capacity_by_source_temp: source temperatures must rise, got {temps}"
+                )
+            for temp_c, share in curve:
+                if not (-40.0 <= temp_c <= 60.0 and math.isfinite(temp_c)):
+                    raise ValueError(
+                        f"capacity_by_source_temp: source temperature {temp_c:g} is outside "
+                        "-40..60 degC"
+                    )
+                if not 0.0 < share <= 1.0:
+                    raise ValueError(
+                        f"capacity_by_source_temp: share {share:g} at {temp_c:g} degC must be "
+                        "in (0, 1] (a fraction of heat_max_kw)"
+                    )
+        return self
 
 
 class ValveSpec(DeviceBinding):

@@ -11,9 +11,9 @@ import sys
 from datetime import datetime
 from pathlib import Path
 
+from controller.app import cli_args
 from controller.config import load_plant
 from controller.telemetry.audit import AUDIT_FILE, read_audit
-from drivers.scenario import parse_timestamp
 
 KINDS = (
     "write",
@@ -25,23 +25,25 @@ KINDS = (
     "plan",
     "interlock",
     "fallback",
+    "recovery",  # back up the dispatch ladder (rules -> plan)
     "handback",
     "mqtt_garbage",  # bad MQTT messages, aggregated per topic (controller.telemetry.mqtt.garbage)
 )
 
 
 def _since(text: str) -> datetime:
-    try:
-        return parse_timestamp(text)
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from None
+    return cli_args.timestamp(text)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     where = parser.add_mutually_exclusive_group(required=True)
     where.add_argument("--plant", type=Path, help="plant file (its data_dir holds the store)")
     where.add_argument("--db", type=Path, help=f"an audit store file ({AUDIT_FILE})")
-    parser.add_argument("--since", type=_since, help="from this time on, ISO 8601 UTC")
+    parser.add_argument(
+        "--since",
+        type=_since,
+        help="from this time on: ISO 8601 with Z or an offset, or a date (midnight UTC)",
+    )
     parser.add_argument("--unit", help="only events of this unit (or other equipment)")
     parser.add_argument(
         "--kind", action="append", choices=KINDS, help="only this kind (repeatable)"

@@ -1,12 +1,18 @@
 """`hpctl`: the command line of the controller.
 
-hpctl demo [--plant FILE] [--scenario FILE] [--start ISO] [--days N] [--policy rules] [--compare]
-hpctl sim --plant FILE [--modbus-port N] [--opcua-port N] [--speed X] [--scenario FILE]
-          [--faults FILE] [--control-port N]
-hpctl run --plant FILE [--read-only] [--metrics-port N]
-hpctl audit (--plant FILE | --db FILE) [--since ISO] [--unit NAME]
-    hpctl evaluate --plant FILE --scenario FILE [--start ISO] [--days N] [--policies ...] --out DIR
+hpctl [-v] [--version] COMMAND ...   (-v also after the command)
+hpctl demo [--plant FILE] [--scenario FILE] [--start TIME] [--days 1d] [--policy rules] [--compare]
+hpctl sim --plant FILE [--bind HOST] [--modbus-port N] [--opcua-port N] [--speed X]
+          [--scenario FILE] [--faults FILE] [--control-port N]
+hpctl run --plant FILE [--read-only] [--metrics-port N] [--connect NAME=HOST:PORT ...]
+hpctl plan --plant FILE --scenario FILE --start TIME [--horizon 48h] [--json] [--plot FILE]
+hpctl audit (--plant FILE | --db FILE) [--since TIME] [--unit NAME]
+hpctl evaluate --plant FILE --scenario FILE [--start TIME] [--days 7d] [--policies ...] --out DIR
+hpctl size --plant FILE --scenario FILE --heat-pump-mw 10,20 --tank-m3 0,4000 --out DIR
 hpctl validate FILE...        plant files and point maps; exit 1 listing every problem
+
+TIME: ISO 8601 with Z or an offset (converted to UTC), or a plain date (midnight UTC).
+Durations take a unit: 90s, 90m, 48h, 2d (a plain number keeps the option's own unit).
 """
 
 from __future__ import annotations
@@ -19,9 +25,10 @@ from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
 
-from controller.config import ConfigError, load_plant
+from controller.app import cli_args
+from controller.config import ConfigError, Plant, load_plant
 from drivers.pointmap import PointMapError, load_point_map
-from drivers.scenario import ScenarioError, parse_timestamp
+from drivers.scenario import ScenarioError
 from drivers.schema import read_toml
 from drivers.site import SiteError
 
@@ -30,21 +37,10 @@ EXIT_BAD_INPUT = 2
 
 
 def _timestamp(text: str) -> datetime:
-    try:
-        return parse_timestamp(text)
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from None
+    return cli_args.timestamp(text)
 
 
-def _hours(text: str) -> float:
-    value = text.strip().lower().removesuffix("h")
-    try:
-        hours = float(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"'{text}' is not a number of hours (e.g. 48h)") from None
-    if not 2 <= hours <= 96:
-        raise argparse.ArgumentTypeError(f"horizon {hours:g} h is outside 2..96 h")
-    return hours
+_hours = cli_args.duration("h", "h", 2.0, 96.0)
 
 
 def _port(text: str) -> int:
@@ -58,6 +54,12 @@ def build_parser() -> argparse.ArgumentParser:
         prog="hpctl", description="Supervisory controller for heat-pump plants"
     )
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    parser.add_argument(
+        "--version",
+        action="version",
+        version=f"hpctl {cli_args.version()}",
+        help="print the version",
+    )
     sub = parser.add_subparsers(dest="command", required=True)
 
     demo = sub.add_parser(
@@ -72,9 +74,14 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument(
         "--start",
         type=_timestamp,
-        help="start time, ISO 8601 UTC (default: scenario start + 2 days)",
+        help="start time: ISO 8601 with Z or an offset, or a date (default: scenario start + 2 days)",
     )
-    demo.add_argument("--days", type=float, default=1.0, help="simulated days (default 1)")
+    demo.add_argument(
+        "--days",
+        type=cli_args.duration("d", "d"),
+        default=1.0,
+        help="simulated time: 2d, 36h, 90m, or a plain number of days (default 1)",
+    )
     demo.add_argument(
         "--policy",
         choices=("rules", "merit", "planner"),
@@ -89,14 +96,25 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--quiet", action="store_true", help="no progress bar")
 
     sim = sub.add_parser("sim", help="serve a simulated plant on Modbus TCP and OPC UA")
-    sim.add_argument("--plant", type=Path, required=True)
+    sim.add_argument("--plant", type=Path, required=True, help="plant file to simulate")
     sim.add_argument(
-        "--modbus-port", type=int, help="default: the plant file's Modbus connection port"
+        "--bind",
+        default="127.0.0.1",
+        help="address the servers listen on, whatever hosts the plant file names "
+        "(default 127.0.0.1; 0.0.0.0: every interface)",
     )
     sim.add_argument(
-        "--opcua-port", type=int, help="default: the plant file's OPC UA connection port"
+        "--modbus-port", type=_port, help="default: the plant file's Modbus connection port"
     )
-    sim.add_argument("--speed", type=float, default=1.0, help="simulated seconds per real second")
+    sim.add_argument(
+        "--opcua-port", type=_port, help="default: the plant file's OPC UA connection port"
+    )
+    sim.add_argument(
+        "--speed",
+        type=cli_args.positive_number,
+        default=1.0,
+        help="simulated seconds per real second (default 1: real time)",
+    )
     sim.add_argument(
         "--scenario", type=Path, help="scenario CSV for outdoor temperature and demand"
     )
@@ -111,30 +129,60 @@ def build_parser() -> argparse.ArgumentParser:
     )
 
     run = sub.add_parser("run", help="run the controller against a plant on the wall clock")
-    run.add_argument("--plant", type=Path, required=True)
+    run.add_argument("--plant", type=Path, required=True, help="plant file")
     run.add_argument(
         "--read-only", action="store_true", help="poll, estimate and decide, but write nothing"
     )
-    run.add_argument("--metrics-port", type=int, help="Prometheus port (default: the plant file's)")
+    run.add_argument(
+        "--metrics-port", type=_port, help="Prometheus port (default: the plant file's)"
+    )
     run.add_argument(
         "--metrics-host", help="bind address of the metrics endpoint (default 127.0.0.1)"
     )
+    run.add_argument(
+        "--connect",
+        type=cli_args.connection_override,
+        action="append",
+        default=[],
+        metavar="NAME=HOST:PORT",
+        help="reach the plant file's connection NAME at HOST:PORT instead (repeatable), e.g. "
+        "to run a real plant's file against `hpctl sim`",
+    )
 
     plan = sub.add_parser("plan", help="one planning run from a scenario, printed as a table")
-    plan.add_argument("--plant", type=Path, required=True)
-    plan.add_argument("--scenario", type=Path, required=True)
-    plan.add_argument("--start", type=_timestamp, required=True, help="planning time, ISO 8601 UTC")
+    plan.add_argument("--plant", type=Path, required=True, help="plant file")
     plan.add_argument(
-        "--horizon", type=_hours, default=None, help="e.g. 48h (default: the plant file's)"
+        "--scenario", type=Path, required=True, help="scenario CSV: prices, carbon, weather"
     )
-    plan.add_argument("--carbon-price-eur-per-t", type=float, default=None)
+    plan.add_argument(
+        "--start",
+        type=_timestamp,
+        required=True,
+        help="planning time: ISO 8601 with Z or an offset, or a date (midnight UTC)",
+    )
+    plan.add_argument(
+        "--horizon",
+        type=_hours,
+        default=None,
+        help="2h..96h, e.g. 48h or 2d; a plain number is hours (default: the plant file's)",
+    )
+    plan.add_argument(
+        "--carbon-price-eur-per-t",
+        type=float,
+        default=None,
+        help="weigh CO2 at this price, EUR/t (default: the plant file's [control.planner])",
+    )
     plan.add_argument(
         "--soc", type=float, default=0.5, help="tank state of charge at the start (0..1)"
     )
     plan.add_argument("--json", action="store_true", help="machine-readable output")
+    plan.add_argument(
+        "--plot", type=Path, help="also draw the plan (heat per unit, storage, price) to this PNG"
+    )
 
     from controller.app import audit_cli
     from controller.evaluate import cli as evaluate_cli
+    from controller.evaluate import size_cli
 
     audit_cli.add_arguments(sub.add_parser("audit", help="print the audit store"))
     evaluate_cli.add_arguments(
@@ -143,8 +191,13 @@ def build_parser() -> argparse.ArgumentParser:
         )
     )
 
+    size_cli.add_arguments(
+        sub.add_parser("size", help="sweep heat-pump and tank sizes over a year, on Dask")
+    )
+
     validate = sub.add_parser("validate", help="check plant files and point maps")
-    validate.add_argument("files", type=Path, nargs="+")
+    validate.add_argument("files", type=Path, nargs="+", help="plant files and point maps (TOML)")
+    cli_args.add_verbose_everywhere(parser)  # last: every subcommand, whoever added it
     return parser
 
 
@@ -173,12 +226,16 @@ def main(argv: Sequence[str] | None = None) -> int:
             from controller.evaluate import cli as evaluate_cli
 
             return evaluate_cli.run(args)
+        if args.command == "size":
+            from controller.evaluate import size_cli
+
+            return size_cli.run(args)
         return _validate(args.files)
     except (ConfigError, ScenarioError, PointMapError, SiteError) as exc:
         print(f"hpctl: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
-    except OSError as exc:  # a port in use, an unreachable address
-        print(f"hpctl: {exc}", file=sys.stderr)
+    except OSError as exc:  # a port in use, an unreachable address, an unusable folder
+        print(f"hpctl: {cli_args.describe_os_error(exc)}", file=sys.stderr)
         return EXIT_BAD_INPUT
     except KeyboardInterrupt:
         return 130
@@ -212,8 +269,14 @@ def _demo(args: argparse.Namespace) -> int:
 
 def _sim(args: argparse.Namespace) -> int:
     from drivers.clock import WallClock
-    from sim_plant.runner import run_sim
+    from drivers.site import load_site
+    from sim_plant.runner import run_sim, server_ports
 
+    site = load_site(args.plant)
+    for name, port in server_ports(site, args.modbus_port, args.opcua_port).items():
+        cli_args.check_port_free(args.bind, port, f"connection '{name}':")
+    if args.control_port is not None:
+        cli_args.check_port_free("127.0.0.1", args.control_port, "--control-port:")
     asyncio.run(
         run_sim(
             plant_path=args.plant,
@@ -225,6 +288,7 @@ def _sim(args: argparse.Namespace) -> int:
             clock=WallClock(),
             faults=args.faults,
             control_port=args.control_port,
+            host=args.bind,
         )
     )
     return EXIT_OK
@@ -243,11 +307,30 @@ def _run(args: argparse.Namespace) -> int:
         changes["metrics_host"] = args.metrics_host
     if changes:
         plant = plant.with_control(**changes)
+    plant = _connect(plant, args.connect)
+    control = plant.control
+    cli_args.check_port_free(control.metrics_host, control.metrics_port, "metrics endpoint")
     return asyncio.run(run_live(plant))
 
 
+def _connect(plant: Plant, overrides: list[tuple[str, str, int]]) -> Plant:
+    """The plant with `--connect NAME=HOST:PORT` applied: the same devices and point maps,
+    reached elsewhere (a simulator standing in for the real plant)."""
+    site = plant.site
+    for name, host, port in overrides:
+        if name not in site.connections:
+            known = ", ".join(sorted(site.connections)) or "none"
+            raise ConfigError(
+                f"--connect {name}={host}:{port}: {plant.path} has no connection '{name}' "
+                f"(its connections: {known})"
+            )
+        site = site.with_ports({name: port}, host)
+        logging.getLogger("hpctl").info("connection %s: %s:%d (--connect)", name, host, port)
+    return plant.with_site(site)
+
+
 def _plan(args: argparse.Namespace) -> int:
-    from controller.app.plan_report import dumps, plan_once, render_table
+    from controller.app.plan_report import defaulted_inputs, dumps, plan_once, render_table
     from drivers.scenario import load_scenario
 
     plant = load_plant(args.plant)
@@ -261,8 +344,28 @@ def _plan(args: argparse.Namespace) -> int:
         plant = plant.with_planner(**changes)
     if not 0.0 <= args.soc <= 1.0:
         raise ConfigError(f"--soc {args.soc} is outside 0..1")
+    if not scenario.start_utc <= args.start < scenario.end_utc:  # name the start asked for
+        raise ScenarioError(
+            f"{scenario.source}: --start {args.start:%Y-%m-%dT%H:%MZ} is outside the scenario "
+            f"({scenario.start_utc:%Y-%m-%dT%H:%MZ} to {scenario.end_utc:%Y-%m-%dT%H:%MZ})"
+        )
+    if args.plot is not None:
+        cli_args.check_output_dir(args.plot.parent, "--plot")
     run = plan_once(plant, scenario, args.start, args.soc)
     print(dumps(run) if args.json else render_table(run))
+    for warning in defaulted_inputs(run):
+        print(f"hpctl plan: warning: assumed input, {warning}", file=sys.stderr)
+    if args.plot is not None and run.plan.usable:
+        try:
+            from controller.evaluate.plan_plot import plot_plan
+        except ImportError as exc:  # the edge install leaves the plotting library out
+            raise ConfigError(
+                f"--plot needs matplotlib, the 'evaluate' extra (pip install 'hpctl[evaluate]'): "
+                f"{exc}"
+            ) from None
+        args.plot.parent.mkdir(parents=True, exist_ok=True)  # checked before planning
+        plot_plan(run, args.plot)
+        print(f"hpctl plan: plot written to {args.plot}", file=sys.stderr)
     return EXIT_OK if run.plan.usable else 1
 
 

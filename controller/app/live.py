@@ -12,6 +12,7 @@ import signal
 from dataclasses import dataclass
 from pathlib import Path
 
+from controller.app.api_wiring import build_api
 from controller.app.mqtt_wiring import Operations, open_state
 from controller.config import Plant
 from controller.runtime.cycle import ControlCycle
@@ -93,7 +94,13 @@ async def _run(plant: Plant, stop: asyncio.Event) -> int:
         dispatch, ops, cycle, metrics = live.dispatch, live.ops, live.cycle, live.metrics
         try:
             port = metrics.serve(plant.control.metrics_host, plant.control.metrics_port)
-        except OSError:  # the port is taken: nothing ran, so there is nothing to hand back
+        except OSError as exc:  # the port is taken: nothing ran, so there is nothing to hand back
+            live.close()
+            where = f"{plant.control.metrics_host}:{plant.control.metrics_port}"
+            raise OSError(exc.errno, f"metrics endpoint {where}: {exc.strerror or exc}") from None
+        try:
+            api = build_api(plant, ops, dispatch, clock)
+        except Exception:  # a port taken, a token unreadable: nothing ran, nothing to hand back
             live.close()
             raise
         mode = "read-only (nothing is written)" if plant.control.read_only else "controlling"
@@ -116,6 +123,10 @@ async def _run(plant: Plant, stop: asyncio.Event) -> int:
                     planning = group.create_task(dispatch.planner.run(stop), name="planner")
                 if ops.bridge is not None:
                     group.create_task(ops.bridge.run(stop), name="mqtt-bridge")
+                if api is not None:
+                    cycle.add_observer(api)
+                    group.create_task(api.serve(stop), name="http-api")
+                    log.info("operator page and API on %s", api.url)
                 await cycle.run(stop)
                 polling.cancel()
                 if planning is not None:
@@ -126,6 +137,8 @@ async def _run(plant: Plant, stop: asyncio.Event) -> int:
             for device, error in hand_back.failed.items():
                 log.error("hand-back to local control failed for %s: %s", device, error)
             ops.stopped(hand_back, clock.now())
+            if api is not None:
+                api.close()
             live.close()
             _log_hand_back(hand_back)
     return 0

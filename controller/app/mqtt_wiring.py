@@ -1,9 +1,9 @@
 """Wiring of the operations side of a live controller: audit store, operator desk, MQTT bridge.
 
-The audit store is always on; the bridge and the operator desk only with
-`[control.mqtt] enabled = true`: operator requests arrive over MQTT, so without it there is no
-desk and the cycle asks the dispatch policy itself. With MQTT the state store keeps the desk's
-requests in force and the market data received over MQTT across a restart.
+The audit store is always on; the bridge only with `[control.mqtt] enabled = true`, the operator
+desk with MQTT or the HTTP API (`[control.api]`): operator requests arrive through one of them, so
+without either there is no desk and the cycle asks the dispatch policy itself. The state store
+keeps the desk's requests in force (and, with MQTT, the market data received) across a restart.
 """
 
 from __future__ import annotations
@@ -38,7 +38,9 @@ def open_state(
     past week and anything ahead): the planner plans on it at once instead of waiting on rules
     for the next price message."""
     if not plant.control.mqtt.enabled:
-        return None, None
+        # requests taken over the HTTP API are kept across a restart like those over MQTT
+        store = StateStore(data_dir / STATE_FILE) if plant.control.api.enabled else None
+        return store, None
     store = StateStore(data_dir / STATE_FILE)
     market = MqttMarket(on_change=store.save_market)
     now_utc = clock.now()
@@ -89,9 +91,12 @@ class Operations:
             heartbeat_points=heartbeat,
         )
         observers: list[CycleObserver] = [observer]
-        if not plant.control.mqtt.enabled:
+        if not plant.control.mqtt.enabled and not plant.control.api.enabled:
             return cls(audit, dispatch.policy, desk=None, bridge=None, observers=observers)
         desk = OperatorDesk(plant.site, dispatch.policy, sink, state, plant.control.overrides)
+        if not plant.control.mqtt.enabled:  # the HTTP API is the desk's only door
+            desk.restore(clock.now())
+            return cls(audit, desk, desk=desk, bridge=None, observers=observers, state=state)
         bridge = MqttBridge(
             plant,
             clock,

@@ -126,6 +126,11 @@ def as_json(run: PlanRun) -> dict[str, Any]:
                     "unit_heat_kw": {
                         name: plan.unit_heat_kw[i][k] for i, name in enumerate(plan.unit_names)
                     },
+                    "unit_power_kw": {
+                        name: plan.unit_power_kw[i][k] for i, name in enumerate(plan.unit_names)
+                    }
+                    if plan.unit_power_kw
+                    else {},
                     "boiler_heat_kw": plan.boiler_heat_kw[k],
                     "storage_soc": plan.storage_kwh[k] / _capacity(plan),
                     "unmet_heat_kw": plan.unmet_heat_kw[k],
@@ -147,6 +152,9 @@ def as_json(run: PlanRun) -> dict[str, Any]:
         "planned_cop": _finite(_planned_cop(plan)) if plan.usable else None,
         "prices_known_until_utc": forecast.prices_known_until.isoformat(),
         "inputs": dict(forecast.provenance),
+        "input_sources": {
+            name: input_source(name, text) for name, text in forecast.provenance.items()
+        },
         "steps": steps,
     }
 
@@ -169,6 +177,38 @@ def _capacity(plan: Plan) -> float:
     return plan.inputs.storage_capacity_kwh if plan.inputs.storage_capacity_kwh > 0 else 1.0
 
 
+def input_source(name: str, text: str) -> str:
+    """Which kind of input the planner used for `name`, from its provenance text: measured,
+    forecast, scenario (the file `hpctl plan` reads stands in for market and meters), or a
+    default (the plant file's design curve or constant, or an assumed value)."""
+    if "assumed" in text or text.startswith("no price"):
+        return "default"
+    if text.startswith(("design curve", "plant file")):
+        return "default (plant file)"
+    if name in ("price", "carbon"):
+        return "scenario, then forecast"
+    if name == "history":
+        return "scenario"
+    if text.startswith("learned"):
+        return "forecast"
+    if "scenario" in text:
+        return "scenario"
+    if text.startswith("market"):
+        return "market"
+    if "measured" in text:
+        return "measured"
+    return "-"
+
+
+def defaulted_inputs(run: PlanRun) -> list[str]:
+    """One warning per input the plan had to assume (e.g. 0 °C outdoors, no weather known)."""
+    return [
+        f"{name}: {text}"
+        for name, text in run.forecast.provenance.items()
+        if input_source(name, text) == "default"
+    ]
+
+
 def render_table(run: PlanRun) -> str:
     plan, forecast = run.plan, run.forecast
     head = (
@@ -176,10 +216,15 @@ def render_table(run: PlanRun) -> str:
         f"solved in {plan.solve_time_s:.2f} s ({plan.start} start, first solution after "
         f"{plan.time_to_first_solution_s:.2f} s); prices known until {forecast.prices_known_until:%Y-%m-%d %H:%M} UTC"
     )
-    inputs = [f"  {name:<8} {text}" for name, text in forecast.provenance.items()]
+    inputs = [
+        f"  {name:<8} [{input_source(name, text)}] {text}"
+        for name, text in forecast.provenance.items()
+    ]
     if not plan.usable:
         return "\n".join([head, "  inputs:", *inputs, f"  no usable plan: {plan.message}"])
-    units = " ".join(f"{name:>8}" for name in plan.unit_names)
+    names = plan.unit_names
+    width = max(9, *(len(name) + 3 for name in names)) if names else 9
+    units = " ".join(f"{name + ' kW':>{width}}" for name in names)
     lines = [
         head,
         "  inputs:",
@@ -187,21 +232,26 @@ def render_table(run: PlanRun) -> str:
         f"  planned COP {_planned_cop(plan):.2f} (heat over electricity), source "
         f"{min(forecast.source_temp_c):.1f} .. {max(forecast.source_temp_c):.1f} °C, outdoor "
         f"{min(forecast.outdoor_temp_c):.1f} .. {max(forecast.outdoor_temp_c):.1f} °C",
-        f"  {'start UTC':<16} {'EUR/MWh':>8} {'gCO2/kWh':>8} {'demand':>8} {units} {'boiler':>8} {'SoC':>5}",
+        f"  {'start UTC':<16} {'EUR/MWh':>8} {'gCO2/kWh':>8} {'outdoor °C':>10} "
+        f"{'demand kW':>9} {units} {'boiler kW':>9} {'elec kW':>9} {'SoC %':>5}",
     ]
     for k, when in enumerate(forecast.steps_utc):
         known = " " if when < forecast.prices_known_until else "*"
-        heats = " ".join(f"{plan.unit_heat_kw[i][k]:8.0f}" for i in range(len(plan.unit_names)))
+        heats = " ".join(f"{plan.unit_heat_kw[i][k]:{width}.0f}" for i in range(len(names)))
+        grid_kw = plan.grid_power_kw[k] if plan.grid_power_kw else math.nan
         lines.append(
-            f"  {when:%Y-%m-%d %H:%M} {forecast.price_eur_per_mwh[k]:7.1f}{known} {forecast.carbon_g_per_kwh[k]:8.0f} "
-            f"{forecast.heat_demand_kw[k]:8.0f} {heats} {plan.boiler_heat_kw[k]:8.0f} {plan.storage_kwh[k] / _capacity(plan):5.0%}"
+            f"  {when:%Y-%m-%d %H:%M} {forecast.price_eur_per_mwh[k]:7.1f}{known} "
+            f"{forecast.carbon_g_per_kwh[k]:8.0f} {forecast.outdoor_temp_c[k]:10.1f} "
+            f"{forecast.heat_demand_kw[k]:9.0f} {heats} {plan.boiler_heat_kw[k]:9.0f} "
+            f"{grid_kw:9.0f} {100.0 * plan.storage_kwh[k] / _capacity(plan):5.0f}"
         )
     lines.append(
         f"  totals: electricity {plan.electricity_eur:.0f} EUR, boiler fuel {plan.boiler_fuel_eur:.0f} EUR, "
         f"starts {plan.start_eur:.0f} EUR, CO2 {plan.carbon_t:.1f} t, unmet {sum(plan.unmet_heat_kw) * plan.inputs.step_s / 3600 / 1000:.2f} MWh"
     )
     lines.append(
-        "  (* price forecast: not yet published at the planning time; heat in kW, SoC of the planned range)"
+        "  (* price forecast: not yet published at the planning time; heat and electric power "
+        "are step means; SoC % of the planned storage range)"
     )
     return "\n".join(lines)
 

@@ -15,6 +15,7 @@ class Targets:
     source: str  # "plan", "last_plan", "rules", "manual": shown to operators as the reason
     reasons: dict[str, str]  # per unit: why it should run or not
     boiler_reason: str = ""  # why the boiler runs, when the policy says more than the default
+    source_reason: str = ""  # why the dispatch is on this rung (e.g. why not on the plan)
 
 
 @dataclass(frozen=True, slots=True)

@@ -98,12 +98,19 @@ def follow_plan(
     )
 
 
-def _ratings(spec: UnitSpec) -> tuple[float, ...]:
+def _ratings(spec: UnitSpec) -> tuple[object, ...]:
     """What the plan knows of a unit: units alike in all of it are interchangeable to it."""
     return (
         spec.heat_max_kw,
         spec.min_load_fraction,
-        spec.carnot_efficiency,
+        spec.compressor_efficiency,
+        spec.refrigerant,
+        spec.heat_loss_fraction,
+        spec.source_cooling_k,
+        spec.part_load_cop_factor,
+        spec.capacity_by_source_temp,
+        spec.defrost_below_source_temp_c,
+        spec.defrost_cop_factor,
         spec.max_supply_temp_c,
         spec.max_lift_k,
     )

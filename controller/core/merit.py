@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from controller.core.commands import Targets
-from controller.core.cop import unit_cop
+from controller.core.cop import condenser_inlet_now_c, mean_cop
 from controller.core.rules import (
     TankBand,
     backup_boiler_kw,
@@ -80,13 +80,9 @@ def plant_cop(situation: Situation) -> float:
         for spec in site.units
         if unit_available(state.unit(spec.name), situation.histories.get(spec.name))
     ] or list(site.units)
-    total_kw = sum(spec.heat_max_kw for spec in available)
-    return (
-        sum(
-            spec.heat_max_kw * unit_cop(spec, min(supply_c, spec.max_supply_temp_c), source_c)
-            for spec in available
-        )
-        / total_kw
+    inlet_c = condenser_inlet_now_c(state, site.network.return_temp_c)
+    return mean_cop(
+        available, site.network.return_temp_c if inlet_c is None else inlet_c, supply_c, source_c
     )
 
 

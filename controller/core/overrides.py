@@ -18,7 +18,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from controller.core.commands import Targets
-from controller.core.cop import COP_CAP, unit_cop
+from controller.core.cop import COP_CAP, condenser_inlet_now_c, planned_cop
 from controller.core.estimate import PlantState
 from controller.core.history import UnitHistory
 from controller.core.rules import unit_available
@@ -148,9 +148,10 @@ def estimated_cop(spec: UnitSpec, state: PlantState) -> float:
         return min(COP_CAP, max(1.0, unit.cop))
     supply_c = state.network_supply_temp_c or unit.supply_temp_c
     source_c = unit.source_temp_c if unit.source_temp_c is not None else state.source_temp_c
-    if supply_c is None or source_c is None:
+    inlet_c = condenser_inlet_now_c(state, None)
+    if supply_c is None or source_c is None or inlet_c is None:
         return 1.0
-    return max(1.0, unit_cop(spec, min(supply_c, spec.max_supply_temp_c), source_c))
+    return planned_cop(spec, inlet_c, supply_c, source_c)
 
 
 def apply_overrides(targets: Targets, situation: Situation, book: OverrideBook) -> Targets:
@@ -165,7 +166,8 @@ def apply_overrides(targets: Targets, situation: Situation, book: OverrideBook) 
     held: set[str] = set()
     for name, request in per_unit.items():
         if plant is not None and _rank(plant) > _rank(request):
-            reasons[name] = f"{reasons.get(name, '')}; {request.describe()} overruled".lstrip("; ")
+            overruled = f"{request.describe()} overruled by {plant.describe()}"
+            reasons[name] = f"{reasons.get(name, '')}; {overruled}".lstrip("; ")
             continue
         held.add(name)
         if request.kind == "manual":

@@ -14,10 +14,11 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from controller.app import cli_args
 from controller.config import ConfigError, load_plant
 from controller.evaluate.data import load_evaluation_data, replay_window
 from controller.evaluate.policies import POLICIES
-from drivers.scenario import ScenarioError, parse_timestamp
+from drivers.scenario import ScenarioError
 
 if TYPE_CHECKING:
     from datetime import datetime
@@ -31,10 +32,7 @@ EXIT_BAD_INPUT = 2
 
 
 def _timestamp(text: str) -> object:
-    try:
-        return parse_timestamp(text)
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from None
+    return cli_args.timestamp(text)
 
 
 def _policies(text: str) -> tuple[str, ...]:
@@ -77,10 +75,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--plant", type=Path, required=True, help="plant file")
     parser.add_argument("--scenario", type=Path, required=True, help="scenario CSV (hourly)")
     parser.add_argument(
-        "--start", type=_timestamp, help="ISO 8601 UTC (default: a week after the file starts)"
+        "--start",
+        type=_timestamp,
+        help="ISO 8601 with Z or an offset, or a date (default: a week after the file starts)",
     )
     parser.add_argument(
-        "--days", type=_positive, help="days to replay (default: a year, or up to the file's end)"
+        "--days",
+        type=cli_args.duration("d", "d"),
+        help="time to replay: 7d, 36h, or a plain number of days (default: a year, or up to "
+        "the file's end)",
     )
     parser.add_argument(
         "--demand-peak-kw", type=_positive, help="rescale the heat_demand_kw column to this peak"
@@ -115,7 +118,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "the TTF gas benchmark) instead of the plant file's constant",
     )
     parser.add_argument(
-        "--step-s", type=_positive, default=300.0, help="replay and control step (default 300 s)"
+        "--step",
+        "--step-s",
+        dest="step_s",
+        type=cli_args.duration("s", "s"),
+        default=300.0,
+        help="replay and control step: 5m, 300s, or a plain number of seconds (default 5m)",
     )
     parser.add_argument(
         "--jobs",
@@ -132,6 +140,11 @@ def run(args: argparse.Namespace) -> int:
     from controller.evaluate.report import write_report
     from controller.evaluate.runner import evaluate
 
+    try:
+        cli_args.check_output_dir(args.out, "--out")  # before the replay, not after it
+    except OSError as exc:
+        print(f"hpctl evaluate: {exc.strerror or exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
     try:
         plant = load_plant(args.plant)
         data = load_evaluation_data(

@@ -342,12 +342,12 @@ def replay_window(
     """The replayed period: by default a week after the file starts (the forecasters' past)
     for a year or up to the file's end; a window outside the file is an error."""
     first = data.start_utc
-    start = start_utc if start_utc is not None else first + timedelta(days=7)
+    asked = start_utc if start_utc is not None else first + timedelta(days=7)
     # whole hours keep the hourly trace and the hourly plans aligned
-    start = start.replace(minute=0, second=0, microsecond=0)
+    start = asked.replace(minute=0, second=0, microsecond=0)
     if start < first or start >= data.end_utc:
-        raise ScenarioError(
-            f"{data.source}: start {start.isoformat()} is outside the scenario "
+        raise ScenarioError(  # the start as given, not the hour it was rounded to
+            f"{data.source}: start {asked.isoformat()} is outside the scenario "
             f"({first.isoformat()} to {data.end_utc.isoformat()})"
         )
     if days is None:

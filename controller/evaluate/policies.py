@@ -188,6 +188,34 @@ def mpc(
     )
 
 
+def truth_forecast(data: EvaluationData, base: Forecast) -> Forecast:
+    """The file's true values over the planner's hours, cut at the file's end.
+
+    A re-plan in the file's last hour plans from the next hour, past the data: the last hour is
+    held for that one step, so the planner gets a forecast of at least one step (an empty one
+    made it fail at the last hour of a year)."""
+    last_hour = data.hours
+    first = (int(base.steps_utc[0].timestamp()) - data.first_hour_s) // HOUR_S
+    span = range(first, max(first + 1, min(last_hour, first + len(base.steps_utc))))
+    steps = tuple(datetime.fromtimestamp(data.first_hour_s + k * HOUR_S, UTC) for k in span)
+
+    def take(values: FloatArray) -> tuple[float, ...]:
+        return tuple(float(values[min(k, last_hour - 1)]) for k in span)
+
+    return Forecast(
+        steps_utc=steps,
+        price_eur_per_mwh=take(data.price_eur_per_mwh),
+        carbon_g_per_kwh=take(data.carbon_g_per_kwh),
+        outdoor_temp_c=take(data.outdoor_temp_c),
+        source_temp_c=take(data.source_temp_c),
+        heat_demand_kw=take(data.heat_demand_kw),
+        prices_known_until=base.prices_known_until,
+        fuel_price_eur_per_mwh=base.fuel_price_eur_per_mwh,
+        fuel_price_by_step=None if data.row_fuel is None else take(data.fuel_price_eur_per_mwh),
+        source_heat_kw=None if data.source_heat_kw is None else take(data.source_heat_kw),
+    )
+
+
 def perfect(
     plant: Plant,
     data: EvaluationData,
@@ -202,28 +230,9 @@ def perfect(
     if horizon_h != PERFECT_HORIZON_H:
         # the lower bound plans the whole period at once, beyond the live horizon's bound
         plant = plant.with_offline_horizon(horizon_h)
-    last_hour = data.hours
 
     def truth(state: PlantState, base: Forecast) -> Forecast:
-        first = (int(base.steps_utc[0].timestamp()) - data.first_hour_s) // HOUR_S
-        span = range(first, min(last_hour, first + len(base.steps_utc)))
-        steps = tuple(datetime.fromtimestamp(data.first_hour_s + k * HOUR_S, UTC) for k in span)
-
-        def take(values: FloatArray) -> tuple[float, ...]:
-            return tuple(float(values[k]) for k in span)
-
-        return Forecast(
-            steps_utc=steps,
-            price_eur_per_mwh=take(data.price_eur_per_mwh),
-            carbon_g_per_kwh=take(data.carbon_g_per_kwh),
-            outdoor_temp_c=take(data.outdoor_temp_c),
-            source_temp_c=take(data.source_temp_c),
-            heat_demand_kw=take(data.heat_demand_kw),
-            prices_known_until=base.prices_known_until,
-            fuel_price_eur_per_mwh=base.fuel_price_eur_per_mwh,
-            fuel_price_by_step=None if data.row_fuel is None else take(data.fuel_price_eur_per_mwh),
-            source_heat_kw=None if data.source_heat_kw is None else take(data.source_heat_kw),
-        )
+        return truth_forecast(data, base)
 
     planner = ReplayPlanner(plant, PerfectMarket(data), clock, truth)
     return PolicySetup(name="perfect", policy=PlanPolicy(plant, planner), planner=planner)

@@ -56,13 +56,17 @@ class Answer:
     reason: str
     at_utc: datetime
     invalid: bool = False  # the request itself was bad (schema, range, unit), not just refused
+    # accepted, but it competes with a request in force at the same priority (boost vs curtail)
+    warning: str | None = None
 
     def payload(self) -> dict[str, object]:
         return {
             "id": self.request_id,
             "accepted": self.accepted,
             "reason": self.reason,
-            "at_utc": self.at_utc.astimezone(UTC).isoformat().replace("+00:00", "Z"),
+            "warning": self.warning,
+            # the bridge's one time format (telemetry.mqtt.payloads.TIME_FORMAT)
+            "at_utc": self.at_utc.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
         }
 
 
@@ -195,9 +199,35 @@ class OperatorDesk:
                 now_utc, "request", getattr(request, "unit", None), request.model_dump(mode="json")
             )
         )
+        conflicts = self._conflicts(request)
         accepted, reason, invalid = self._decide(request, now_utc)
         unit = getattr(request, "unit", None)
-        return self._answer(request.id, unit, accepted, reason, now_utc, invalid)
+        warning = None
+        if accepted and conflicts:
+            warning = (
+                f"conflicts with {'; '.join(r.describe() for r in conflicts)} at the same "
+                f"priority {request.priority}: the newest request wins while both are in force; "
+                "cancel one, or give the one that must win a higher priority"
+            )
+        return self._answer(request.id, unit, accepted, reason, now_utc, invalid, warning)
+
+    def _conflicts(self, request: Request) -> list[OverrideRequest]:
+        """Requests in force that `request` would compete with at the same priority: a boost
+        and a curtail (the plant's heat floor against its power cap), or two different
+        requests for the same unit. Only one of them acts, silently, unless we say so."""
+        if isinstance(request, AutoRequest | CancelRequest):
+            return []
+        unit = getattr(request, "unit", None)
+        return [
+            held
+            for held in self.book.requests
+            if held.priority == request.priority
+            and held.request_id != request.id
+            and (
+                (unit is None and held.unit is None and held.kind != request.kind)
+                or (unit is not None and held.unit == unit)
+            )
+        ]
 
     def reject(self, request_id: str | None, raw: str, reason: str, now_utc: datetime) -> Answer:
         """A request that could not even be read: audited as received, answered with why."""
@@ -212,12 +242,15 @@ class OperatorDesk:
         reason: str,
         now: datetime,
         invalid: bool,
+        warning: str | None = None,
     ) -> Answer:
-        answer = Answer(request_id, accepted, reason, now, invalid)
+        answer = Answer(request_id, accepted, reason, now, invalid, warning)
         self._sink.record(AuditEvent(now, "answer", unit, answer.payload()))
         log.info(
             "operator request %s %s: %s", request_id, "accepted" if accepted else "rejected", reason
         )
+        if warning is not None:
+            log.warning("operator request %s: %s", request_id, warning)
         return answer
 
     def _decide(self, request: Request, now_utc: datetime) -> tuple[bool, str, bool]:

@@ -11,7 +11,11 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
 from controller.config import Plant
-from controller.core.cop import unit_cop
+from controller.core.cop import (
+    condenser_inlet_forecast_c,
+    condenser_inlet_now_c,
+    planned_cop,
+)
 from controller.core.estimate import PlantState
 from controller.core.forecast import (
     HOUR,
@@ -42,6 +46,7 @@ from controller.runtime.market import MarketFeed
 from controller.runtime.observations import HourlyLog
 from controller.runtime.past import PastRecord
 from drivers.clock import Clock
+from drivers.heat_pump_cop import capacity_fraction
 
 log = logging.getLogger(__name__)
 
@@ -283,6 +288,9 @@ class PlannerService:
             steps_utc,
             lambda when: site.source.temp_c(when, timezone),
         )
+        if site.source.kind == "air":
+            # the source is the outdoor air: its forecast is the outdoor temperature's
+            source, source_shape = tuple(outdoor), "outdoor air: the outdoor temperature forecast"
         fuel = self._market.fuel_price(now_utc)
         provenance = {
             "price": (
@@ -298,7 +306,9 @@ class PlannerService:
                 else "no carbon intensity known: 0 g/kWh assumed"
             ),
             **self.forecaster.basis,
-            "source": self._source_provenance(source_now, source_how, source_past, source_shape),
+            "source": source_shape
+            if site.source.kind == "air"
+            else self._source_provenance(source_now, source_how, source_past, source_shape),
             "fuel": (
                 f"market quote, {fuel:g} EUR/MWh"
                 if fuel is not None
@@ -363,6 +373,15 @@ class PlannerService:
             supply_setpoint_c(site.network, temp, control.supply_temp_setpoint_c)
             for temp in forecast.outdoor_temp_c
         ]
+        # the condenser inlet (the tank bottom) over the horizon: a charged tank's warm bottom
+        # makes the next hour's heat dearer, an emptied one's cold bottom cheaper
+        inlet_now_c = condenser_inlet_now_c(state, site.network.return_temp_c)
+        inlet_c = condenser_inlet_forecast_c(
+            site.network.return_temp_c if inlet_now_c is None else inlet_now_c,
+            site,
+            step_s,
+            len(supply_c),
+        )
         units = []
         for spec in site.units:
             unit = state.unit(spec.name)
@@ -380,9 +399,17 @@ class PlannerService:
                     heat_min_kw=spec.heat_min_kw,
                     heat_max_kw=spec.heat_max_kw,
                     cop=tuple(
-                        unit_cop(spec, min(s_c, spec.max_supply_temp_c), src_c)
-                        for s_c, src_c in zip(supply_c, forecast.source_temp_c, strict=True)
+                        planned_cop(spec, in_c, s_c, src_c)
+                        for in_c, s_c, src_c in zip(
+                            inlet_c, supply_c, forecast.source_temp_c, strict=True
+                        )
                     ),
+                    part_load_cop_factor=spec.part_load_cop_factor,
+                    heat_max_fraction=tuple(
+                        capacity_fraction(spec, src_c) for src_c in forecast.source_temp_c
+                    )
+                    if spec.capacity_by_source_temp
+                    else (),
                     start_cost_eur=spec.start_cost_eur,
                     min_run_steps=math.ceil(spec.min_run_s / step_s),
                     min_off_steps=math.ceil(spec.min_off_s / step_s),

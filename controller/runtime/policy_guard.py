@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import traceback
+from dataclasses import replace
 from types import TracebackType
 
 from controller.core.commands import Targets
@@ -62,7 +63,9 @@ class PolicyGuard:
             )
             self.failures[failure.policy] = self.failures.get(failure.policy, 0) + 1
             self._log_failure(failure, situation.state.now_s)
-            return self._fallback.targets(situation, previous), failure
+            rules = self._fallback.targets(situation, previous)
+            why = f"the {failure.policy} policy raised {failure.error}"
+            return replace(rules, source_reason=why), failure
         if self._failing is not None:
             log.warning("dispatch: the policy answers again (%s)", self._failing.policy)
             self._failing = None

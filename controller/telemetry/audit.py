@@ -253,12 +253,14 @@ def read_audit(
     since_utc: datetime | None = None,
     equipment: str | None = None,
     kinds: Iterable[str] = (),
+    limit: int | None = None,
 ) -> list[AuditRow]:
-    """Rows in the order they were written, optionally from a time, for one equipment, kinds."""
+    """Rows in the order they were written, optionally from a time, for one equipment, kinds;
+    with `limit`, only the newest `limit` of them (still oldest first)."""
     if not path.exists():
         raise FileNotFoundError(f"{path}: no audit store here")
     clauses: list[str] = []
-    params: list[str] = []
+    params: list[str | int] = []
     if since_utc is not None:
         clauses.append("at_utc >= ?")
         params.append(utc_text(since_utc))
@@ -272,9 +274,17 @@ def read_audit(
     where = f" WHERE {' AND '.join(clauses)}" if clauses else ""
     db = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
     try:
-        rows = db.execute(
-            f"SELECT id, at_utc, kind, equipment, detail FROM audit{where} ORDER BY id", params
-        ).fetchall()
+        if limit is None:
+            rows = db.execute(
+                f"SELECT id, at_utc, kind, equipment, detail FROM audit{where} ORDER BY id", params
+            ).fetchall()
+        else:
+            newest = db.execute(
+                f"SELECT id, at_utc, kind, equipment, detail FROM audit{where} "
+                "ORDER BY id DESC LIMIT ?",
+                [*params, limit],
+            ).fetchall()
+            rows = newest[::-1]
     finally:
         db.close()
     return [AuditRow(r[0], r[1], r[2], r[3], json.loads(r[4])) for r in rows]
@@ -304,6 +314,18 @@ def plan_summary(plan: Plan) -> dict[str, object]:
 
 def _finite(value: float) -> float | None:
     return None if value != value else round(value, 4)  # NaN (no schedule) is null in JSON
+
+
+DISPATCH_RUNGS = ("rules", "last_plan", "plan")  # worst to best, as runtime.plan_policy
+
+
+def rung_change_kind(before: str | None, after: str) -> str:
+    """`recovery` for a move up the dispatch ladder (rules -> plan), else `fallback` (down,
+    the first rung taken, or a source off the ladder such as merit)."""
+    on_ladder = before in DISPATCH_RUNGS and after in DISPATCH_RUNGS
+    if on_ladder and DISPATCH_RUNGS.index(after) > DISPATCH_RUNGS.index(str(before)):
+        return "recovery"
+    return "fallback"
 
 
 def _failure_key(failure: PolicyFailure | None) -> tuple[str, str] | None:
@@ -361,7 +383,10 @@ class AuditObserver:
             self._policy_failure = failure
         source = report.targets.source
         if source != self._source:
-            emit(AuditEvent(now, "fallback", None, {"from": self._source, "to": source}))
+            change: dict[str, object] = {"from": self._source, "to": source}
+            if report.targets.source_reason:
+                change["reason"] = report.targets.source_reason
+            emit(AuditEvent(now, rung_change_kind(self._source, source), None, change))
             self._source = source
         if report.handed_back != self._handed_back:
             what = "handed back to local control" if report.handed_back else "supervising again"

@@ -24,6 +24,7 @@ from controller.runtime.plan_policy import PlanPolicy
 from controller.telemetry.counters import CounterMirror
 from controller.telemetry.daybook import DayBook, DayRecord
 from controller.telemetry.regret import Regret, hindsight_regret
+from controller.telemetry.savings import PriceBlindDay
 from controller.telemetry.sources import PlannerView
 from drivers.site import SiteConfig
 
@@ -50,6 +51,7 @@ class DecisionMetrics:
         self._site = site
         self._control = control
         self.book = DayBook(site, control)
+        self.price_blind = PriceBlindDay(site, control)
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="hindsight")
         self.regret_futures: list[Future[Regret]] = []
         self.last_day: DayRecord | None = None
@@ -83,8 +85,11 @@ class DecisionMetrics:
             registry=r,
         )
         self.plan_age = Gauge(
-            "hpctl_plan_age_seconds", "Time since the plan in use was made", registry=r
+            "hpctl_plan_age_seconds",
+            "Time since the plan in use was made (NaN while there is none)",
+            registry=r,
         )
+        self.plan_age.set(math.nan)
         self.plan_valid_until = Gauge(
             "hpctl_plan_valid_until_timestamp_seconds",
             "End of the plan's horizon (Unix time)",
@@ -168,6 +173,23 @@ class DecisionMetrics:
             "Heat delivered to the network since local midnight",
             registry=r,
         )
+        self.savings_today = Gauge(
+            "hpctl_savings_today_eur",
+            "Since local midnight: the price-blind counterfactual's cost minus the plant's "
+            "(electricity, fuel, CO2 at the carbon price; stored heat valued); positive = saved",
+            registry=r,
+        )
+        self.co2_savings_today = Gauge(
+            "hpctl_savings_today_co2_grams",
+            "Since local midnight: the price-blind counterfactual's CO2 minus the plant's "
+            "(stored heat valued); positive = less emitted",
+            registry=r,
+        )
+        self.price_blind_cost_today = Gauge(
+            "hpctl_price_blind_cost_today_eur",
+            "Since local midnight: what running price-blind would have cost (with carbon)",
+            registry=r,
+        )
         self.unit_heat_energy = Counter(
             "hpctl_unit_heat_joules_total", "Heat produced by the unit", ["unit"], registry=r
         )
@@ -218,7 +240,15 @@ class DecisionMetrics:
             self.solver_status.labels(status).set(0.0)
         for outcome in ("computed", "incomplete", "failed"):
             self.days.labels(outcome)
-        for gauge in (self.regret, self.regret_actual, self.regret_hindsight, self.regret_day):
+        for gauge in (
+            self.regret,
+            self.regret_actual,
+            self.regret_hindsight,
+            self.regret_day,
+            self.savings_today,
+            self.co2_savings_today,
+            self.price_blind_cost_today,
+        ):
             gauge.set(NAN)
 
     # --- per cycle -------------------------------------------------------------------------
@@ -251,6 +281,12 @@ class DecisionMetrics:
             self.today_co2.set(co2_g)
             self.today_electricity.set(today.electricity_kwh * KWH_TO_J)
             self.today_heat.set(today.heat_delivered_kwh * KWH_TO_J)
+            self.price_blind.add(today.day, state, interval_s, price, carbon)
+            savings = self.price_blind.savings(today)
+            if savings is not None:
+                self.savings_today.set(savings.savings_eur)
+                self.co2_savings_today.set(savings.co2_savings_g)
+                self.price_blind_cost_today.set(savings.price_blind_cost_eur)
         if planner is not None:
             self._observe_plan(state, planner)
         if isinstance(policy, PlanPolicy):
@@ -311,6 +347,7 @@ class DecisionMetrics:
             self.first_solution_time.set(attempt.time_to_first_solution_s)
         plan = planner.current
         if plan is None:
+            self.plan_age.set(math.nan)  # no plan: its age is unknown, not zero
             return
         if plan is not self._seen_plan:
             self._seen_plan = plan

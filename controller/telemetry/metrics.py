@@ -155,6 +155,13 @@ class ControllerMetrics:
             "hpctl_read_only", "1 when the controller writes nothing (read-only commissioning)"
         )
         self.read_only.set(1.0 if self._control.read_only else 0.0)
+        # the alert on a fallback to the rules needs to know whether the rules are the choice
+        self.policy_configured = gauge(
+            "hpctl_policy_configured",
+            "1 for the dispatch policy the plant file asks for (planner, merit, rules)",
+            ("policy",),
+        )
+        self.policy_configured.labels(self._control.policy).set(1.0)
         self.unit_trips = counter(
             "hpctl_unit_trips", "Unit trips, seen in the unit's measured state", ("unit",)
         )
@@ -346,7 +353,10 @@ class ControllerMetrics:
             "hpctl_forecast_demand_learned",
             "1 when the demand forecast is the learned regression, 0 on the design curve",
         )
-        self.mqtt_connected = gauge("hpctl_mqtt_connected", "1 while the MQTT bridge is connected")
+        self.mqtt_connected = gauge(
+            "hpctl_mqtt_connected", "1 while the MQTT bridge is connected, NaN without a bridge"
+        )
+        self.mqtt_connected.set(float("nan"))  # MQTT off is not MQTT down: no alert
         self.mqtt = {
             attribute: CounterMirror(counter(f"hpctl_mqtt_{name}", doc))
             for name, attribute, doc in MQTT_COUNTERS

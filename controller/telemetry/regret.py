@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 
 from controller.config import ControlConfig
-from controller.core.cop import unit_cop
+from controller.core.cop import planned_cop
 from controller.core.plan import PlanInputs, UnitPlanData, boiler_terms, solve_plan
 from controller.core.source_limit import recoverable_forecast_kw
 from controller.core.stage import supply_setpoint_c
@@ -56,7 +56,7 @@ def hindsight_inputs(day: DayRecord, site: SiteConfig, control: ControlConfig) -
             cop=_hindsight_cop(
                 [h.measured_cop(spec.name) for h in hours],
                 [
-                    unit_cop(spec, min(s_c, spec.max_supply_temp_c), src_c)
+                    planned_cop(spec, site.network.return_temp_c, s_c, src_c)
                     for s_c, src_c in zip(supply_c, source_c, strict=True)
                 ],
             ),

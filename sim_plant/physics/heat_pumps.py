@@ -5,16 +5,19 @@ starting, running, stopping, tripped), protective trips that latch until reset, 
 between supervisory and local control that every MW-class unit has.
 
 Assumptions:
-- COP = carnot_efficiency x T_sink / (T_sink - T_source), with T_sink the condenser outlet (the
-  unit's supply temperature) plus an approach of APPROACH_K, and T_source the source temperature
-  minus the same approach; capped at COP_MAX. The lift is supply minus source temperature.
+- COP: the one heat-pump model, drivers/heat_pump_cop.py (the planner calls it too), on the
+  condenser inlet (the tanks' mixed bottom water) and outlet (the unit's supply) and the source
+  inlet and outlet, with defrost where the unit declares it. The source cools by the unit's
+  source_cooling_k at full heat output, in proportion below. Electric power is the line through
+  (heat_min, heat_min / (COP x part_load_cop_factor)) and (heat_max, heat_max / COP), as planned.
+- Where the unit declares capacity_by_source_temp its heat is capped at that share of
+  heat_max_kw at the source temperature.
 - The unit's controller keeps its supply setpoint inside its envelope: never above
   max_supply_temp_c nor above source + max_lift_k. The condenser needs at least
   MIN_CONDENSER_DT_K over its inlet (the tank bottom); when even that breaks a limit the unit
   trips: alarm 2 (supply above max_supply_temp_c: the tank is charged too hot) or alarm 3 (lift).
 - Starting lasts startup_delay_s with no heat and auxiliary power (oil heater, pumps); the
   compressor then starts at minimum load and ramps at ramp_kw_per_s. Stopping lasts STOPPING_S.
-- Source side: the source water cools by SOURCE_DT_FULL_LOAD_K at full heat output.
 """
 
 from __future__ import annotations
@@ -24,9 +27,10 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
+from drivers.heat_pump_cop import MIN_CONDENSER_DT_K, capacity_fraction, defrost_factor, lorenz_cop
 from drivers.kinds import KINDS, DeviceKind, Role, StateCode
 from drivers.site import UnitSpec
-from sim_plant.physics.water import KELVIN_OFFSET, SECONDS_PER_HOUR
+from sim_plant.physics.water import SECONDS_PER_HOUR
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
@@ -37,12 +41,8 @@ COMMAND_ROLES = KINDS[DeviceKind.HEAT_PUMP].writable - {Role.HEARTBEAT}
 ALARM_NONE, ALARM_LOW_FLOW, ALARM_HIGH_SUPPLY, ALARM_HIGH_LIFT = 0, 1, 2, 3
 ALARM_INTERNAL = 5  # the point map's "sensor fault": what an injected trip reports
 
-APPROACH_K = 3.0
-COP_MAX = 8.0
-MIN_CONDENSER_DT_K = 5.0
 STOPPING_S = 30.0
 AUX_POWER_FRACTION = 0.005  # of heat_max_kw, while starting or stopping
-SOURCE_DT_FULL_LOAD_K = 4.0
 LOW_FLOW_VALVE_PCT = 50.0
 LOW_FLOW_TRIP_S = 10.0
 TRIP_RESET_S = 300.0
@@ -58,13 +58,6 @@ _OFF, _STARTING, _RUNNING, _STOPPING, _TRIPPED = (
     int(StateCode.STOPPING),
     int(StateCode.TRIPPED),
 )
-
-
-def carnot_cop(supply_temp_c: float, source_temp_c: float, carnot_efficiency: float) -> float:
-    """COP of a unit lifting heat from `source_temp_c` to `supply_temp_c` (see module doc)."""
-    sink_k = supply_temp_c + KELVIN_OFFSET + APPROACH_K
-    source_k = source_temp_c + KELVIN_OFFSET - APPROACH_K
-    return min(COP_MAX, carnot_efficiency * sink_k / max(sink_k - source_k, 1e-6))
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,7 +85,23 @@ class HeatPumpBank:
 
         self.heat_max_kw = spec_array("heat_max_kw")
         self.heat_min_kw = self.heat_max_kw * spec_array("min_load_fraction")
-        self.carnot_efficiency = spec_array("carnot_efficiency")
+        self.specs = specs
+        self.efficiency = np.array([spec.compressor_efficiency for spec in specs])
+        self.refrigerants = [spec.refrigerant for spec in specs]
+        self.heat_loss_fraction = spec_array("heat_loss_fraction")
+        self.source_cooling_k = spec_array("source_cooling_k")
+        self.part_load_cop_factor = spec_array("part_load_cop_factor")
+        self.defrost_below_c = np.array(
+            [
+                -np.inf
+                if spec.defrost_below_source_temp_c is None
+                else spec.defrost_below_source_temp_c
+                for spec in specs
+            ]
+        )
+        self.defrost_cop_factor = spec_array("defrost_cop_factor")
+        # units whose capacity falls with the source temperature (most have no curve)
+        self.derated = [i for i, spec in enumerate(specs) if spec.capacity_by_source_temp]
         self.max_supply_temp_c = spec_array("max_supply_temp_c")
         self.max_lift_k = spec_array("max_lift_k")
         self.startup_delay_s = spec_array("startup_delay_s")
@@ -202,10 +211,15 @@ class HeatPumpBank:
             self.heat_min_kw,
             self.heat_kw + np.clip(target_kw - self.heat_kw, -ramp_kw, ramp_kw),
         )
-        self.heat_kw = np.where(running, np.clip(heat_kw, self.heat_min_kw, self.heat_max_kw), 0.0)
-
         inlet_c = conditions.inlet_c
         source_c = conditions.source_c
+        ceiling_kw = self.heat_max_kw
+        if self.derated:
+            ceiling_kw = ceiling_kw.copy()
+            for i in self.derated:
+                ceiling_kw[i] *= capacity_fraction(self.specs[i], source_c)
+        self.heat_kw = np.where(running, np.clip(heat_kw, self.heat_min_kw, ceiling_kw), 0.0)
+
         lowest_c = inlet_c + MIN_CONDENSER_DT_K
         desired_c = np.maximum(conditions.charging_need_c, self.supply_temp_setpoint_c)
         ceiling_c = np.minimum(self.max_supply_temp_c, source_c + self.max_lift_k)
@@ -228,22 +242,35 @@ class HeatPumpBank:
             self.trip(trips, alarm)
             running = self.state == _RUNNING
 
-        sink_k = supply_c + (KELVIN_OFFSET + APPROACH_K)
-        source_k = source_c + (KELVIN_OFFSET - APPROACH_K)
-        cop = np.minimum(
-            COP_MAX, self.carnot_efficiency * sink_k / np.maximum(sink_k - source_k, 1e-6)
+        source_out_c = source_c - self.source_cooling_k * self.heat_kw / self.heat_max_kw
+        cop = lorenz_cop(
+            np.full_like(supply_c, inlet_c),
+            supply_c,
+            np.full_like(supply_c, source_c),
+            source_out_c,
+            self.efficiency,
+            refrigerant=self.refrigerants,
+            heat_loss_fraction=self.heat_loss_fraction,
+        ) * defrost_factor(
+            np.full_like(supply_c, source_c), self.defrost_below_c, self.defrost_cop_factor
         )
-        self.cop = np.where(running, cop, 0.0)
+        # the part-load line the planner plans with (see its power_coefficients)
+        power_max_kw = self.heat_max_kw / cop
+        span_kw = np.maximum(self.heat_max_kw - self.heat_min_kw, 1e-9)
+        slope = (power_max_kw - self.heat_min_kw / (cop * self.part_load_cop_factor)) / span_kw
+        slope = np.where(self.part_load_cop_factor >= 1.0, 1.0 / cop, slope)
+        run_power_kw = power_max_kw - slope * (self.heat_max_kw - self.heat_kw)
         transient = (self.state == _STARTING) | (self.state == _STOPPING)
         self.power_kw = np.where(
             running,
-            self.heat_kw / cop,
+            run_power_kw,
             np.where(transient, AUX_POWER_FRACTION * self.heat_max_kw, 0.0),
         )
+        self.cop = np.where(running, self.heat_kw / np.maximum(run_power_kw, 1e-9), 0.0)
         self.supply_temp_c = np.where(running, supply_c, inlet_c)
         self.return_temp_c = np.full_like(self.heat_kw, inlet_c)
         self.source_in_temp_c = np.full_like(self.heat_kw, source_c)
-        self.source_out_temp_c = source_c - SOURCE_DT_FULL_LOAD_K * self.heat_kw / self.heat_max_kw
+        self.source_out_temp_c = source_out_c
 
         hours = dt_s / SECONDS_PER_HOUR
         self.run_hours_h += np.where(running, hours, 0.0)

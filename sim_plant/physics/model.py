@@ -163,7 +163,9 @@ class PlantModel:
         source = self.source.conditions(boundary.now_utc, boundary.it_load_kw)
         source_c = boundary.source_temp_c
         if source_c is None:
-            source_c = source.temp_c
+            # an air-source unit's source is the outdoor air itself
+            air = self.site.source.kind == "air"
+            source_c = outdoor_c if air else source.temp_c
         demand_kw = boundary.heat_demand_kw
         if demand_kw is None:
             demand_kw = network.heat_demand_kw(outdoor_c)

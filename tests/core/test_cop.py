@@ -1,22 +1,50 @@
-"""The one heat-pump model: COP as a fraction of the Carnot cycle."""
+"""The controller's side of the one heat-pump model: the temperatures it plans a unit at."""
 
 from __future__ import annotations
 
 import pytest
 
-from controller.core.cop import APPROACH_K, COP_CAP, unit_cop
-from tests.core.fakes import river
+from controller.core.cop import (
+    condenser_inlet_forecast_c,
+    condenser_inlet_now_c,
+    planned_cop,
+)
+from drivers.heat_pump_cop import MIN_CONDENSER_DT_K, unit_cop
+from tests.core.fakes import estimated, river
 
 
-def test_cop_is_the_units_fraction_of_carnot_at_its_temperatures() -> None:
+def test_planned_cop_is_the_model_at_full_load_source_cooling() -> None:
     spec = river().site.units[0]
-    sink_k = 80.0 + APPROACH_K + 273.15
-    source_k = 10.0 - APPROACH_K + 273.15
-    expected = spec.carnot_efficiency * sink_k / (sink_k - source_k)
-    assert unit_cop(spec, 80.0, 10.0) == pytest.approx(expected)
+    expected = unit_cop(spec, 42.0, 80.0, 5.0, 5.0 - spec.source_cooling_k)
+    assert planned_cop(spec, 42.0, 80.0, 5.0) == pytest.approx(expected)
 
 
-def test_cop_falls_with_the_lift_and_is_capped() -> None:
+def test_planned_supply_is_held_in_the_envelope_and_over_the_inlet() -> None:
     spec = river().site.units[0]
-    assert unit_cop(spec, 70.0, 10.0) > unit_cop(spec, 80.0, 10.0) > unit_cop(spec, 80.0, 5.0)
-    assert unit_cop(spec, 40.0, 45.0) == COP_CAP  # no lift at all: the cap, not infinity
+    # above the unit's maximum: planned at its maximum
+    assert planned_cop(spec, 42.0, 99.0, 5.0) == pytest.approx(
+        planned_cop(spec, 42.0, spec.max_supply_temp_c, 5.0)
+    )
+    # a tank bottom at 78 °C: the unit must heat to at least 83 °C whatever the network asks
+    assert planned_cop(spec, 78.0, 70.0, 5.0) == pytest.approx(
+        unit_cop(spec, 78.0, 78.0 + MIN_CONDENSER_DT_K, 5.0, 5.0 - spec.source_cooling_k)
+    )
+
+
+def test_a_cold_tank_bottom_makes_cheaper_heat() -> None:
+    spec = river().site.units[0]
+    assert planned_cop(spec, 40.0, 80.0, 5.0) > 1.1 * planned_cop(spec, 70.0, 80.0, 5.0)
+
+
+def test_the_condenser_inlet_now_is_the_tank_bottom() -> None:
+    plant = river()
+    state = estimated(plant, {}, tank_c=55.0)
+    assert condenser_inlet_now_c(state, plant.site.network.return_temp_c) == 55.0
+
+
+def test_the_inlet_forecast_relaxes_from_the_bottom_to_the_network_return() -> None:
+    site = river().site
+    forecast = condenser_inlet_forecast_c(70.0, site, 900.0, 192)
+    return_c = site.network.return_temp_c
+    assert 70.0 > forecast[0] > forecast[4] > forecast[40] > return_c
+    assert forecast[-1] == pytest.approx(return_c, abs=0.5)

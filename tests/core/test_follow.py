@@ -138,6 +138,24 @@ def test_a_stop_the_plan_gives_a_healthy_unit_goes_to_its_alarmed_twin() -> None
     assert young.unit_on == {"hp1": True, "hp2": False}
 
 
+@pytest.mark.parametrize(
+    "difference",
+    [
+        {"isentropic_efficiency": 0.7},
+        {"capacity_by_source_temp": ((-15.0, 0.7), (7.0, 1.0))},
+        {"part_load_cop_factor": 0.9},
+    ],
+)
+def test_a_unit_with_another_cop_model_is_no_twin(difference: dict[str, object]) -> None:
+    # the plan chose hp1 for its COP and capacity: a unit that differs in them is not its
+    # stand-in (the old twin test compared only the retired carnot_efficiency)
+    plant = river()
+    units = [plant.site.units[0], plant.site.units[1].model_copy(update=difference)]
+    plant = replace(plant, site=plant.site.model_copy(update={"units": units}))
+    targets = follow_plan(_plan(), "plan", _alarmed(plant, {}), None)
+    assert targets.unit_on == {"hp1": True, "hp2": False}
+
+
 def test_without_a_healthy_twin_the_alarmed_unit_starts_as_planned() -> None:
     plant = river()
     both_planned = replace(

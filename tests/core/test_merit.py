@@ -8,10 +8,12 @@ import pytest
 
 from controller.config import Plant
 from controller.core.commands import Targets
+from controller.core.cop import planned_cop
 from controller.core.estimate import estimate
 from controller.core.merit import MeritPrices, merit_choice, merit_targets, plant_cop
 from controller.core.situation import Situation
 from controller.core.stage import stage
+from drivers.heat_pump_cop import unit_cop
 from tests.core.fakes import city, plant_snapshot, settled_histories, situation
 
 EVERYONE = {"hp1", "hp2", "hp3", "hp4"}
@@ -41,8 +43,15 @@ def _on(targets: Targets) -> set[str]:
 def test_the_cop_is_the_one_model_at_the_supply_setpoint_and_the_source() -> None:
     plant = city()
     now = _situation(plant, set(), 60_000.0)
-    # outdoor -2 °C: 80.5 °C supply by weather compensation; no source reading: the site's 1.5 °C
-    assert plant_cop(now) == pytest.approx(0.5 * (80.5 + 3 + 273.15) / (80.5 + 3 - 1.5 + 3), 1e-3)
+    # outdoor -2 °C: 80.5 °C supply by weather compensation; no source reading: the site's 1.5 °C;
+    # the condenser takes the tank's bottom water (80 °C here), so it must heat to 85 °C
+    spec = plant.site.units[0]
+    assert plant_cop(now) == pytest.approx(planned_cop(spec, 80.0, 80.5, 1.5), 1e-9)
+    assert planned_cop(spec, 80.0, 80.5, 1.5) == pytest.approx(
+        unit_cop(spec, 80.0, 85.0, 1.5, 1.5 - spec.source_cooling_k), 1e-9
+    )
+    # a tank with a cold bottom makes the same supply cheaper
+    assert plant_cop(_situation(plant, set(), 60_000.0, tank_c=66.0)) > 1.05 * plant_cop(now)
 
 
 def test_a_cheap_hour_charges_the_tank() -> None:
@@ -81,7 +90,10 @@ def test_a_dear_hour_with_cheap_gas_uses_the_boiler() -> None:
     assert _on(targets) == set()
     command = stage(targets, now, None).boiler
     assert command is not None and command.enable
-    assert command.reason.startswith("cheaper than the heat pumps: heat pumps 143.0 EUR/MWh")
+    heat_pump_eur_per_mwh = 300.0 / plant_cop(now)
+    assert command.reason.startswith(
+        f"cheaper than the heat pumps: heat pumps {heat_pump_eur_per_mwh:.1f} EUR/MWh"
+    )
 
 
 def test_when_the_boiler_becomes_cheaper_the_units_stage_down_and_it_takes_over() -> None:

@@ -28,6 +28,8 @@ from controller.telemetry.sources import MetricSources
 
 PROMETHEUS = shutil.which("prometheus")
 PROMTOOL = shutil.which("promtool")
+# the plant label Prometheus puts on every series of the target, as the shipped configs do
+PLANT_LABEL = "river_20mw"
 # local midnight in Copenhagen (UTC+1 in January): one whole plant day, and two cycles more
 DEMO_START = datetime(2024, 1, 7, 23, 0, tzinfo=UTC)
 DEMO_DAYS = 1.0 + 10.0 / 86400.0
@@ -88,15 +90,24 @@ class PrometheusServer:
 
 
 @contextmanager
-def prometheus(target_port: int, tmp_path: Path) -> Iterator[PrometheusServer]:
-    """Prometheus scraping 127.0.0.1:target_port every second; stopped on exit."""
+def prometheus(
+    target_port: int, tmp_path: Path, rule_files: tuple[Path, ...] = ()
+) -> Iterator[PrometheusServer]:
+    """Prometheus scraping 127.0.0.1:target_port every second, its series labelled with the
+    plant, evaluating `rule_files`; stopped on exit."""
     assert PROMETHEUS is not None, "prometheus is not installed (apt-get install prometheus)"
     port = free_port()
     config = tmp_path / "prometheus.yml"
     config.write_text(
         "global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\n"
-        "scrape_configs:\n  - job_name: hpctl\n    static_configs:\n"
+        + (
+            "rule_files:\n" + "".join(f"  - '{path}'\n" for path in rule_files)
+            if rule_files
+            else ""
+        )
+        + "scrape_configs:\n  - job_name: hpctl\n    static_configs:\n"
         f"      - targets: ['127.0.0.1:{target_port}']\n"
+        f"        labels:\n          plant: {PLANT_LABEL}\n"
     )
     log = (tmp_path / "prometheus.log").open("w")
     process = subprocess.Popen(
@@ -170,14 +181,14 @@ class DemoScrape:
 
 
 @contextmanager
-def demo_scrape(tmp_path: Path) -> Iterator[DemoScrape]:
+def demo_scrape(tmp_path: Path, rule_files: tuple[Path, ...] = ()) -> Iterator[DemoScrape]:
     plant, scenario = load_demo_inputs(None, None)
     plant = plant.with_control(policy="planner")
     sources = MetricSources(bridge=FakeBridge(FakeStats()))
     metrics = ControllerMetrics(plant.site, sources, control=plant.control)
     port = metrics.serve("127.0.0.1", 0)
     try:
-        with prometheus(port, tmp_path) as server:
+        with prometheus(port, tmp_path, rule_files) as server:
             server.wait_for("up")
             started_s = time.time()
             result: list[DemoSummary] = []

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-import itertools
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
+from controller.core.cop import planned_cop
+from drivers.heat_pump_cop import unit_cop
 from drivers.kinds import StateCode
 from drivers.site import SiteConfig, load_site
 from sim_plant.physics import Boundary, PlantModel
@@ -15,8 +16,6 @@ from sim_plant.physics.heat_pumps import (
     ALARM_HIGH_SUPPLY,
     ALARM_LOW_FLOW,
     ALARM_NONE,
-    COP_MAX,
-    carnot_cop,
 )
 
 RIVER = Path(__file__).resolve().parents[2] / "deploy" / "plants" / "river_20mw.toml"
@@ -76,16 +75,21 @@ class Rig:
         return values
 
 
-def test_cop_matches_the_carnot_formula_with_approach() -> None:
-    sink_k = 70.0 + 273.15 + 3.0
-    source_k = 10.0 + 273.15 - 3.0
-    assert carnot_cop(70.0, 10.0, 0.5) == pytest.approx(0.5 * sink_k / (sink_k - source_k))
-
-
-def test_cop_falls_as_lift_rises_and_is_capped() -> None:
-    cops = [carnot_cop(supply, 8.0, 0.52) for supply in (40.0, 55.0, 70.0, 85.0, 95.0)]
-    assert all(a > b for a, b in itertools.pairwise(cops))
-    assert carnot_cop(12.0, 10.0, 0.6) == COP_MAX
+def test_simulator_and_planner_give_the_same_cop_at_the_same_temperatures(
+    river: SiteConfig,
+) -> None:
+    """Full load, so the source cools by the unit's full source_cooling_k in both."""
+    rig = Rig(river)
+    rig.supervise("hp1", enable=True, setpoint_kw=10000.0)
+    rig.run(900)
+    value = rig.model.value
+    assert value("hp1", "heat_kw") == pytest.approx(10000.0)
+    inlet_c = value("hp1", "return_temp_c")
+    supply_c = value("hp1", "supply_temp_c")
+    spec = river.units[0]
+    planned = planned_cop(spec, inlet_c, supply_c, 5.0)
+    assert value("hp1", "cop") == pytest.approx(planned, rel=1e-6)
+    assert value("hp1", "source_out_temp_c") == pytest.approx(5.0 - spec.source_cooling_k)
 
 
 def test_running_unit_reports_cop_power_and_temperatures_consistently(river: SiteConfig) -> None:
@@ -100,11 +104,14 @@ def test_running_unit_reports_cop_power_and_temperatures_consistently(river: Sit
     weather_setpoint_c = model.network.supply_setpoint_c(0.0)
     assert supply_c == pytest.approx(weather_setpoint_c)  # above the 75 °C register default
     cop = value("hp1", "cop")
-    assert cop == pytest.approx(carnot_cop(supply_c, 5.0, 0.52))
+    inlet_c = value("hp1", "return_temp_c")
+    spec = model.units.specs[0]
+    source_out_c = 5.0 - spec.source_cooling_k * 0.6  # cooled in proportion to the load
+    assert cop == pytest.approx(unit_cop(spec, inlet_c, supply_c, 5.0, source_out_c))
     assert value("hp1", "power_kw") == pytest.approx(6000.0 / cop)
     assert value("hp1", "source_in_temp_c") == 5.0
-    assert value("hp1", "source_out_temp_c") == pytest.approx(5.0 - 4.0 * 0.6)
-    assert value("hp1", "return_temp_c") == pytest.approx(model.tanks[0].bottom_temp_c, abs=1.0)
+    assert value("hp1", "source_out_temp_c") == pytest.approx(source_out_c)
+    assert inlet_c == pytest.approx(model.tanks[0].bottom_temp_c, abs=1.0)
 
 
 def test_start_delay_then_minimum_load_then_ramp(river: SiteConfig) -> None:
@@ -262,3 +269,49 @@ def test_overcharged_tank_trips_on_high_supply_temperature(river: SiteConfig) ->
     assert rig.model.value("hp1", "state_code") == StateCode.TRIPPED
     assert rig.model.value("hp1", "alarm_code") == ALARM_HIGH_SUPPLY
     assert rig.model.value("hp1", "starts_total") == 1
+
+
+AIR = RIVER.parent / "air_subzero_2x8mw.toml"
+
+
+def test_air_source_unit_follows_the_outdoor_air_with_derated_capacity_and_defrost() -> None:
+    site = load_site(AIR)
+    model = PlantModel(site, START, 0.5)
+    now = START
+    model.command("hp1", "remote_request", 1)
+    model.command("hp1", "enable_cmd", 1)
+    model.command("hp1", "heat_setpoint_kw", 8000.0)
+    for beat in range(1, round(1800 / DT_S) + 1):
+        model.command("hp1", "heartbeat", beat)
+        # no source column: an air-source plant's source is the outdoor air
+        model.step(DT_S, Boundary(now_utc=now, outdoor_temp_c=-15.0, heat_demand_kw=12000.0))
+        now += timedelta(seconds=DT_S)
+    spec = site.units[0]
+    assert model.value("hp1", "source_in_temp_c") == -15.0
+    assert model.value("hp1", "heat_kw") == pytest.approx(0.68 * 8000.0)  # the declared curve
+    inlet_c = model.value("hp1", "return_temp_c")
+    supply_c = model.value("hp1", "supply_temp_c")
+    source_out_c = model.value("hp1", "source_out_temp_c")
+    no_defrost = spec.model_copy(
+        update={"defrost_below_source_temp_c": None, "defrost_cop_factor": 1.0}
+    )
+    without = unit_cop(no_defrost, inlet_c, supply_c, -15.0, source_out_c)
+    assert model.value("hp1", "cop") == pytest.approx(0.8 * without)
+
+
+def test_part_load_power_is_the_line_the_planner_plans_with(river: SiteConfig) -> None:
+    units = [u.model_copy(update={"part_load_cop_factor": 0.9}) for u in river.units]
+    rig = Rig(river.model_copy(update={"units": units}))
+    rig.supervise("hp1", enable=True, setpoint_kw=3500.0)  # minimum load, 0.35 of 10 MW
+    rig.run(900)
+    value = rig.model.value
+    assert value("hp1", "heat_kw") == pytest.approx(3500.0)
+    full_load_cop = unit_cop(
+        units[0],
+        value("hp1", "return_temp_c"),
+        value("hp1", "supply_temp_c"),
+        5.0,
+        value("hp1", "source_out_temp_c"),
+    )
+    assert value("hp1", "cop") == pytest.approx(0.9 * full_load_cop, rel=1e-6)
+    assert value("hp1", "power_kw") == pytest.approx(3500.0 / (0.9 * full_load_cop), rel=1e-6)

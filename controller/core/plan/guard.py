@@ -27,7 +27,9 @@ def heat_pumps_on_demand_kg(inputs: PlanInputs) -> float:
     boiler_g_per_kwh_heat = inputs.boiler_fuel_carbon_g_per_kwh / inputs.boiler_efficiency
     if available:
         # a unit counts only in the steps whose lift it can make
-        capacity_kw = sum(unit.heat_max_kw * unit.runnable_mask(steps) for unit in available)
+        capacity_kw = sum(
+            unit.heat_max_by_step(steps) * unit.runnable_mask(steps) for unit in available
+        )
         cop = np.mean([np.asarray(unit.cop, dtype=np.float64) for unit in available], axis=0)
         pumped_kw = np.minimum(need_kw, capacity_kw)
         grams = pumped_kw / cop * carbon + (need_kw - pumped_kw) * boiler_g_per_kwh_heat

@@ -105,6 +105,9 @@ class UnitPlanData:
     # controller/core/lift_limit.py); empty: every step
     runnable: tuple[bool, ...] = ()
     part_load_cop_factor: float = 1.0  # COP at minimum load / COP at full load
+    # per step, the share of heat_max_kw the unit can give (its capacity falls with the
+    # source temperature); empty: all of it every step
+    heat_max_fraction: tuple[float, ...] = ()
     # Plan stability: the previous plan's commitment for the first steps (may be shorter than
     # the horizon; empty: no hold) and what each step committed otherwise costs.
     hold_on: tuple[bool, ...] = ()
@@ -116,7 +119,15 @@ class UnitPlanData:
             return np.ones(steps, dtype=bool)
         return np.asarray(self.runnable[:steps], dtype=bool)
 
+    def heat_max_by_step(self, steps: int) -> npt.NDArray[np.float64]:
+        """The unit's heat ceiling per step (kW)."""
+        if not self.heat_max_fraction:
+            return np.full(steps, self.heat_max_kw)
+        return self.heat_max_kw * np.asarray(self.heat_max_fraction[:steps], dtype=np.float64)
+
     def __post_init__(self) -> None:
+        if not all(math.isfinite(f) and 0.0 < f <= 1.0 for f in self.heat_max_fraction):
+            raise ValueError(f"unit {self.name}: every heat_max_fraction must be in (0, 1]")
         _check_non_negative(
             heat_min_kw=self.heat_min_kw,
             start_cost_eur=self.start_cost_eur,
@@ -219,6 +230,11 @@ class PlanInputs:
             if len(unit.cop) != self.steps:
                 raise ValueError(
                     f"unit {unit.name}: {len(unit.cop)} COP values, {self.steps} steps"
+                )
+            if unit.heat_max_fraction and len(unit.heat_max_fraction) != self.steps:
+                raise ValueError(
+                    f"unit {unit.name}: {len(unit.heat_max_fraction)} heat_max_fraction values, "
+                    f"{self.steps} steps"
                 )
             if len(unit.hold_on) > self.steps:
                 raise ValueError(f"unit {unit.name}: hold_on is longer than the horizon")

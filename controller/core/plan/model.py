@@ -143,7 +143,7 @@ def _add_unit_rows(rows: RowBuilder, unit: UnitPlanData, cols: VarIndex, u: int)
     rows.add("min_run", [*((run[:, j], 1.0) for j in range(run.shape[1])), (on, -1.0)], -np.inf, 0)
     off = _window_cols(stop, max(unit.min_off_steps, 1))
     rows.add("min_off", [*((off[:, j], 1.0) for j in range(off.shape[1])), (on, 1.0)], -np.inf, 1)
-    rows.add("load_max", [(heat, 1.0), (on, -unit.heat_max_kw)], -np.inf, 0.0)
+    rows.add("load_max", [(heat, 1.0), (on, -unit.heat_max_by_step(steps))], -np.inf, 0.0)
     rows.add("load_min", [(heat, 1.0), (on, -unit.heat_min_kw)], 0.0, np.inf)
     _add_starts_limit(rows, unit, start)
 

@@ -125,7 +125,7 @@ def plan_from_solution(
     before = np.concatenate([initially_on.reshape(-1, 1), on[:, :-1]], axis=1) if on.size else on
     unit_start = on & ~before
     heat_min = np.array([[unit.heat_min_kw] for unit in inputs.units])
-    heat_max = np.array([[unit.heat_max_kw] for unit in inputs.units])
+    heat_max = np.array([unit.heat_max_by_step(inputs.steps) for unit in inputs.units])
     heat = np.where(on, np.clip(x[cols.heat], heat_min, heat_max), 0.0) if on.size else x[cols.heat]
     power = np.where(on, model.power_on_kw + model.power_per_heat * heat, 0.0)
     grid = power.sum(axis=0) if power.size else np.zeros(inputs.steps)

@@ -41,6 +41,17 @@ from controller.core.plan.start import (
 
 log = logging.getLogger(__name__)
 
+# One solver thread. The dispatch MILPs are small (tens to a few thousand binaries) and the
+# edge PC also runs the cycle and the I/O; HiGHS's parallel workers cost more than they gained:
+# 73 hard April solves of the river plant took 132 s with the default (both cores) and 59 s with
+# one thread, same answers (`make bench`, docs/planner.md). HiGHS fixes its thread pool at the
+# first solve in a process, so every instance asks for the same count.
+SOLVER_THREADS = 1
+# HiGHS's sub-MIP heuristics (RINS, RENS) spent most of a hard solve improving a start that was
+# already within the gap (1.5 s of 1.8 s on the hardest April hour); without them the same 73
+# solves took 19 s instead of 59 s, every plan still within the MIP gap of its bound.
+SUB_MIP_HEURISTICS = False
+
 _LIMIT_STATUSES = frozenset(
     {
         highspy.HighsModelStatus.kTimeLimit,
@@ -103,6 +114,7 @@ def quiet_highs() -> _Highs:
     # constructor, and installing a callback prints the banner while output is still on.
     highs = _Highs()
     highs.setOptionValue("output_flag", False)
+    highs.setOptionValue("threads", SOLVER_THREADS)
     return highs
 
 
@@ -150,6 +162,8 @@ def solve_model(
         highs.setOptionValue("time_limit", float(time_limit_s))
         highs.setOptionValue("mip_rel_gap", float(mip_rel_gap))
         highs.setOptionValue("random_seed", 0)
+        highs.setOptionValue("mip_heuristic_run_rins", SUB_MIP_HEURISTICS)
+        highs.setOptionValue("mip_heuristic_run_rens", SUB_MIP_HEURISTICS)
         _watch(highs, progress)
         pass_status = highs.passModel(_to_highs(model))
         if pass_status == highspy.HighsStatus.kError:

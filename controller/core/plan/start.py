@@ -115,10 +115,11 @@ def complete_start(
     x = np.zeros(cols.num_cols)
     on = np.zeros((len(inputs.units), steps), dtype=bool)
     heat_min = np.zeros((len(inputs.units), 1))
-    heat_max = np.zeros((len(inputs.units), 1))
+    heat_max = np.zeros((len(inputs.units), steps))
     for u, unit in enumerate(inputs.units):
         on[u] = repaired_commitment(unit, wanted_on[u])
-        heat_min[u, 0], heat_max[u, 0] = unit.heat_min_kw, unit.heat_max_kw
+        heat_min[u, 0] = unit.heat_min_kw
+        heat_max[u] = unit.heat_max_by_step(steps)
     heat = np.where(on, np.clip(wanted_heat_kw, heat_min, heat_max), 0.0)
     boiler = np.clip(wanted_boiler_kw, 0.0, inputs.boiler_heat_max_kw)
     low_kw = np.where(on, heat_min, 0.0)

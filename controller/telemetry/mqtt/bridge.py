@@ -51,6 +51,7 @@ PUBLISHED_EVENTS = frozenset(
     {
         "interlock",
         "fallback",
+        "recovery",
         "handback",
         "override_expired",
         "override_released",

@@ -33,13 +33,14 @@ def _check_unit(plan: Plan, u: int, unit: UnitPlanData, problems: list[str]) -> 
     inputs = plan.inputs
     on, heat, power, start = plan.unit_on[u], plan.unit_heat_kw[u], plan.unit_power_kw[u], []
     was_on = unit.initially_on
+    ceiling_kw = unit.heat_max_by_step(inputs.steps)
     for t in range(inputs.steps):
         start.append(on[t] and not was_on)
         was_on = on[t]
         if on[t]:
             if not unit.available:
                 problems.append(f"{unit.name} step {t}: unavailable unit is on")
-            if heat[t] < unit.heat_min_kw - HEAT_TOL_KW or heat[t] > unit.heat_max_kw + HEAT_TOL_KW:
+            if heat[t] < unit.heat_min_kw - HEAT_TOL_KW or heat[t] > ceiling_kw[t] + HEAT_TOL_KW:
                 problems.append(f"{unit.name} step {t}: heat {heat[t]:.3f} kW outside load range")
         elif abs(heat[t]) > HEAT_TOL_KW:
             problems.append(f"{unit.name} step {t}: off but heat {heat[t]:.3f} kW")
