@@ -57,6 +57,8 @@ class Role(StrEnum):
     # tank
     LAYER_TEMP_C = "layer_temp_c"
     # plant-wide
+    IT_LOAD_KW = "it_load_kw"  # a data centre's IT power: its waste heat follows it
+    DRY_COOLER_HEAT_KW = "dry_cooler_heat_kw"  # the data centre's heat the heat pumps left
     NETWORK_HEAT_KW = "network_heat_kw"
     NETWORK_SUPPLY_TEMP_C = "network_supply_temp_c"
     NETWORK_RETURN_TEMP_C = "network_return_temp_c"
@@ -167,6 +169,8 @@ KINDS: Mapping[DeviceKind, KindSpec] = {
             DeviceKind.PLANT_IO,
             required={Role.NETWORK_HEAT_KW},  # demand: what the network draws
             optional={
+                Role.IT_LOAD_KW,
+                Role.DRY_COOLER_HEAT_KW,
                 Role.NETWORK_SUPPLY_TEMP_C,
                 Role.NETWORK_RETURN_TEMP_C,
                 Role.OUTDOOR_TEMP_C,

@@ -1,9 +1,10 @@
 """Scenario CSV: the time series a replay, demo or simulation runs on.
 
 Columns: `timestamp_utc` (ISO 8601, UTC) and `price_eur_per_mwh` are required; optional
-`carbon_g_per_kwh`, `outdoor_temp_c`, `heat_demand_kw`, `source_temp_c` and
+`carbon_g_per_kwh`, `outdoor_temp_c`, `heat_demand_kw`, `source_temp_c`,
 `fuel_price_eur_per_mwh` (the boiler's fuel, per MWh of fuel: overrides the plant file's
-constant where given); other columns are ignored. Rows are hourly or finer, strictly increasing.
+constant where given) and `it_load_kw` (a data centre's IT power, which its waste-heat source
+follows: see drivers/datacentre.py; absent, the plant file's default profile); other columns are ignored. Rows are hourly or finer, strictly increasing.
 Every value must be a plain decimal number inside its column's range (`COLUMN_RANGES`). A bad
 file is refused with its line number and the reason, never half-read. Values hold from their
 timestamp until the next row.
@@ -25,6 +26,7 @@ OPTIONAL_COLUMNS = (
     "heat_demand_kw",
     "source_temp_c",
     "fuel_price_eur_per_mwh",
+    "it_load_kw",
 )
 # Physical or market limits, wide enough for every real series (DK1/DK2 2021-2024 prices span
 # -60..936 EUR/MWh, DK2 carbon 13..467 g/kWh, TTF gas 15..339 EUR/MWh) and narrow enough that a
@@ -50,6 +52,9 @@ COLUMN_RANGES: dict[str, ValueRange] = {
     "fuel_price_eur_per_mwh": ValueRange(
         0.0, 2000.0, "EUR/MWh", "several times the 2022 gas price peak"
     ),
+    # the largest data-centre campuses announced draw 1-2 GW of IT power; more is a unit slip,
+    # W written for kW. 0 is a data centre that is idle or off.
+    "it_load_kw": ValueRange(0.0, 2.0e6, "kW", "2 GW, above the largest data-centre campus"),
 }
 # market and weather records begin after 1900; a later year than 2100 is a typing slip, and the
 # bounds keep every time arithmetic (an hour past the end) inside datetime's range
@@ -71,6 +76,7 @@ class ScenarioRow:
     heat_demand_kw: float | None
     source_temp_c: float | None
     fuel_price_eur_per_mwh: float | None = None
+    it_load_kw: float | None = None
 
 
 @dataclass(frozen=True)
@@ -234,4 +240,5 @@ def _parse_row(fields: list[str], position: dict[str, int]) -> ScenarioRow:
         heat_demand_kw=values["heat_demand_kw"],
         source_temp_c=values["source_temp_c"],
         fuel_price_eur_per_mwh=values["fuel_price_eur_per_mwh"],
+        it_load_kw=values["it_load_kw"],
     )

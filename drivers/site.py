@@ -40,6 +40,7 @@ from drivers.bounds import (
     VolumeM3,
     WaterTempC,
 )
+from drivers.datacentre import DataCentreSpec, RecoverableHeat, default_it_load_kw, recoverable_heat
 from drivers.heat_pump_cop import ISENTROPIC_EFFICIENCY_DEFAULT, legacy_efficiency
 from drivers.kinds import DeviceKind, Role
 from drivers.pointmap import PointMap, PointMapError, load_point_map
@@ -323,6 +324,9 @@ class SourceSpec(StrictModel):
     source really stays within (a river does not freeze below its ice point, a cooling loop has a
     control band). The simulator runs on it and the planner falls back to it when nothing
     measured the source: one formula for both.
+
+    A `data_centre` table replaces the curve for a waste-heat source: the temperature and the
+    heat the heat pumps may take then follow the IT load (drivers/datacentre.py).
     """
 
     kind: Literal["river", "borehole", "waste_heat", "sea", "air"]
@@ -332,9 +336,28 @@ class SourceSpec(StrictModel):
     daily_amplitude_k: AmplitudeK = 0.0  # waste heat following IT load
     min_temp_c: SourceTempC = -5.0
     max_temp_c: SourceTempC = 45.0
+    data_centre: DataCentreSpec | None = None
+
+    def recoverable(
+        self, when_utc: datetime, timezone: str | ZoneInfo, it_load_kw: float | None = None
+    ) -> RecoverableHeat | None:
+        """A data centre's loop at `when_utc` (at `it_load_kw`, else its default profile), its
+        temperature clipped to [min_temp_c, max_temp_c]; None for a source without a limit."""
+        spec = self.data_centre
+        if spec is None:
+            return None
+        if it_load_kw is None:
+            zone = timezone if isinstance(timezone, ZoneInfo) else ZoneInfo(timezone)
+            it_load_kw = default_it_load_kw(spec, when_utc, zone)
+        loop = recoverable_heat(spec, it_load_kw)
+        clipped_c = min(self.max_temp_c, max(self.min_temp_c, loop.temp_c))
+        return RecoverableHeat(it_load_kw=loop.it_load_kw, heat_kw=loop.heat_kw, temp_c=clipped_c)
 
     def temp_c(self, when_utc: datetime, timezone: str | ZoneInfo) -> float:
         """The declared curve at `when_utc`, the plant's local calendar and clock deciding."""
+        loop = self.recoverable(when_utc, timezone)
+        if loop is not None:
+            return loop.temp_c
         zone = timezone if isinstance(timezone, ZoneInfo) else ZoneInfo(timezone)
         local = when_utc.astimezone(zone)
         hour = local.hour + local.minute / 60.0 + local.second / 3600.0
@@ -550,6 +573,13 @@ def _network_problems(network: NetworkSpec) -> list[str]:
 
 
 def _source_problems(source: SourceSpec) -> list[str]:
+    if source.data_centre is not None and source.kind != "waste_heat":
+        return [f"source: a data_centre table needs kind 'waste_heat', not '{source.kind}'"]
+    if source.data_centre is not None and source.daily_amplitude_k > 0:
+        return [
+            "source: daily_amplitude_k and data_centre both set: a data centre's loop follows "
+            "its IT load (it_load_kw or the default profile); set daily_amplitude_k = 0"
+        ]
     if source.min_temp_c >= source.max_temp_c:
         return [
             f"source: min_temp_c {source.min_temp_c:g} is not below "

@@ -93,6 +93,7 @@ def scenario_boundary(
             outdoor_temp_c=outdoor_c if outdoor_c is not None else outdoor_default_c,
             heat_demand_kw=row.heat_demand_kw,
             source_temp_c=row.source_temp_c,
+            it_load_kw=row.it_load_kw,
         )
 
     return boundary_at

@@ -74,6 +74,10 @@ class EvaluationData:
     fuel_price_eur_per_mwh: FloatArray  # hourly, the plant file's constant where none is given
     market_scenario: Scenario  # the rows as a scenario, carbon filled in, for the market feed
     notes: tuple[str, ...]
+    # a data centre's IT load per row (None: its default profile) and its recoverable heat per
+    # hour (None: a source without a limit)
+    row_it_load: FloatArray | None = None
+    source_heat_kw: FloatArray | None = None
 
     @property
     def hours(self) -> int:
@@ -244,6 +248,15 @@ def load_evaluation_data(
     source_rows: FloatArray | None = None
     if scenario.has("source_temp_c"):
         source_rows = np.asarray(require("source_temp_c", "a source column must be complete"))
+    it_load_rows: FloatArray | None = None
+    if scenario.has("it_load_kw"):
+        if site.source.data_centre is None:
+            notes.append("it_load_kw: not used, the plant's source is not a data centre")
+        else:
+            it_load_rows = np.asarray(require("it_load_kw", "an IT-load column must be complete"))
+            notes.append("it_load_kw: the file's own column drives the data centre's heat")
+    elif site.source.data_centre is not None:
+        notes.append("it_load_kw: the plant file's default IT-load profile (the file has none)")
 
     row_epoch = np.array([when.timestamp() for when in times])
     filled = tuple(
@@ -277,15 +290,24 @@ def load_evaluation_data(
     carbon_rows = np.asarray(carbon, dtype=np.float64)
     outdoor_rows = np.asarray(outdoor, dtype=np.float64)
     demand_rows = np.asarray(demand, dtype=np.float64)
+    model = SourceModel(site.source, site.plant.timezone)
+    hour_starts = [datetime.fromtimestamp(first_hour_s + k * HOUR_S, tz=UTC) for k in range(hours)]
+    source_heat_hourly: FloatArray | None = None
     if source_rows is not None:
         source_hourly = hourly(source_rows)
     else:
-        model = SourceModel(site.source, site.plant.timezone)
-        source_hourly = np.array(
-            [
-                model.temp_c(datetime.fromtimestamp(first_hour_s + k * HOUR_S, tz=UTC))
-                for k in range(hours)
-            ]
+        source_hourly = np.array([model.temp_c(when) for when in hour_starts])
+    if it_load_rows is not None:
+        loops = [
+            model.conditions(when, float(load))
+            for when, load in zip(times, it_load_rows, strict=True)
+        ]
+        source_heat_hourly = hourly(np.array([loop.recoverable_kw or 0.0 for loop in loops]))
+        if source_rows is None:
+            source_hourly = hourly(np.array([loop.temp_c for loop in loops]))
+    elif site.source.data_centre is not None:
+        source_heat_hourly = np.array(
+            [model.conditions(when).recoverable_kw or 0.0 for when in hour_starts]
         )
     return EvaluationData(
         source=scenario.source,
@@ -309,6 +331,8 @@ def load_evaluation_data(
         ),
         market_scenario=market,
         notes=tuple(notes),
+        row_it_load=it_load_rows,
+        source_heat_kw=source_heat_hourly,
     )
 
 

@@ -212,6 +212,7 @@ def truth_forecast(data: EvaluationData, base: Forecast) -> Forecast:
         prices_known_until=base.prices_known_until,
         fuel_price_eur_per_mwh=base.fuel_price_eur_per_mwh,
         fuel_price_by_step=None if data.row_fuel is None else take(data.fuel_price_eur_per_mwh),
+        source_heat_kw=None if data.source_heat_kw is None else take(data.source_heat_kw),
     )
 
 

@@ -77,6 +77,7 @@ class _DataConditions:
         self._outdoor = data.row_outdoor[rows].tolist()
         self._demand = data.row_demand[rows].tolist()
         self._source = data.row_source[rows].tolist() if data.row_source is not None else None
+        self._it_load = data.row_it_load[rows].tolist() if data.row_it_load is not None else None
 
     def __call__(self, step: int, now_utc: datetime) -> Instant:
         return Instant(
@@ -85,6 +86,7 @@ class _DataConditions:
                 outdoor_temp_c=self._outdoor[step],
                 heat_demand_kw=self._demand[step],
                 source_temp_c=None if self._source is None else self._source[step],
+                it_load_kw=None if self._it_load is None else self._it_load[step],
             ),
             price_eur_per_mwh=self._price[step],
             carbon_g_per_kwh=self._carbon[step],

@@ -39,6 +39,7 @@ from controller.core.plan import (
 )
 from controller.core.report import CycleReport
 from controller.core.rules import unit_available
+from controller.core.source_limit import recoverable_forecast_kw
 from controller.core.stage import supply_setpoint_c
 from controller.core.tank_limit import soc_below_high_limit
 from controller.runtime.market import MarketFeed
@@ -63,6 +64,8 @@ class Forecast:
     prices_known_until: datetime
     fuel_price_eur_per_mwh: float | None = None  # the market's quote; None: the plant file's
     fuel_price_by_step: tuple[float, ...] | None = None  # hindsight only: a price per step
+    # a data centre's recoverable heat per step, the evaporators' ceiling; None: no limit
+    source_heat_kw: tuple[float, ...] | None = None
     # where each input came from, in words (price, carbon, outdoor, source, demand, fuel)
     provenance: dict[str, str] = field(default_factory=dict)
 
@@ -328,6 +331,7 @@ class PlannerService:
             prices_known_until=known_until,
             fuel_price_eur_per_mwh=fuel,
             provenance=provenance,
+            source_heat_kw=recoverable_forecast_kw(site, steps_utc),
         )
 
     def _say_basis(self, provenance: dict[str, str]) -> None:
@@ -462,6 +466,7 @@ class PlannerService:
             # gas is bought a day ahead: the price quoted now holds over the horizon
             **boiler_terms(boiler, forecast.fuel_price_eur_per_mwh),
             boiler_fuel_price_by_step=forecast.fuel_price_by_step,
+            source_heat_max_kw=forecast.source_heat_kw,
             carbon_price_eur_per_t=config.carbon_price_eur_per_t,
             grid_import_limit_kw=config.grid_import_limit_kw,
             emissions_cap_kg=config.emissions_cap_kg,

@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 
 from controller.config import ControlConfig
 from controller.core.cop import planned_cop
 from controller.core.plan import PlanInputs, UnitPlanData, boiler_terms, solve_plan
+from controller.core.source_limit import recoverable_forecast_kw
 from controller.core.stage import supply_setpoint_c
 from controller.telemetry.daybook import DayBook, DayRecord
 from drivers.site import SiteConfig
@@ -81,6 +82,7 @@ def hindsight_inputs(day: DayRecord, site: SiteConfig, control: ControlConfig) -
     band_kwh = sum(t.capacity_kwh for t in site.tanks) * control.staging.soc_max_plan
     capacity_kwh = max(band_kwh + below_band_kwh, initial_kwh, terminal_kwh)
     boiler = site.boiler
+    steps_utc = [hours[0].start_utc + timedelta(seconds=k * step_s) for k in range(len(hours))]
     return PlanInputs(
         start_utc=hours[0].start_utc,
         step_s=step_s,
@@ -104,6 +106,8 @@ def hindsight_inputs(day: DayRecord, site: SiteConfig, control: ControlConfig) -
         unmet_penalty_eur_per_mwh=config.unmet_penalty_eur_per_mwh,
         time_limit_s=HINDSIGHT_TIME_LIMIT_S,
         mip_rel_gap=HINDSIGHT_GAP,
+        # the daybook keeps no IT load: a data centre's default profile bounds the units
+        source_heat_max_kw=recoverable_forecast_kw(site, steps_utc),
     )
 
 

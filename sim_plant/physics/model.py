@@ -21,6 +21,7 @@ from drivers.site import SiteConfig
 from sim_plant.faults import Faults
 from sim_plant.physics.boiler import Boiler
 from sim_plant.physics.heat_pumps import HeatPumpBank, UnitConditions
+from sim_plant.physics.heat_recovery import evaporator_kw, limit_to_recoverable
 from sim_plant.physics.network import NetworkModel
 from sim_plant.physics.points import PointReader
 from sim_plant.physics.source import SourceModel
@@ -38,6 +39,7 @@ class Boundary:
     heat_demand_kw: float | None = None  # None: from the network's outdoor-temperature model
     source_temp_c: float | None = None  # None: from the SourceSpec seasonal/daily model
     cooling_demand_kw: float | None = None  # None: from network.cooling_design_kw (0 if 0)
+    it_load_kw: float | None = None  # a data centre's IT power; None: its default profile
 
 
 @dataclass(frozen=True)
@@ -62,6 +64,10 @@ class PlantTotals:
     simulated_s: float
     cooling_demand_kwh: float
     cooling_delivered_kwh: float
+    # a data centre's loop: heat the servers put in, the heat pumps took, the dry coolers rejected
+    source_recoverable_kwh: float = 0.0
+    source_taken_kwh: float = 0.0
+    dry_cooler_heat_kwh: float = 0.0
 
 
 @dataclass
@@ -73,6 +79,9 @@ class _Accumulators:
     tank_loss_kwh: float = 0.0
     cooling_demand_kwh: float = 0.0
     cooling_delivered_kwh: float = 0.0
+    source_recoverable_kwh: float = 0.0
+    source_taken_kwh: float = 0.0
+    dry_cooler_heat_kwh: float = 0.0
     simulated_s: float = 0.0
     plant: dict[str, float] = field(default_factory=dict)  # the plant_io device's measurements
 
@@ -99,6 +108,7 @@ class PlantModel:
         self.boiler = Boiler(site.boiler) if site.boiler is not None else None
         self.network = NetworkModel(site.network, WATER_CP_KJ_PER_KG_K)
         self.source = SourceModel(site.source, site.plant.timezone)
+        self.dry_cooler_heat_kw = 0.0  # a data centre's heat the heat pumps left, now
         volumes = np.array([tank.volume_m3 for tank in self.tanks])
         self._tank_share = volumes / volumes.sum()
         self._tank_share_list = [float(x) for x in self._tank_share]
@@ -124,6 +134,9 @@ class PlantModel:
             Role.OUTDOOR_TEMP_C: math.nan,  # unknown until the first step brings a boundary
             Role.SOURCE_TEMP_C: source_c,
             Role.COOLING_DEMAND_KW: 0.0,
+            # no data centre: no IT load, nothing for dry coolers
+            Role.IT_LOAD_KW: self.source.conditions(start_utc).it_load_kw or 0.0,
+            Role.DRY_COOLER_HEAT_KW: 0.0,
         }
         self._points = PointReader(self)
         self.faults = Faults(site, self)
@@ -147,11 +160,12 @@ class PlantModel:
             raise ValueError(f"dt_s must be positive, got {dt_s}")
         network = self.network
         outdoor_c = boundary.outdoor_temp_c
+        source = self.source.conditions(boundary.now_utc, boundary.it_load_kw)
         source_c = boundary.source_temp_c
         if source_c is None:
             # an air-source unit's source is the outdoor air itself
             air = self.site.source.kind == "air"
-            source_c = outdoor_c if air else self.source.temp_c(boundary.now_utc)
+            source_c = outdoor_c if air else source.temp_c
         demand_kw = boundary.heat_demand_kw
         if demand_kw is None:
             demand_kw = network.heat_demand_kw(outdoor_c)
@@ -169,6 +183,9 @@ class PlantModel:
         valve_pct = np.where(self._has_valve, self.valves.position_pct[self._unit_valve], 100.0)
         units = self.units
         units.step(dt_s, UnitConditions(tops_c[0], inlet_c, source_c, setpoint_c, valve_pct))
+        if source.recoverable_kw is not None:
+            taken_kw = limit_to_recoverable(units, source.recoverable_kw, dt_s)
+            self.dry_cooler_heat_kw = source.recoverable_kw - taken_kw
         cp = WATER_CP_KJ_PER_KG_K
         charge_kw = float(units.heat_kw.sum())
         rise_k = np.maximum(units.supply_temp_c - inlet_c, 1e-6)
@@ -193,11 +210,13 @@ class PlantModel:
             self._tank_min_c[i] = min(self._tank_min_c[i], tank.bottom_temp_c)
             self._tank_max_c[i] = max(self._tank_max_c[i], tank.top_temp_c)
 
-        running = units.heat_kw > 0
-        evaporator_kw = float((units.heat_kw - units.power_kw)[running].sum())
-        cooling_delivered_kw = min(cooling_kw, evaporator_kw)
+        cooling_delivered_kw = min(cooling_kw, evaporator_kw(units))
         acc = self._acc
         hours = dt_s / SECONDS_PER_HOUR
+        if source.recoverable_kw is not None:
+            acc.source_recoverable_kwh += source.recoverable_kw * hours
+            acc.source_taken_kwh += (source.recoverable_kw - self.dry_cooler_heat_kw) * hours
+            acc.dry_cooler_heat_kwh += self.dry_cooler_heat_kw * hours
         delivered_kwh = discharged_kj / SECONDS_PER_HOUR
         acc.heat_delivered_kwh += delivered_kwh
         acc.heat_demand_kwh += demand_kw * hours
@@ -216,6 +235,9 @@ class PlantModel:
         plant[Role.OUTDOOR_TEMP_C] = outdoor_c
         plant[Role.SOURCE_TEMP_C] = source_c
         plant[Role.COOLING_DEMAND_KW] = cooling_kw
+        if source.it_load_kw is not None:
+            plant[Role.IT_LOAD_KW] = source.it_load_kw
+            plant[Role.DRY_COOLER_HEAT_KW] = self.dry_cooler_heat_kw
 
     def value(self, device: str, role: str, index: int | None = None) -> float:
         """What the device's point with this role shows now, faults included."""
@@ -270,4 +292,7 @@ class PlantModel:
             simulated_s=acc.simulated_s,
             cooling_demand_kwh=acc.cooling_demand_kwh,
             cooling_delivered_kwh=acc.cooling_delivered_kwh,
+            source_recoverable_kwh=acc.source_recoverable_kwh,
+            source_taken_kwh=acc.source_taken_kwh,
+            dry_cooler_heat_kwh=acc.dry_cooler_heat_kwh,
         )

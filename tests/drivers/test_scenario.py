@@ -325,3 +325,23 @@ def test_any_file_is_read_within_the_ranges_or_refused_with_its_name(
             value = getattr(row, column)
             assert value is None or allowed.low <= value <= allowed.high
     assert scenario.end_utc > scenario.start_utc
+
+
+def test_an_it_load_column_is_read_and_a_bad_value_refused_with_its_line() -> None:
+    lines = [
+        "timestamp_utc,price_eur_per_mwh,it_load_kw",
+        "2024-01-01T00:00Z,50,8000",
+        "2024-01-01T01:00Z,51,",
+    ]
+    scenario = parse_scenario(lines, "dc.csv")
+    assert scenario.has("it_load_kw")
+    assert [row.it_load_kw for row in scenario.rows] == [8000.0, None]
+    for text, reason in (
+        ("-5", r"'it_load_kw' -5 is outside 0\.\.2000000 kW \(2 GW, above the largest"),
+        ("8e9", r"'it_load_kw' 8e9 is outside 0\.\.2000000 kW"),  # W written for kW
+        ("8,000", r"4 fields, the header has 3; a decimal comma"),
+        ("abc", r"'it_load_kw' is not a number: 'abc'"),
+        ("nan", r"'it_load_kw' is not finite: 'nan'"),
+    ):
+        with pytest.raises(ScenarioError, match=rf"^dc\.csv, line 3: {reason}"):
+            parse_scenario([*lines[:2], f"2024-01-01T01:00Z,51,{text}"], "dc.csv")

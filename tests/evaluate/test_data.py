@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from controller.config import Plant
+from controller.config import Plant, load_plant
 from controller.evaluate.data import (
     load_evaluation_data,
     replay_window,
@@ -162,3 +162,28 @@ def test_the_real_files_load_and_merge_within_the_ranges(river: Plant) -> None:
     )
     assert data.hours == 8784
     assert data.row_fuel is not None and float(data.row_fuel.max()) < 100.0  # 2024's gas
+
+
+def test_an_it_load_column_drives_the_datacentre_source_and_is_refused_bad_with_its_line(
+    tmp_path: Path, river: Plant
+) -> None:
+    datacentre = load_plant(river.path.parent / "datacentre_12mw.toml")
+    stamps = hours(6)
+    loads = [4000, 4000, 8000, 8000, 6000, 6000]
+    lines = [
+        f"{HEADER},it_load_kw",
+        *(f"{t},50,1.0,1000,{load}" for t, load in zip(stamps, loads, strict=True)),
+    ]
+    data = load_evaluation_data(write(tmp_path, lines), datacentre.site)
+    assert data.row_it_load is not None and data.source_heat_kw is not None
+    # 95 % of the IT load reaches the loop; the loop's warm side follows the load
+    assert data.source_heat_kw.tolist() == pytest.approx([0.95 * load for load in loads])
+    assert data.source_temp_c.tolist() == pytest.approx([30.0 + load / 1000.0 for load in loads])
+    assert any("it_load_kw: the file's own column" in note for note in data.notes)
+    # a river plant has no use for it, and says so
+    plain = load_evaluation_data(write(tmp_path, lines, "r.csv"), river.site)
+    assert plain.row_it_load is None and plain.source_heat_kw is None
+    assert any("not a data centre" in note for note in plain.notes)
+    lines[3] = f"{stamps[2]},50,1.0,1000,-8000"
+    with pytest.raises(ScenarioError, match=r"line 4: 'it_load_kw' -8000 is outside 0\.\.2000000"):
+        load_evaluation_data(write(tmp_path, lines, "bad.csv"), datacentre.site)

@@ -154,3 +154,27 @@ def test_the_planned_cop_of_the_datacentre_follows_its_warm_source() -> None:
         for heat_kw, cop in zip(series, unit.cop, strict=True)
     )
     assert heat / power > 3.2  # 2.2 when the source was taken as 0 °C
+
+
+def test_the_datacentre_plan_takes_no_more_source_heat_than_its_servers_reject() -> None:
+    plant = load_plant(DATACENTRE).with_planner(horizon_h=24)
+    run = plan_once(plant, load_scenario(default_scenario_path()), START)
+    inputs = run.plan.inputs
+    assert run.plan.usable and inputs.source_heat_max_kw is not None
+    zone = plant.site.plant.timezone
+    for k in range(inputs.steps):
+        when = inputs.start_utc + timedelta(seconds=k * inputs.step_s)
+        loop = plant.site.source.recoverable(when, zone)
+        assert loop is not None
+        # the forecast is the default IT-load profile's recoverable heat (7.1-8.1 MW)
+        assert inputs.source_heat_max_kw[k] == pytest.approx(loop.heat_kw)
+        taken_kw = sum(
+            run.plan.unit_heat_kw[u][k] - run.plan.unit_power_kw[u][k]
+            for u in range(len(inputs.units))
+        )
+        assert taken_kw <= inputs.source_heat_max_kw[k] + 1e-6
+    # a river has no such limit
+    river_run = plan_once(
+        river().with_planner(horizon_h=24), load_scenario(default_scenario_path()), START
+    )
+    assert river_run.plan.inputs.source_heat_max_kw is None

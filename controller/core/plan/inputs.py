@@ -189,6 +189,9 @@ class PlanInputs:
     mip_rel_gap: float = 0.01
     # a fuel price per step (hindsight: `perfect`, the lower bound); None: the quote holds
     boiler_fuel_price_by_step: tuple[float, ...] | None = None
+    # per step, the most heat all units' evaporators may take together: a data centre's
+    # recoverable heat (drivers/datacentre.py); None: the source has no limit (a river)
+    source_heat_max_kw: tuple[float, ...] | None = None
 
     def __post_init__(self) -> None:
         if self.start_utc.tzinfo is None:
@@ -203,6 +206,11 @@ class PlanInputs:
                 raise ValueError(
                     f"unit {unit.name}: runnable has {len(unit.runnable)} steps, the plan {self.steps}"
                 )
+        if self.source_heat_max_kw is not None:
+            _check_series("source_heat_max_kw", self.source_heat_max_kw, self.steps)
+            _check_non_negative(
+                **{f"source_heat_max_kw[{i}]": v for i, v in enumerate(self.source_heat_max_kw)}
+            )
         if self.boiler_fuel_price_by_step is not None:
             _check_series("boiler_fuel_price_by_step", self.boiler_fuel_price_by_step, self.steps)
             _check_non_negative(

@@ -316,6 +316,18 @@ def _add_plant_limits(
         forced_kw = (col_lower[cols.on] * (power_on + power_slope * heat_min)).sum(axis=0)
         limit_kw = np.maximum(inputs.grid_import_limit_kw, forced_kw)
         rows.add("grid_import", terms, -np.inf, limit_kw)
+    if inputs.source_heat_max_kw is not None and units:
+        # evaporator heat = heat - power = (1 - power_per_heat) heat - power_on on: with a
+        # constant COP, heat x (COP - 1) / COP <= recoverable, i.e. heat <= recoverable x
+        # COP / (COP - 1). Units held on at minimum load take at least their minimum's share:
+        # a limit below that is raised to it (their minimum run time outranks the source; the
+        # plant's units unload on their evaporator protection) rather than failing the plan.
+        terms = [(cols.on[u], -power_on[u]) for u in range(units)]
+        terms += [(cols.heat[u], 1.0 - power_slope[u]) for u in range(units)]
+        heat_min = np.array([[unit.heat_min_kw] for unit in inputs.units])
+        forced_kw = (col_lower[cols.on] * ((1.0 - power_slope) * heat_min - power_on)).sum(axis=0)
+        limit_kw = np.maximum(np.asarray(inputs.source_heat_max_kw, dtype=np.float64), forced_kw)
+        rows.add("source_heat", terms, -np.inf, limit_kw)
     if inputs.emissions_cap_kg is not None or inputs.emissions_guard_kg is not None:
         kg_per_kw = carbon * inputs.step_h / 1000.0  # kg per kW held over one step
         boiler_kg = inputs.boiler_fuel_carbon_g_per_kwh * inputs.step_h / inputs.boiler_efficiency

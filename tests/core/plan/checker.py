@@ -167,6 +167,16 @@ def _held_on_min_power_kw(inputs: PlanInputs, step: int) -> float:
     return total_kw
 
 
+def _held_on_min_evaporator_kw(inputs: PlanInputs, step: int) -> float:
+    """Source heat of the units that history keeps running at this step, at minimum load."""
+    total_kw = 0.0
+    for unit in inputs.units:
+        must_run = unit.available and unit.initially_on
+        if must_run and step < unit.min_run_steps - unit.steps_in_state:
+            total_kw += unit.heat_min_kw - unit_power_kw(unit, step, unit.heat_min_kw)
+    return total_kw
+
+
 def plan_problems(plan: Plan) -> list[str]:
     """Every rule the plan breaks (empty when it is valid)."""
     inputs = plan.inputs
@@ -182,6 +192,14 @@ def plan_problems(plan: Plan) -> list[str]:
             limit_kw = max(inputs.grid_import_limit_kw, _held_on_min_power_kw(inputs, t))
             if grid_kw > limit_kw + HEAT_TOL_KW:
                 problems.append(f"step {t}: grid import {grid_kw:.1f} kW over the limit")
+    if inputs.source_heat_max_kw is not None:
+        for t, limit_kw in enumerate(inputs.source_heat_max_kw):
+            taken_kw = sum(
+                plan.unit_heat_kw[u][t] - plan.unit_power_kw[u][t] for u in range(len(inputs.units))
+            )
+            held_kw = _held_on_min_evaporator_kw(inputs, t)
+            if taken_kw > max(limit_kw, held_kw) + HEAT_TOL_KW:
+                problems.append(f"step {t}: evaporators take {taken_kw:.1f} kW over the source")
     total, parts = _recompute_cost(plan)
     if inputs.emissions_cap_kg is not None and parts["carbon_t"] * 1000.0 > (
         inputs.emissions_cap_kg + 1e-3
