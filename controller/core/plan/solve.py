@@ -276,18 +276,35 @@ def starting_solution(
 ) -> tuple[str, FloatArray | None]:
     """("warm" | "cold" | "none", the start): the previous plan shifted when it yields a
     feasible start, else (when asked, or when a warm start failed) the rounded LP relaxation."""
+    kind, start, _ = _start_and_bound(inputs, model, previous, cold_start)
+    return kind, start
+
+
+def _start_and_bound(
+    inputs: PlanInputs, model: MilpModel, previous: Plan | None, cold_start: bool
+) -> tuple[str, FloatArray | None, float | None]:
+    """`starting_solution` and, when it solved the LP relaxation on the way, its objective."""
+    bound: float | None = None
     if previous is not None:
         wish = shifted_wish(previous, inputs)
         start = complete_start(inputs, model, *wish) if wish is not None else None
         if start is not None:
-            return "warm", polished(model, start, inputs.time_limit_s / 4)
+            return "warm", polished(model, start, inputs.time_limit_s / 4), None
     if cold_start or previous is not None:
         relaxed = solve_relaxation(model, inputs.time_limit_s / 2)
         if relaxed is not None:
+            bound = float(model.cost @ relaxed)
             start = complete_start(inputs, model, *rounded_wish(model, relaxed))
             if start is not None:
-                return "cold", polished(model, start, inputs.time_limit_s / 4)
-    return "none", None
+                return "cold", polished(model, start, inputs.time_limit_s / 4), bound
+    return "none", None, bound
+
+
+def certified_gap(model: MilpModel, start: FloatArray, bound_eur: float) -> float:
+    """How far `start` can be from the optimum at most, as HiGHS counts a MIP gap: the LP
+    relaxation's objective is a lower bound on every integer solution."""
+    objective = float(model.cost @ start)
+    return max(objective - bound_eur, 0.0) / max(abs(objective), 1e-6)
 
 
 def solve_plan(
@@ -302,7 +319,29 @@ def solve_plan(
     """
     model = build_model(inputs)
     started = time.perf_counter()  # a measurement for the report, not control logic
-    kind, start = starting_solution(inputs, model, previous, cold_start)
+    kind, start, bound = _start_and_bound(inputs, model, previous, cold_start)
+    if start is not None and start_violation(model, start) <= FEASIBILITY_TOLERANCE:
+        # A start already within the gap of the LP bound is a plan HiGHS would only re-prove:
+        # its MIP root (no presolve, cuts, heuristics) took 0.4-0.6 s on the bench's 16-unit
+        # days where the plain LP takes 0.3 s and the warm start sat 0.1-0.7 % above it.
+        if bound is None:
+            relaxed = solve_relaxation(model, inputs.time_limit_s / 4)
+            bound = None if relaxed is None else float(model.cost @ relaxed)
+        gap = math.inf if bound is None else certified_gap(model, start, bound)
+        if gap <= inputs.mip_rel_gap:
+            preparing_s = time.perf_counter() - started
+            log.debug("%s start within %.2f%% of the LP bound: no MIP run", kind, gap * 100.0)
+            return plan_from_solution(
+                inputs,
+                model,
+                start,
+                status="optimal",
+                objective_eur=float(model.cost @ start) + model.cost_offset_eur,
+                mip_gap=gap,
+                solve_time_s=preparing_s,
+                start=kind,
+                time_to_first_solution_s=preparing_s,
+            )
     preparing_s = time.perf_counter() - started
     remaining_s = max(inputs.time_limit_s - preparing_s, 0.1 * inputs.time_limit_s)
     outcome = solve_model(model, remaining_s, inputs.mip_rel_gap, start)

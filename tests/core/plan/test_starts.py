@@ -17,7 +17,12 @@ import pytest
 
 from controller.core.plan import Plan, PlanInputs, build_model, solve_plan
 from controller.core.plan.result import plan_from_solution
-from controller.core.plan.solve import solve_model, starting_solution
+from controller.core.plan.solve import (
+    certified_gap,
+    solve_model,
+    solve_relaxation,
+    starting_solution,
+)
 from controller.core.plan.start import complete_start, shifted_wish, start_violation
 from tests.core.plan.checker import assert_plan_valid
 from tests.core.plan.factories import dk2_day, make_inputs, make_unit, per_quarter_hour
@@ -202,3 +207,42 @@ def test_any_wish_is_repaired_into_a_start_the_checker_accepts(seed: int) -> Non
     assert x is not None
     assert start_violation(model, x) <= 1e-6
     assert_plan_valid(_as_plan(inputs, x))
+
+
+def test_a_start_within_the_gap_of_the_lp_bound_is_the_plan_without_a_mip(previous: Plan) -> None:
+    """The LP relaxation bounds every integer plan from below, so a start within the gap of it
+    is within the gap of the optimum: it is returned as it is, and nothing better than the gap
+    allows is lost against a full MIP solve."""
+    inputs = _followed_one_step(_day_inputs(1), previous)
+    model = build_model(inputs)
+    kind, start = starting_solution(inputs, model, previous, cold_start=False)
+    assert kind == "warm"
+    assert start is not None
+    relaxed = solve_relaxation(model, 30.0)
+    assert relaxed is not None
+    bound = float(model.cost @ relaxed)
+    assert certified_gap(model, start, bound) <= GAP  # this day exercises the certificate
+    mip = solve_model(model, 30.0, GAP)
+    assert mip.x is not None
+    assert bound <= mip.objective_eur + 1e-6  # the bound holds against HiGHS's own answer
+    plan = solve_plan(inputs, previous)
+    assert plan.usable
+    assert plan.start == "warm"
+    assert_plan_valid(plan)
+    assert plan.mip_gap <= GAP
+    raw_objective = plan.objective_eur - model.cost_offset_eur
+    assert raw_objective == pytest.approx(float(model.cost @ start))
+    assert raw_objective - bound <= GAP * abs(raw_objective) + 1e-6
+
+
+def test_a_start_outside_the_gap_is_improved_by_the_mip(previous: Plan) -> None:
+    inputs = replace(_followed_one_step(_day_inputs(1), previous), mip_rel_gap=1e-7)
+    model = build_model(inputs)
+    _, start = starting_solution(inputs, model, previous, cold_start=False)
+    assert start is not None
+    plan = solve_plan(inputs, previous)
+    assert plan.usable
+    assert_plan_valid(plan)
+    # HiGHS ran: it proves far tighter than the start's own distance from the LP bound
+    assert plan.objective_eur - model.cost_offset_eur <= float(model.cost @ start) + 1e-6
+    assert plan.mip_gap < 1e-3
