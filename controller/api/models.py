@@ -137,6 +137,8 @@ class AnswerView(_View):
     accepted: bool
     reason: str
     at_utc: str
+    # set when an accepted request competes with another in force at the same priority
+    warning: str | None = None
 
 
 class ProblemView(_View):

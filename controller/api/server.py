@@ -126,7 +126,9 @@ class ApiServer:
             log_config=None,  # the controller's logging stays as hpctl set it up
             access_log=False,
             ws="none",  # no websockets: nothing to load for them
-            timeout_graceful_shutdown=5,
+            # hand-back to local control waits for this task: an open request may hold it
+            # up by this long at most
+            timeout_graceful_shutdown=1,
         )
         server = _LoopServer(config)
         serving = asyncio.create_task(server.serve(sockets=[self._socket]), name="api-uvicorn")

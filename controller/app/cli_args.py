@@ -57,9 +57,14 @@ def duration(
         except ValueError as exc:
             raise argparse.ArgumentTypeError(str(exc)) from None
         if (low is not None and value < low) or (high is not None and value > high):
+            allowed = (
+                f"{low:g}..{high:g}"
+                if low is not None and high is not None
+                else (f"at least {low:g}" if low is not None else f"at most {high:g}")
+            )
             raise argparse.ArgumentTypeError(
                 f"{text.strip()} is {value:g} {_unit_name(out_unit)}, outside "
-                f"{low:g}..{high:g} {_unit_name(out_unit)}"
+                f"{allowed} {_unit_name(out_unit)}"
             )
         return value
 

@@ -327,7 +327,8 @@ async def run_feed(
             log.warning(
                 "feed: broker %s lost or unreachable (%s); again in %g s", where, exc, delay_s
             )
-            await _sleep_or_stop(clock, delay_s, stop)
+            # real seconds, not the feed's scaled clock: --speed must not hammer the broker
+            await _sleep_real_or_stop(delay_s, stop)
 
 
 async def _sleep_or_stop(clock: Clock, seconds: float, stop: asyncio.Event) -> None:
@@ -336,6 +337,13 @@ async def _sleep_or_stop(clock: Clock, seconds: float, stop: asyncio.Event) -> N
     await asyncio.wait({sleeper, stopper}, return_when=asyncio.FIRST_COMPLETED)
     sleeper.cancel()
     stopper.cancel()
+
+
+async def _sleep_real_or_stop(seconds: float, stop: asyncio.Event) -> None:
+    try:
+        await asyncio.wait_for(stop.wait(), timeout=seconds)
+    except TimeoutError:
+        return
 
 
 def calendar_day(text: str) -> date:

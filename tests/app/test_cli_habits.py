@@ -5,6 +5,7 @@ name the path or the address, and a plan with units, input sources and a picture
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import socket
@@ -293,3 +294,12 @@ def test_a_bad_sim_speed_is_one_line_not_a_traceback(speed: str) -> None:
     done = _hpctl("sim", "--plant", str(RIVER), "--speed", speed)
     assert done.returncode == EXIT_BAD_INPUT
     assert "argument --speed:" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_a_duration_with_one_bound_names_that_bound() -> None:
+    at_least = cli_args.duration("h", "h", low=2.0)
+    with pytest.raises(argparse.ArgumentTypeError, match="outside at least 2 hours"):
+        at_least("1h")
+    at_most = cli_args.duration("h", "h", high=96.0)
+    with pytest.raises(argparse.ArgumentTypeError, match="outside at most 96 hours"):
+        at_most("5d")
