@@ -37,6 +37,7 @@ from controller.core.cop import condenser_inlet_now_c, mean_cop, planned_cop
 from controller.core.estimate import PlantState
 from controller.core.stage import supply_setpoint_c
 from controller.telemetry.daybook import DayRecord
+from drivers.heat_pump_cop import capacity_fraction
 from drivers.kinds import StateCode
 from drivers.site import SiteConfig, UnitSpec
 
@@ -110,7 +111,7 @@ class PriceBlindDay:
             and unit.state_code != StateCode.TRIPPED
         ]
         boiler = self._site.boiler
-        capacity_kw = sum(spec.heat_max_kw for spec in available)
+        capacity_kw = self.heat_pump_capacity_kw(state, available)
         above_kwh = max(0.0, heat_kw - capacity_kw) * hours
         from_tank_kwh = min(above_kwh, self._tank_kwh)
         spare_kwh = max(0.0, capacity_kw - heat_kw) * hours
@@ -165,6 +166,29 @@ class PriceBlindDay:
         plant_co2_g = today.co2_g - stored_change_kwh * co2_g_per_kwh
         return Savings(blind_cost_eur, plant_cost_eur, blind_co2_g, plant_co2_g)
 
+    def _source_c(self, state: PlantState) -> float:
+        """The units' source now: the outdoor air for an air-source plant, else the measured
+        source, else the plant file's mean."""
+        source = self._site.source
+        if source.kind == "air" and state.outdoor_temp_c is not None:
+            return state.outdoor_temp_c
+        return state.source_temp_c if state.source_temp_c is not None else source.mean_temp_c
+
+    def heat_pump_capacity_kw(self, state: PlantState, available: list[UnitSpec]) -> float:
+        """What the available units can make now, as the planner counts it: their rating on
+        the capacity curve at this source, and for a data centre no more than the evaporators
+        can take from the heat the servers reject (heat = recoverable x COP / (COP - 1))."""
+        source_c = self._source_c(state)
+        capacity_kw = sum(
+            spec.heat_max_kw * capacity_fraction(spec, source_c) for spec in available
+        )
+        site = self._site
+        loop = site.source.recoverable(state.now_utc, site.plant.timezone)
+        if loop is not None and available:
+            cop = self._model_cop(state, available)
+            capacity_kw = min(capacity_kw, loop.heat_kw * cop / max(cop - 1.0, 1e-6))
+        return capacity_kw
+
     def _model_cop(self, state: PlantState, available: list[UnitSpec]) -> float:
         """Size-weighted COP of the available units (all of them when none is) at the
         setpoint the rules send and the measured source temperature."""
@@ -173,9 +197,7 @@ class PriceBlindDay:
         supply_c = supply_setpoint_c(
             site.network, state.outdoor_temp_c, self._control.supply_temp_setpoint_c
         )
-        source_c = (
-            state.source_temp_c if state.source_temp_c is not None else site.source.mean_temp_c
-        )
+        source_c = self._source_c(state)
         inlet_c = condenser_inlet_now_c(state, None)
         if inlet_c is None:
             inlet_c = site.network.return_temp_c

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 
 import pytest
 
@@ -15,6 +16,7 @@ from controller.core.estimate import PlantState, TankState, UnitState
 from controller.core.stage import supply_setpoint_c
 from controller.telemetry.daybook import DayBook
 from controller.telemetry.savings import PriceBlindDay
+from drivers.heat_pump_cop import capacity_fraction
 
 START = datetime(2024, 1, 8, 0, 0, tzinfo=UTC)  # 01:00 in Copenhagen: one local day
 STEP_S = 60.0
@@ -180,3 +182,29 @@ def test_a_unit_missing_from_the_state_is_not_available(plant: Plant) -> None:
     blind.add(book.today.day, state, 60.0, 100.0, CARBON_G_PER_KWH)
     savings = blind.savings(book.today)
     assert savings is not None and savings.price_blind_cost_eur > 0
+
+
+def test_the_price_blind_plant_makes_no_more_than_the_units_can_at_this_source() -> None:
+    """The counterfactual counts capacity as the planner does: an air-source unit's rating
+    falls in the cold, and a data centre's units take no more than the servers reject. On
+    nameplate it read negative savings on every cold day of a plant that used its boiler."""
+    plants = Path(__file__).resolve().parents[2] / "deploy" / "plants"
+    air = load_plant(plants / "air_subzero_2x8mw.toml")
+    state = dataclasses.replace(_state(air, 0, 0.0, 0.0), outdoor_temp_c=-15.0)
+    blind = PriceBlindDay(air.site, air.control)
+    rated_kw = sum(spec.heat_max_kw for spec in air.site.units)
+    cold_kw = blind.heat_pump_capacity_kw(state, list(air.site.units))
+    expected_kw = sum(spec.heat_max_kw * capacity_fraction(spec, -15.0) for spec in air.site.units)
+    assert cold_kw == pytest.approx(expected_kw)
+    assert cold_kw < 0.75 * rated_kw
+
+    centre = load_plant(plants / "datacentre_12mw.toml")
+    blind = PriceBlindDay(centre.site, centre.control)
+    specs = list(centre.site.units)
+    loop = centre.site.source.recoverable(START, centre.site.plant.timezone)
+    assert loop is not None
+    # the capacity reads only the clock, the source and the tank off the state
+    idle = dataclasses.replace(_state(air, 0, 0.0, 0.0), source_temp_c=loop.temp_c)
+    capacity_kw = blind.heat_pump_capacity_kw(idle, specs)
+    assert capacity_kw < sum(spec.heat_max_kw for spec in specs)
+    assert capacity_kw < loop.heat_kw * 2.0  # heat = recoverable x COP/(COP-1), COP > 2
