@@ -226,9 +226,11 @@ def _failed(status: str, started: float, message: str) -> SolverOutcome:
 
 def solve_relaxation(model: MilpModel, time_limit_s: float) -> FloatArray | None:
     """The LP relaxation's solution (binaries free in [0, 1]), or None if HiGHS found none."""
+    progress = _Progress()
     try:
         highs = quiet_highs()
         highs.setOptionValue("time_limit", float(time_limit_s))
+        _watch(highs, progress)  # with -v its log goes to the debug log like the MIP's
         lp = _to_highs(model)
         lp.integrality_ = []  # an empty list makes every column continuous
         if highs.passModel(lp) == highspy.HighsStatus.kError:
@@ -240,6 +242,9 @@ def solve_relaxation(model: MilpModel, time_limit_s: float) -> FloatArray | None
     except Exception:  # no start is not a failure: the MIP runs without one
         log.debug("LP relaxation for a cold start failed", exc_info=True)
         return None
+    finally:
+        for line in progress.log_lines:
+            log.debug("HiGHS: %s", line)
 
 
 def polished(model: MilpModel, start: FloatArray, time_limit_s: float) -> FloatArray:
