@@ -34,7 +34,7 @@ from controller.app import cli_args
 from controller.config import ConfigError, Plant, load_plant
 from controller.core.forecast import HOUR, hour_start
 from controller.runtime.market import ScenarioMarket
-from controller.telemetry.mqtt.bridge import Topics, read_password, topics_for
+from controller.telemetry.mqtt.bridge import Topics, read_password, tls_parameters, topics_for
 from drivers.clock import Clock, WallClock
 from drivers.csv_input import shown
 from drivers.scenario import Scenario, ScenarioError, ScenarioRow, load_scenario
@@ -243,18 +243,6 @@ def _client(plant: Plant) -> aiomqtt.Client:
     """A client with the bridge's broker settings (host, port, user, password file, TLS) and
     its own identity: the feed must not take over the controller's session."""
     config = plant.control.mqtt
-    tls = None
-    if config.tls is not None:
-        base = plant.path.parent
-
-        def resolve(name: str | None) -> str | None:
-            return None if name is None else str(base / name)
-
-        tls = aiomqtt.TLSParameters(
-            ca_certs=resolve(config.tls.ca_file),
-            certfile=resolve(config.tls.cert_file),
-            keyfile=resolve(config.tls.key_file),
-        )
     return aiomqtt.Client(
         config.host,
         config.port,
@@ -262,7 +250,7 @@ def _client(plant: Plant) -> aiomqtt.Client:
         password=read_password(plant),
         identifier=f"hpctl-feed-{plant.site.plant.name}",
         keepalive=config.keepalive_s,
-        tls_params=tls,
+        tls_params=tls_parameters(plant),
         timeout=10.0,
     )
 

@@ -130,6 +130,23 @@ def topics_for(plant: Plant) -> Topics:
     return Topics(prefix.rstrip("/"))
 
 
+def tls_parameters(plant: Plant) -> aiomqtt.TLSParameters | None:
+    """The broker's TLS settings of the plant file, paths relative to it; None without TLS."""
+    tls = plant.control.mqtt.tls
+    if tls is None:
+        return None
+    base = plant.path.parent
+
+    def resolve(name: str | None) -> str | None:
+        return None if name is None else str(base / name)
+
+    return aiomqtt.TLSParameters(
+        ca_certs=resolve(tls.ca_file),
+        certfile=resolve(tls.cert_file),
+        keyfile=resolve(tls.key_file),
+    )
+
+
 def read_password(plant: Plant) -> str | None:
     """The broker password from its own file (first line), never from the plant file."""
     name = plant.control.mqtt.password_file
@@ -209,18 +226,6 @@ class MqttBridge:
     # --- connection ---------------------------------------------------------------------------
     def _client(self) -> aiomqtt.Client:
         config = self.config
-        tls = None
-        if config.tls is not None:
-            base = self._plant.path.parent
-
-            def resolve(name: str | None) -> str | None:
-                return None if name is None else str(base / name)
-
-            tls = aiomqtt.TLSParameters(
-                ca_certs=resolve(config.tls.ca_file),
-                certfile=resolve(config.tls.cert_file),
-                keyfile=resolve(config.tls.key_file),
-            )
         return aiomqtt.Client(
             config.host,
             config.port,
@@ -229,7 +234,7 @@ class MqttBridge:
             identifier=config.client_id or f"hpctl-{self._plant.site.plant.name}",
             will=aiomqtt.Will(self.topics.status, b"offline", qos=1, retain=True),
             keepalive=config.keepalive_s,
-            tls_params=tls,
+            tls_params=tls_parameters(self._plant),
             timeout=10.0,
         )
 
