@@ -72,6 +72,27 @@ def duration(
     return convert
 
 
+def number_list(
+    text: str, out_of_range: Callable[[str, float], str | None], repeated: str, where: str = ""
+) -> tuple[float, ...]:
+    """A comma-separated list of distinct numbers; `out_of_range(part, value)` says what is
+    wrong with one value, or None. Errors end with ` (where)` when `where` is given."""
+    suffix = f" ({where})" if where else ""
+    values: list[float] = []
+    for part in text.split(","):
+        try:
+            value = float(part)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"'{part}' is not a number{suffix}") from None
+        problem = out_of_range(part, value)
+        if problem is not None:
+            raise argparse.ArgumentTypeError(problem + suffix)
+        values.append(value)
+    if len(set(values)) != len(values):
+        raise argparse.ArgumentTypeError(f"'{text}' repeats a {repeated}{suffix}")
+    return tuple(values)
+
+
 def parse_cli_timestamp(text: str) -> datetime:
     """A time given on the command line, in UTC: ISO 8601 with `Z` or any offset
     (`2022-11-14T00:00+01:00` is 2022-11-13T23:00Z), or a plain date (`2026-12-01`: its

@@ -56,18 +56,12 @@ def _positive(text: str) -> float:
 
 
 def _carbon_prices(text: str) -> tuple[float, ...]:
-    values: list[float] = []
-    for part in text.split(","):
-        try:
-            value = float(part)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"'{part}' is not a number") from None
-        if not (value >= 0 and value < 1e5):
-            raise argparse.ArgumentTypeError(f"carbon price {part} must be in 0..100000 EUR/t")
-        values.append(value)
-    if len(set(values)) != len(values):
-        raise argparse.ArgumentTypeError(f"'{text}' repeats a price")
-    return tuple(values)
+    def out_of_range(part: str, value: float) -> str | None:
+        if value >= 0 and value < 1e5:
+            return None
+        return f"carbon price {part} must be in 0..100000 EUR/t"
+
+    return cli_args.number_list(text, out_of_range, "price")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

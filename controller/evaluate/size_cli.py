@@ -15,6 +15,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from controller.app import cli_args
 from controller.config import ConfigError, load_plant
 from controller.evaluate.cli import _positive, _timestamp
 from controller.evaluate.data import load_evaluation_data, replay_window
@@ -31,19 +32,13 @@ EXIT_STOPPED = 130  # as a shell reports a command stopped by Ctrl-C
 
 
 def _sizes(text: str, what: str, allow_zero: bool) -> tuple[float, ...]:
-    values: list[float] = []
-    for part in text.split(","):
-        try:
-            value = float(part)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"'{part}' is not a number ({what})") from None
-        if not (value > 0 or (allow_zero and value == 0)) or value > 1e6:
-            allowed = "0 or more" if allow_zero else "more than 0"
-            raise argparse.ArgumentTypeError(f"{part} must be {allowed}, up to 1e6 ({what})")
-        values.append(value)
-    if len(set(values)) != len(values):
-        raise argparse.ArgumentTypeError(f"'{text}' repeats a value ({what})")
-    return tuple(values)
+    def out_of_range(part: str, value: float) -> str | None:
+        if (value > 0 or (allow_zero and value == 0)) and value <= 1e6:
+            return None
+        allowed = "0 or more" if allow_zero else "more than 0"
+        return f"{part} must be {allowed}, up to 1e6"
+
+    return cli_args.number_list(text, out_of_range, "value", what)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
