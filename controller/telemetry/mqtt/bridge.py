@@ -24,6 +24,7 @@ from collections import deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import get_args
 
 import aiomqtt
 
@@ -43,25 +44,12 @@ from controller.telemetry.mqtt.messages import (
     request_id_of,
 )
 from controller.telemetry.mqtt.payloads import event_payload, plan_payload, state_payload
+from controller.telemetry.mqtt.schemas import PublishedEventKind
 from drivers.clock import Clock
 
 log = logging.getLogger(__name__)
 
-PUBLISHED_EVENTS = frozenset(
-    {
-        "interlock",
-        "fallback",
-        "recovery",
-        "handback",
-        "override_expired",
-        "override_released",
-        "plan",
-        "unit_trip",
-        "unit_trip_reset",
-        "policy_error",
-        "policy_recovered",
-    }
-)
+PUBLISHED_EVENTS = frozenset(get_args(PublishedEventKind))
 UNEXPECTED_TOPIC = "(a topic not subscribed to)"
 
 

@@ -34,6 +34,22 @@ Source = Annotated[
 ]
 
 
+# the audit event kinds the bridge publishes on the events topic (the rest stay in the audit)
+PublishedEventKind = Literal[
+    "interlock",
+    "fallback",
+    "recovery",
+    "handback",
+    "override_expired",
+    "override_released",
+    "plan",
+    "unit_trip",
+    "unit_trip_reset",
+    "policy_error",
+    "policy_recovered",
+]
+
+
 class _Payload(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -151,19 +167,7 @@ class EventPayload(_Payload):
     `detail` use the same format as `at_utc`."""
 
     at_utc: UtcText
-    kind: Literal[
-        "interlock",
-        "fallback",
-        "recovery",
-        "handback",
-        "override_expired",
-        "override_released",
-        "plan",
-        "unit_trip",
-        "unit_trip_reset",
-        "policy_error",
-        "policy_recovered",
-    ]
+    kind: PublishedEventKind
     equipment: str | None
     detail: dict[str, object] = Field(
         description="per kind; fallback and recovery: from, to and reason"
