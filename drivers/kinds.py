@@ -65,6 +65,11 @@ class Role(StrEnum):
     OUTDOOR_TEMP_C = "outdoor_temp_c"
     SOURCE_TEMP_C = "source_temp_c"
     COOLING_DEMAND_KW = "cooling_demand_kw"
+    # a plant that cools (drivers/cooling_spec.py): how the demand was met, and the field
+    COOLING_DELIVERED_KW = "cooling_delivered_kw"  # by evaporators, free cooling and chiller
+    FREE_COOLING_KW = "free_cooling_kw"  # into the borehole field through its exchanger
+    CHILLER_POWER_KW = "chiller_power_kw"  # the backup chiller's electricity
+    FIELD_FLUID_TEMP_C = "field_fluid_temp_c"  # the borehole field's mean fluid temperature
     # heat meter (its heat_kw, supply_temp_c and return_temp_c are the roles above)
     FLOW_M3_PER_H = "flow_m3_per_h"
     ENERGY_KWH = "energy_kwh"  # the meter's cumulative register
@@ -176,6 +181,10 @@ KINDS: Mapping[DeviceKind, KindSpec] = {
                 Role.OUTDOOR_TEMP_C,
                 Role.SOURCE_TEMP_C,
                 Role.COOLING_DEMAND_KW,
+                Role.COOLING_DELIVERED_KW,
+                Role.FREE_COOLING_KW,
+                Role.CHILLER_POWER_KW,
+                Role.FIELD_FLUID_TEMP_C,
             },
         ),
         _spec(

@@ -40,6 +40,7 @@ from drivers.bounds import (
     VolumeM3,
     WaterTempC,
 )
+from drivers.cooling_spec import BoreholeFieldSpec, CoolingSpec
 from drivers.datacentre import DataCentreSpec, RecoverableHeat, default_it_load_kw, recoverable_heat
 from drivers.heat_pump_cop import ISENTROPIC_EFFICIENCY_DEFAULT, legacy_efficiency
 from drivers.kinds import DeviceKind, Role
@@ -337,6 +338,7 @@ class SourceSpec(StrictModel):
     min_temp_c: SourceTempC = -5.0
     max_temp_c: SourceTempC = 45.0
     data_centre: DataCentreSpec | None = None
+    borehole_field: BoreholeFieldSpec | None = None  # kind "borehole": the field's response
 
     def recoverable(
         self, when_utc: datetime, timezone: str | ZoneInfo, it_load_kw: float | None = None
@@ -383,6 +385,7 @@ class SiteConfig(StrictModel):
     valves: list[ValveSpec] = Field(default_factory=list)
     tanks: list[TankSpec]
     boiler: BoilerSpec | None = None
+    cooling: CoolingSpec | None = None  # a plant that also cools (drivers/cooling_spec.py)
     plant_io: DeviceBinding | None = None  # plant-wide measurements (network, outdoor, source)
     heat_meters: list[HeatMeterSpec] = Field(default_factory=list)
     control: dict[str, Any] = Field(default_factory=dict)
@@ -400,6 +403,7 @@ class SiteConfig(StrictModel):
             problems.append("a plant needs at least one tank: the controller dispatches storage")
         problems.extend(_network_problems(self.network))
         problems.extend(_source_problems(self.source))
+        problems.extend(_cooling_problems(self.cooling, self.network, self.source))
         names = [device.name for device in self.devices()]
         duplicates = sorted({n for n in names if names.count(n) > 1})
         if duplicates:
@@ -572,7 +576,26 @@ def _network_problems(network: NetworkSpec) -> list[str]:
     return problems
 
 
+def _cooling_problems(
+    cooling: CoolingSpec | None, network: NetworkSpec, source: SourceSpec
+) -> list[str]:
+    problems: list[str] = []
+    if cooling is not None and network.cooling_design_kw > 0:
+        problems.append(
+            "network.cooling_design_kw and a [cooling] table both set: give the cooling demand "
+            "once, as cooling.design_kw"
+        )
+    if cooling is not None and cooling.free_cooling_max_kw > 0 and source.borehole_field is None:
+        problems.append(
+            "cooling.free_cooling_max_kw needs a borehole field to cool into "
+            "([source.borehole_field])"
+        )
+    return problems
+
+
 def _source_problems(source: SourceSpec) -> list[str]:
+    if source.borehole_field is not None and source.kind != "borehole":
+        return [f"source: a borehole_field table needs kind 'borehole', not '{source.kind}'"]
     if source.data_centre is not None and source.kind != "waste_heat":
         return [f"source: a data_centre table needs kind 'waste_heat', not '{source.kind}'"]
     if source.data_centre is not None and source.daily_amplitude_k > 0:
