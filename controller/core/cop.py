@@ -11,8 +11,17 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
+import numpy as np
+
 from controller.core.estimate import PlantState
-from drivers.heat_pump_cop import COP_MAX, MIN_CONDENSER_DT_K, unit_cop
+from drivers.heat_pump_cop import (
+    COP_MAX,
+    COP_MIN,
+    MIN_CONDENSER_DT_K,
+    defrost_factor,
+    lorenz_cop,
+    unit_cop,
+)
 from drivers.site import SiteConfig, UnitSpec
 
 COP_CAP = COP_MAX
@@ -29,6 +38,36 @@ def planned_cop(
     return unit_cop(
         spec, condenser_inlet_c, sink_out_c, source_temp_c, source_temp_c - spec.source_cooling_k
     )
+
+
+def planned_cops(
+    spec: UnitSpec,
+    condenser_inlet_c: Sequence[float],
+    supply_temp_c: Sequence[float],
+    source_temp_c: Sequence[float],
+) -> tuple[float, ...]:
+    """`planned_cop` over a horizon in one array call: the planner asks for every step of every
+    unit at each re-plan, and one model call per step cost a year's replay about a minute."""
+    inlet = np.asarray(condenser_inlet_c, dtype=np.float64)
+    source = np.asarray(source_temp_c, dtype=np.float64)
+    sink_out = np.maximum(
+        np.minimum(np.asarray(supply_temp_c, dtype=np.float64), spec.max_supply_temp_c),
+        inlet + MIN_CONDENSER_DT_K,
+    )
+    cop = lorenz_cop(
+        inlet,
+        sink_out,
+        source,
+        source - spec.source_cooling_k,
+        spec.compressor_efficiency,
+        refrigerant=spec.refrigerant,
+        heat_loss_fraction=spec.heat_loss_fraction,
+    )
+    below_c = spec.defrost_below_source_temp_c
+    factor = defrost_factor(
+        source, -math.inf if below_c is None else below_c, spec.defrost_cop_factor
+    )
+    return tuple(np.maximum(COP_MIN, np.asarray(cop) * factor).tolist())
 
 
 def condenser_inlet_now_c(state: PlantState, fallback_c: float | None) -> float | None:

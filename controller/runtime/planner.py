@@ -14,7 +14,7 @@ from controller.config import Plant
 from controller.core.cop import (
     condenser_inlet_forecast_c,
     condenser_inlet_now_c,
-    planned_cop,
+    planned_cops,
 )
 from controller.core.estimate import PlantState
 from controller.core.forecast import (
@@ -398,12 +398,7 @@ class PlannerService:
                     name=spec.name,
                     heat_min_kw=spec.heat_min_kw,
                     heat_max_kw=spec.heat_max_kw,
-                    cop=tuple(
-                        planned_cop(spec, in_c, s_c, src_c)
-                        for in_c, s_c, src_c in zip(
-                            inlet_c, supply_c, forecast.source_temp_c, strict=True
-                        )
-                    ),
+                    cop=planned_cops(spec, inlet_c, supply_c, forecast.source_temp_c),
                     part_load_cop_factor=spec.part_load_cop_factor,
                     heat_max_fraction=tuple(
                         capacity_fraction(spec, src_c) for src_c in forecast.source_temp_c
